@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * buf - bounded byte buffer.
+ * Owns its heap block; grows geometrically up to the cap given at init.
+ * No I/O.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_release(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* buf_reserve - make room for need bytes plus the NUL slot. */
+static void
+buf_reserve(struct buf *b, size_t need)
+{
+	size_t ncap;
+	char *p;
+
+	if (need <= b->cap)
+		return;
+	ncap = b->cap < 64 ? 64 : b->cap;
+	while (ncap < need)
+		ncap = ncap > b->max / 2 ? b->max : ncap * 2;
+	if (ncap < need)
+		ncap = need;
+	p = realloc(b->data, ncap + 1);
+	if (p == NULL)
+		log_fatal("out of memory (buffer of %zu bytes)", ncap + 1);
+	b->data = p;
+	b->cap = ncap;
+}
+
+int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (n > b->max - b->len)
+		return -1;
+	buf_reserve(b, b->len + n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_addc(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int
+buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int
+buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	size_t need;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	need = (size_t)n;
+	if (need > b->max - b->len)
+		return -1;
+	buf_reserve(b, b->len + need);
+	va_start(ap, fmt);
+	(void)vsnprintf(b->data + b->len, need + 1, fmt, ap);
+	va_end(ap);
+	b->len += need;
+	return 0;
+}
+
+void
+buf_drop(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_reset(b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
+const char *
+buf_cstr(struct buf *b)
+{
+	return b->data == NULL ? "" : b->data;
+}
+
+size_t
+buf_room(const struct buf *b)
+{
+	return b->max - b->len;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * conf - configuration text into an immutable struct config.
+ *
+ * Pure: the caller reads the file and passes its text; nothing here opens
+ * files or sockets.  One table describes every key once (name, type,
+ * bounds, default, one line of documentation); parsing, -o overrides,
+ * defaults and the -n dump all come from it.  Errors carry file:line.
+ */
+#ifndef INLET_CONF_H
+#define INLET_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum conf_role {
+	CONF_ROLE_MX,
+	CONF_ROLE_SUBMISSION,
+	CONF_ROLE_SUBMISSIONS,
+};
+
+enum conf_bare_newline {
+	CONF_BARE_NORMALIZE,
+	CONF_BARE_REJECT,
+};
+
+struct conf_listen {
+	char		*addr;	/* "127.0.0.1", "::1", "0.0.0.0", "::" */
+	unsigned	 port;	/* 0 = ephemeral (tests) */
+	enum conf_role	 role;
+	char		*where;	/* "file:line" it came from */
+};
+
+struct config {
+	char		*hostname;
+	struct conf_listen *listens;
+	size_t		 nlistens;
+	char		**domains;	/* lower-cased */
+	size_t		 ndomains;
+	char		*maildir;	/* path or template with %d / %u */
+	uint64_t	 message_size_limit;	/* octets, 0 = none */
+	unsigned	 recipient_limit;
+	enum conf_bare_newline bare_newline;
+	bool		 strict_envelope;
+	bool		 sink;
+	unsigned	 command_timeout;	/* seconds */
+	unsigned	 data_timeout;		/* seconds, whole DATA/BDAT */
+	unsigned	 max_connections;
+	unsigned	 max_connections_per_ip;
+	unsigned	 max_errors;		/* hard error budget */
+	char		*user;			/* NULL = do not drop */
+};
+
+/*
+ * conf_new - a config with every default in place.  default_hostname is
+ * the system host name (the caller asks the system; conf does no I/O).
+ */
+struct config *conf_new(const char *default_hostname);
+
+/* conf_free - NULL-safe; sets *cp to NULL. */
+void	conf_free(struct config **cp);
+
+/*
+ * conf_parse - apply the directives in text (len bytes) read from the
+ * file called name.  Returns 0, or -1 with *err_out set to a message
+ * "name:line: what is wrong" (heap, the caller frees).  Repeatable keys
+ * (listen, domains) append.  A key given twice otherwise is an error.
+ */
+int	conf_parse(struct config *c, const char *name, const char *text,
+	    size_t len, char **err_out);
+
+/*
+ * conf_set - apply one "key=value" override (the -o option).  The value
+ * replaces whatever the file said, lists included.  Errors as conf_parse,
+ * with "-o key=value" in place of file:line.
+ */
+int	conf_set(struct config *c, const char *kv, char **err_out);
+
+/*
+ * conf_check - cross-key validation after all text and overrides: at
+ * least one listener; no two listeners on the same address and port;
+ * mx needs domains unless sink; maildir set.  0 or -1 with *err_out.
+ */
+int	conf_check(const struct config *c, char **err_out);
+
+/*
+ * conf_fmt - the effective configuration as config text (every key,
+ * defaults included), heap-allocated; the caller frees.
+ */
+char	*conf_fmt(const struct config *c);
+
+/* conf_role_name - "mx", "submission", "submissions". */
+const char *conf_role_name(enum conf_role role);
+
+/* conf_is_local_domain - whether domain (any case) is in domains. */
+bool	conf_is_local_domain(const struct config *c, const char *domain);
+
+/*
+ * conf_parse_size - "10485760", "10M", "512K", "1G" into octets.
+ * conf_parse_duration - "300", "300s", "5m", "1h" into seconds.
+ * Both return 0 or -1 on bad syntax or overflow.
+ */
+int	conf_parse_size(const char *s, uint64_t *out);
+int	conf_parse_duration(const char *s, unsigned *out);
+
+#endif

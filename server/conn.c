@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: ISC */
+#include "conn.h"
+typedef int conn_stub_t;

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: ISC */
+#include "listener.h"
+typedef int listener_stub_t;

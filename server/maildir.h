@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * maildir - durable delivery of one message into one or more Maildirs.
+ *
+ * Edge module (does file I/O).  A spool handle is opened, written, then
+ * ends in exactly one of two calls: maildir_commit() or maildir_abort().
+ * Each recipient gets its own stored copy beginning with its own
+ * Return-Path: and Delivered-To: lines (so no Bcc leaks between copies).
+ * The recipe (cr.yp.to/proto/maildir.html): unique name
+ * <sec>.M<usec>P<pid>Q<n>.<host>, O_EXCL create in tmp/, write, fsync,
+ * rename into new/ (as <name>,S=<size>), fsync new/.  Nothing is ever
+ * overwritten; on any failure every tmp file is removed.
+ */
+#ifndef INLET_MAILDIR_H
+#define INLET_MAILDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct maildir_spool;
+
+struct maildir_rcpt {
+	const char *addr;	/* for Delivered-To: (copied) */
+	const char *dir;	/* the Maildir (copied); created on demand */
+};
+
+/*
+ * maildir_expand - expand a maildir template: %d is the domain and %u
+ * the local part (both lower-cased), %% a percent sign.  A path without
+ * '%' is returned as is.  Writes to out (size outlen).  Returns 0, or -1
+ * when the result does not fit or the template has another %-escape.
+ * The caller has already refused unsafe local parts.
+ */
+int	maildir_expand(const char *tmpl, const char *local, const char *domain,
+	    char *out, size_t outlen);
+
+/*
+ * maildir_create - make sure dir and its tmp/, new/, cur/ exist (mode
+ * 0700, parents created as needed).  Returns 0 or an errno value.
+ */
+int	maildir_create(const char *dir);
+
+/*
+ * maildir_open - start a delivery.  return_path is the envelope sender
+ * ("" for the null path), host the name used in file names (with '/' and
+ * ':' escaped as \057 and \072), seq a counter bumped for every file
+ * name.  Creates the first copy's tmp file and writes its Return-Path:
+ * and Delivered-To: lines.  Returns 0 and *sp_out, or an errno value
+ * (nothing left behind).
+ */
+int	maildir_open(struct maildir_spool **sp_out, const char *return_path,
+	    const struct maildir_rcpt *rcpts, size_t nrcpt, const char *host,
+	    unsigned long *seq);
+
+/*
+ * maildir_write - append message bytes (LF line endings), buffered.
+ * Returns 0 or an errno value; after an error the handle only accepts
+ * maildir_abort().
+ */
+int	maildir_write(struct maildir_spool *sp, const void *data, size_t len);
+
+/*
+ * maildir_commit - write the other recipients' copies, fsync every file,
+ * rename each into new/, fsync each new/ directory.  Only when this
+ * returns 0 is the message delivered.  On failure returns an errno value
+ * (ENOSPC and EDQUOT are the "storage full" ones) and nothing is left in
+ * tmp/ or new/.  The handle stays valid for maildir_path() and must be
+ * freed with maildir_free().  Blocking; safe to call from a worker thread
+ * (it touches only its own handle).
+ */
+int	maildir_commit(struct maildir_spool *sp);
+
+/* maildir_abort - remove every tmp file and free; NULL-safe, NULLs *spp. */
+void	maildir_abort(struct maildir_spool **spp);
+
+/* maildir_free - free a committed handle; NULL-safe, NULLs *spp. */
+void	maildir_free(struct maildir_spool **spp);
+
+/* maildir_size - octets in the first copy (headers included). */
+uint64_t maildir_size(const struct maildir_spool *sp);
+
+/* maildir_path - after commit: the path in new/ of copy i. */
+const char *maildir_path(const struct maildir_spool *sp, size_t i);
+
+/*
+ * maildir_clean_tmp - remove regular files older than max_age seconds
+ * (by mtime, relative to now) from dir/tmp.  Returns the number removed,
+ * or -1 when dir/tmp cannot be read.
+ */
+int	maildir_clean_tmp(const char *dir, time_t now, time_t max_age);
+
+/*
+ * maildir_clean_template - maildir_clean_tmp for every existing Maildir
+ * a template can name: %d over the given domains, %u over the entries of
+ * the directory it stands in.  Returns the number of files removed.
+ */
+int	maildir_clean_template(const char *tmpl, char *const *domains,
+	    size_t ndomains, time_t now, time_t max_age);
+
+#endif

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * smtp_cmd - one command line into a verb, its paths and parameters.
+ *
+ * Syntax only (RFC 5321 §4.1.1, §4.1.2 ABNF; RFC 1870 SIZE; RFC 6152
+ * BODY; RFC 3030 BDAT and BINARYMIME; RFC 6531 SMTPUTF8; RFC 4954 AUTH=).
+ * No policy, no state, no I/O: whether a command may run now, and whether
+ * a recipient is acceptable, is the session's business.
+ */
+#ifndef INLET_SMTP_CMD_H
+#define INLET_SMTP_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum smtp_verb {
+	SMTP_VERB_UNKNOWN,
+	SMTP_VERB_HELO,
+	SMTP_VERB_EHLO,
+	SMTP_VERB_MAIL,
+	SMTP_VERB_RCPT,
+	SMTP_VERB_DATA,
+	SMTP_VERB_BDAT,
+	SMTP_VERB_RSET,
+	SMTP_VERB_NOOP,
+	SMTP_VERB_QUIT,
+	SMTP_VERB_VRFY,
+	SMTP_VERB_EXPN,
+	SMTP_VERB_HELP,
+	SMTP_VERB_STARTTLS,
+	SMTP_VERB_AUTH,
+	SMTP_VERB_HTTP,		/* GET/POST/HEAD/PUT/CONNECT...: not SMTP */
+};
+
+#define SMTP_CMD_VERB_MAX	16
+
+struct smtp_cmd {
+	enum smtp_verb	 verb;
+	char		 name[SMTP_CMD_VERB_MAX];	/* as sent, upper-cased */
+	const char	*arg;	/* after the verb and one space; "" if none */
+	size_t		 arglen;
+};
+
+/*
+ * smtp_cmd_parse - split "VERB[ SP args]" (the verb case-insensitive).
+ * arg points into line.  "MAIL FROM:" and "RCPT TO:" keep their keyword
+ * in arg (parse it with smtp_cmd_parse_mail/rcpt).  Never fails: an
+ * unknown or malformed verb is SMTP_VERB_UNKNOWN.
+ */
+void	smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd_out);
+
+/* smtp_cmd_verb_name - "MAIL" etc. for a verb (for logs). */
+const char *smtp_cmd_verb_name(enum smtp_verb verb);
+
+#define SMTP_LOCAL_MAX		64	/* RFC 5321 §4.5.3.1.1 */
+#define SMTP_DOMAIN_MAX		255	/* §4.5.3.1.2 */
+#define SMTP_PATH_MAX		256	/* §4.5.3.1.3, brackets included */
+
+enum smtp_cmd_err {
+	SMTP_CMD_OK,
+	SMTP_CMD_ERR_SYNTAX,		/* "FROM:"/"TO:" missing, garbage */
+	SMTP_CMD_ERR_PATH,		/* the address does not parse */
+	SMTP_CMD_ERR_PATH_LONG,		/* local part, domain or path too long */
+	SMTP_CMD_ERR_UTF8,		/* non-ASCII in a path without SMTPUTF8 */
+	SMTP_CMD_ERR_PARAM,		/* malformed ESMTP parameter */
+	SMTP_CMD_ERR_PARAM_UNKNOWN,	/* unknown ESMTP parameter */
+	SMTP_CMD_ERR_PARAM_VALUE,	/* bad value (SIZE=x, BODY=x, ...) */
+};
+
+enum smtp_body {
+	SMTP_BODY_DEFAULT,	/* no BODY= given (7BIT) */
+	SMTP_BODY_7BIT,
+	SMTP_BODY_8BITMIME,
+	SMTP_BODY_BINARYMIME,
+};
+
+/*
+ * An address from a path.  For "<>" null is set and both parts are
+ * empty.  For "<postmaster>" (RFC 5321 §4.5.1) the domain is empty.
+ * The local part is kept as sent, quotes included; the domain is
+ * lower-cased (address literals kept as sent).
+ */
+struct smtp_addr {
+	bool	null;
+	bool	utf8;			/* has non-ASCII octets */
+	char	local[SMTP_LOCAL_MAX + 1];
+	char	domain[SMTP_DOMAIN_MAX + 1];
+};
+
+struct smtp_mail_args {
+	struct smtp_addr from;
+	bool		 has_size;
+	uint64_t	 size;		/* SIZE= */
+	enum smtp_body	 body;		/* BODY= */
+	bool		 smtputf8;	/* SMTPUTF8 */
+	bool		 has_auth;
+	char		 auth[SMTP_PATH_MAX + 1];	/* AUTH= xtext, decoded */
+};
+
+struct smtp_rcpt_args {
+	struct smtp_addr to;
+};
+
+/*
+ * Parse flags.  STRICT demands "FROM:<path>" exactly (strict_envelope
+ * yes); without it a space after the colon and a bare address without
+ * angle brackets are accepted (what people type by hand), while the
+ * address itself is still checked by the RFC 5321 grammar.  UTF8 allows
+ * UTF-8 in the path (RCPT after MAIL ... SMTPUTF8); MAIL looks for its
+ * own SMTPUTF8 parameter.
+ */
+#define SMTP_CMD_F_STRICT	0x01
+#define SMTP_CMD_F_UTF8		0x02
+
+/*
+ * smtp_cmd_parse_mail - arg of MAIL: "FROM:<reverse-path> [params]".
+ * Known parameters: SIZE=n, BODY=7BIT|8BITMIME|BINARYMIME, SMTPUTF8,
+ * AUTH=xtext.  Duplicate parameters are SMTP_CMD_ERR_PARAM.
+ */
+enum smtp_cmd_err smtp_cmd_parse_mail(const char *arg, size_t len,
+	    unsigned flags, struct smtp_mail_args *out);
+
+/*
+ * smtp_cmd_parse_rcpt - arg of RCPT: "TO:<forward-path> [params]".
+ * The null path is a syntax error here.  No parameters are known.
+ * Source routes ("<@a,@b:u@d>") are accepted and ignored (§4.1.1.3).
+ */
+enum smtp_cmd_err smtp_cmd_parse_rcpt(const char *arg, size_t len,
+	    unsigned flags, struct smtp_rcpt_args *out);
+
+/*
+ * smtp_cmd_parse_bdat - arg of BDAT: "chunk-size [LAST]".  Returns
+ * SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX.
+ */
+enum smtp_cmd_err smtp_cmd_parse_bdat(const char *arg, size_t len,
+	    uint64_t *size_out, bool *last_out);
+
+/*
+ * smtp_cmd_parse_helo - the EHLO/HELO argument: a domain or an address
+ * literal.  Lenient, like real servers (RFC 5321 §4.1.4 forbids refusing
+ * on a failed check): any single word of printable ASCII is accepted.
+ * Returns SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX (empty, or spaces inside).
+ */
+enum smtp_cmd_err smtp_cmd_parse_helo(const char *arg, size_t len);
+
+/*
+ * smtp_cmd_parse_auth - arg of AUTH: "mechanism [initial-response]".
+ * mech_out gets the upper-cased mechanism name (up to 20 chars, RFC 4422
+ * §3.1), *ir_out / *irlen_out the initial response (NULL when absent).
+ */
+enum smtp_cmd_err smtp_cmd_parse_auth(const char *arg, size_t len,
+	    char mech_out[21], const char **ir_out, size_t *irlen_out);
+
+/*
+ * smtp_addr_fmt - "local@domain", "local" when there is no domain, ""
+ * for the null path, into dst (size dstlen).  Returns dst.
+ */
+char	*smtp_addr_fmt(const struct smtp_addr *a, char *dst, size_t dstlen);
+
+/*
+ * smtp_addr_is_safe_local - false when the local part could escape a
+ * Maildir tree or confuse a file system: it contains '/', a NUL or a
+ * control byte, begins with '.', or contains "..".  (Quotes are taken
+ * off before the test.)
+ */
+bool	smtp_addr_is_safe_local(const struct smtp_addr *a);
+
+/*
+ * smtp_utf8_valid - whether s[0..n) is well-formed UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF).
+ */
+bool	smtp_utf8_valid(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: ISC */
+/* stub, being written */
+#include "smtp_data.h"
