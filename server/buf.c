@@ -65,6 +65,8 @@ buf_add(struct buf *b, const void *p, size_t n)
 	if (n > b->max - b->len)
 		return -1;
 	buf_reserve(b, b->len + n);
+	if (b->data == NULL)		/* n == 0 on a fresh buffer */
+		return 0;
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -105,6 +107,15 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += need;
 	return 0;
+}
+
+void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len >= b->len)
+		return;
+	b->len = len;
+	b->data[len] = '\0';
 }
 
 void

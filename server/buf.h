@@ -48,6 +48,9 @@ int	buf_adds(struct buf *b, const char *s);
 int	buf_addf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* buf_truncate - cut the contents back to len bytes (len <= b->len). */
+void	buf_truncate(struct buf *b, size_t len);
+
 /* buf_drop - remove the first n bytes (n <= len). */
 void	buf_drop(struct buf *b, size_t n);
 

@@ -70,6 +70,9 @@ log_name(enum log_level level)
 }
 
 /* log_vmsg - format and emit one line. */
+static void log_vmsg(enum log_level, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {

@@ -43,13 +43,15 @@ enum smtp_data_result {
 
 struct smtp_data {
 	enum smtp_data_state state;
-	uint64_t	size;		/* octets received (wire count) */
+	uint64_t	size;		/* octets received (wire count),
+					   without the final ".\r\n" */
 	uint64_t	max_size;	/* 0 = no limit */
 	size_t		line_len;	/* octets in the current line */
 	bool		too_big;	/* size exceeded max_size */
 	unsigned	bare_lf;	/* number of bare LFs seen */
 	unsigned	bare_cr;	/* number of bare CRs seen */
-	unsigned	long_lines;	/* lines over 998 octets + CRLF */
+	unsigned	long_lines;	/* lines over 998 octets + CRLF,
+					   a stuffed dot not counted */
 };
 
 /* smtp_data_init - start decoding a new message body. */
@@ -58,7 +60,10 @@ void	smtp_data_init(struct smtp_data *d, uint64_t max_size);
 /*
  * smtp_data_feed - decode len bytes of input.  Decoded bytes are written
  * to out, which must have room for len + 2 bytes; *outlen_out is set to
- * the number written (0 once too_big).  *used_out is the number of input
+ * the number written (output stops at the octet that takes size over
+ * max_size, so it is 0 once too_big).  A "." or "." CR at the start of a
+ * line is counted in size only when the next octet shows that it does
+ * not begin the end marker.  *used_out is the number of input
  * bytes consumed: len, unless the result is SMTP_DATA_END, in which case
  * the bytes after the end marker are left for the caller (pipelined
  * commands).

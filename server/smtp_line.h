@@ -52,7 +52,10 @@ void	smtp_line_reset(struct smtp_line *sl);
 /* smtp_line_set_max - change the limit; applies to the next line. */
 void	smtp_line_set_max(struct smtp_line *sl, size_t max);
 
-/* smtp_line_pending - bytes of a partial line held (0 when between lines) */
+/*
+ * smtp_line_pending - bytes of a partial line held (0 when between lines;
+ * while a too-long line is skipped, its first max - 2 bytes stay held).
+ */
 size_t	smtp_line_pending(const struct smtp_line *sl);
 
 /*
