@@ -44,9 +44,11 @@ struct smtp_cmd {
 
 /*
  * smtp_cmd_parse - split "VERB[ SP args]" (the verb case-insensitive).
- * arg points into line.  "MAIL FROM:" and "RCPT TO:" keep their keyword
- * in arg (parse it with smtp_cmd_parse_mail/rcpt).  Never fails: an
- * unknown or malformed verb is SMTP_VERB_UNKNOWN.
+ * arg points into line just after the first SP, or is "" when arglen is
+ * 0; it is not NUL-terminated.  "MAIL FROM:" and "RCPT TO:" keep their
+ * keyword in arg (parse it with smtp_cmd_parse_mail/rcpt).  Never fails:
+ * an unknown or malformed verb is SMTP_VERB_UNKNOWN.  An HTTP method
+ * counts as SMTP_VERB_HTTP only when a SP follows it.
  */
 void	smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd_out);
 
@@ -62,7 +64,8 @@ enum smtp_cmd_err {
 	SMTP_CMD_ERR_SYNTAX,		/* "FROM:"/"TO:" missing, garbage */
 	SMTP_CMD_ERR_PATH,		/* the address does not parse */
 	SMTP_CMD_ERR_PATH_LONG,		/* local part, domain or path too long */
-	SMTP_CMD_ERR_UTF8,		/* non-ASCII in a path without SMTPUTF8 */
+	SMTP_CMD_ERR_UTF8,		/* non-ASCII in a path without SMTPUTF8
+					   (ill-formed UTF-8 with it: PATH) */
 	SMTP_CMD_ERR_PARAM,		/* malformed ESMTP parameter */
 	SMTP_CMD_ERR_PARAM_UNKNOWN,	/* unknown ESMTP parameter */
 	SMTP_CMD_ERR_PARAM_VALUE,	/* bad value (SIZE=x, BODY=x, ...) */
@@ -116,22 +119,33 @@ struct smtp_rcpt_args {
 /*
  * smtp_cmd_parse_mail - arg of MAIL: "FROM:<reverse-path> [params]".
  * Known parameters: SIZE=n, BODY=7BIT|8BITMIME|BINARYMIME, SMTPUTF8,
- * AUTH=xtext.  Duplicate parameters are SMTP_CMD_ERR_PARAM.
+ * AUTH=xtext.  Duplicate parameters are SMTP_CMD_ERR_PARAM.  Nothing
+ * after "FROM:", a missing "<" under STRICT, or anything but SP after
+ * the path is SMTP_CMD_ERR_SYNTAX.  UTF-8 in parameter values needs
+ * SMTPUTF8 too (else SMTP_CMD_ERR_PARAM).  The first error from the left
+ * wins, except that the path's UTF-8 is judged before the parameters.
+ * On error *out is all zero.
  */
 enum smtp_cmd_err smtp_cmd_parse_mail(const char *arg, size_t len,
 	    unsigned flags, struct smtp_mail_args *out);
 
 /*
  * smtp_cmd_parse_rcpt - arg of RCPT: "TO:<forward-path> [params]".
- * The null path is a syntax error here.  No parameters are known.
+ * The null path is SMTP_CMD_ERR_PATH here.  "<postmaster>" in any case
+ * (and, without STRICT, a bare "postmaster") gives local "postmaster"
+ * and an empty domain.  No parameters are known: a well-formed one is
+ * SMTP_CMD_ERR_PARAM_UNKNOWN, a malformed one SMTP_CMD_ERR_PARAM.
  * Source routes ("<@a,@b:u@d>") are accepted and ignored (§4.1.1.3).
+ * Other errors as smtp_cmd_parse_mail; on error *out is all zero.
  */
 enum smtp_cmd_err smtp_cmd_parse_rcpt(const char *arg, size_t len,
 	    unsigned flags, struct smtp_rcpt_args *out);
 
 /*
- * smtp_cmd_parse_bdat - arg of BDAT: "chunk-size [LAST]".  Returns
- * SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX.
+ * smtp_cmd_parse_bdat - arg of BDAT: "chunk-size [LAST]", at most 19
+ * digits, LAST in any case, extra spaces between and after tolerated.
+ * Returns SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX (then *size_out is 0 and
+ * *last_out false).
  */
 enum smtp_cmd_err smtp_cmd_parse_bdat(const char *arg, size_t len,
 	    uint64_t *size_out, bool *last_out);
@@ -147,7 +161,9 @@ enum smtp_cmd_err smtp_cmd_parse_helo(const char *arg, size_t len);
 /*
  * smtp_cmd_parse_auth - arg of AUTH: "mechanism [initial-response]".
  * mech_out gets the upper-cased mechanism name (up to 20 chars, RFC 4422
- * §3.1), *ir_out / *irlen_out the initial response (NULL when absent).
+ * §3.1), *ir_out / *irlen_out the initial response (NULL when absent;
+ * it points into arg and may be "=").  Exactly one SP between them and
+ * none after.  Returns SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX.
  */
 enum smtp_cmd_err smtp_cmd_parse_auth(const char *arg, size_t len,
 	    char mech_out[21], const char **ir_out, size_t *irlen_out);
@@ -161,8 +177,9 @@ char	*smtp_addr_fmt(const struct smtp_addr *a, char *dst, size_t dstlen);
 /*
  * smtp_addr_is_safe_local - false when the local part could escape a
  * Maildir tree or confuse a file system: it contains '/', a NUL or a
- * control byte, begins with '.', or contains "..".  (Quotes are taken
- * off before the test.)
+ * control byte, begins with '.', or contains "..", or is empty (it would
+ * name the root).  (Quotes and quoted-pair backslashes are taken off
+ * before the test.)
  */
 bool	smtp_addr_is_safe_local(const struct smtp_addr *a);
 
