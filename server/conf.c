@@ -1,3 +1,1220 @@
 /* SPDX-License-Identifier: ISC */
-/* stub, being written */
+/*
+ * conf - configuration text into an immutable struct config.
+ *
+ * Owns the key table conf_keys[]: each key's name, type, bounds, default
+ * text, place in struct config and one line of documentation.  Parsing,
+ * -o overrides, the defaults of conf_new() and the -n dump of conf_fmt()
+ * are all driven by it, so a key is described exactly once.  Pure: no
+ * I/O, no libevent or OpenSSL; the caller reads the file.  Errors are heap
+ * strings beginning "file:line: " or "-o key=value: ".
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
 #include "conf.h"
+#include "log.h"
+
+#define CONF_WORD_MAX	255	/* host and user names */
+#define CONF_DOMAIN_MAX	253	/* RFC 1035 §2.3.4, without the final dot */
+#define CONF_LABEL_MAX	63
+#define CONF_ADDR_MAX	(INET6_ADDRSTRLEN + sizeof("[]:65535"))
+
+enum conf_type {
+	CONF_T_STRING,		/* one word, vetted by the row's valid() */
+	CONF_T_DOMAINS,		/* DOMAIN...; repeatable, appends */
+	CONF_T_SIZE,		/* uint64_t octets; K, M, G suffixes */
+	CONF_T_DURATION,	/* unsigned seconds; s, m, h suffixes */
+	CONF_T_UINT,		/* unsigned */
+	CONF_T_BOOL,		/* bool: yes | no */
+	CONF_T_ENUM,		/* stored as unsigned: one of words[] */
+	CONF_T_LISTEN,		/* ADDRESS:PORT [ROLE]...; appends */
+};
+
+/* An enum field is written through an unsigned pointer (CONF_T_ENUM). */
+_Static_assert(sizeof(enum conf_bare_newline) == sizeof(unsigned),
+    "enum conf_bare_newline is not unsigned-sized");
+
+/* conf_valid_fn - NULL when a string value is acceptable, else why not. */
+typedef const char *(*conf_valid_fn)(const char *s);
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	uint64_t	 min;		/* SIZE, DURATION, UINT bounds */
+	uint64_t	 max;
+	const char	*def;		/* default as config text, or NULL */
+	size_t		 off;		/* offsetof the field */
+	size_t		 noff;		/* offsetof its count (lists) */
+	conf_valid_fn	 valid;		/* STRING */
+	const char *const *words;	/* ENUM: in enum order, NULL-ended */
+	const char	*doc;
+};
+
+/* A number suffix: "25M", "5m". */
+struct conf_unit {
+	char		 c;
+	uint64_t	 n;
+};
+
+/* What a number type accepts and where it is stored. */
+struct conf_num {
+	const char		*noun;	/* "bad size 'x'" */
+	const struct conf_unit	*units;
+	bool			 wide;	/* a uint64_t field, else unsigned */
+};
+
+/* One directive being applied. */
+struct conf_ctx {
+	struct config	*c;
+	const char	*where;		/* "file:line" or "-o key=value" */
+	bool		 replace;	/* -o: a list value replaces the list */
+	char		**err_out;
+};
+
+static const char *conf_valid_word(const char *);
+static const char *conf_valid_maildir(const char *);
+
+static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
+_Static_assert(CONF_BARE_NORMALIZE == 0 && CONF_BARE_REJECT == 1,
+    "conf_bare_words[] is indexed by enum conf_bare_newline");
+
+#define CONF_OFF(f)	offsetof(struct config, f)
+
+static const struct conf_key conf_keys[] = {
+	{ .name = "hostname", .type = CONF_T_STRING, .off = CONF_OFF(hostname),
+	  .valid = conf_valid_word,
+	  .doc = "name in the banner, the EHLO reply and Received: headers" },
+	{ .name = "listen", .type = CONF_T_LISTEN, .off = CONF_OFF(listens),
+	  .noff = CONF_OFF(nlistens),
+	  .doc = "ADDRESS:PORT [mx|submission|submissions] to accept on" },
+	{ .name = "domains", .type = CONF_T_DOMAINS, .off = CONF_OFF(domains),
+	  .noff = CONF_OFF(ndomains),
+	  .doc = "domains the mx role accepts mail for" },
+	{ .name = "maildir", .type = CONF_T_STRING, .off = CONF_OFF(maildir),
+	  .valid = conf_valid_maildir,
+	  .doc = "one Maildir, or a template: %d domain, %u local part" },
+	{ .name = "message_size_limit", .type = CONF_T_SIZE, .min = 0,
+	  .max = UINT64_MAX, .def = "25M", .off = CONF_OFF(message_size_limit),
+	  .doc = "largest message in octets (K, M, G); 0 = no limit" },
+	{ .name = "recipient_limit", .type = CONF_T_UINT, .min = 1,
+	  .max = 100000, .def = "100", .off = CONF_OFF(recipient_limit),
+	  .doc = "most recipients in one message" },
+	{ .name = "bare_newline", .type = CONF_T_ENUM, .words = conf_bare_words,
+	  .def = "normalize", .off = CONF_OFF(bare_newline),
+	  .doc = "a bare CR or LF in DATA: normalize or reject" },
+	{ .name = "strict_envelope", .type = CONF_T_BOOL, .def = "no",
+	  .off = CONF_OFF(strict_envelope),
+	  .doc = "yes: MAIL FROM and RCPT TO need <angle brackets>" },
+	{ .name = "sink", .type = CONF_T_BOOL, .def = "no",
+	  .off = CONF_OFF(sink),
+	  .doc = "yes: accept every recipient (testing)" },
+	{ .name = "command_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "5m", .off = CONF_OFF(command_timeout),
+	  .doc = "wait for the next command at most this long (s, m, h)" },
+	{ .name = "data_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 86400, .def = "30m", .off = CONF_OFF(data_timeout),
+	  .doc = "time allowed for a whole DATA or BDAT phase (s, m, h)" },
+	{ .name = "max_connections", .type = CONF_T_UINT, .min = 1,
+	  .max = 1000000, .def = "1000", .off = CONF_OFF(max_connections),
+	  .doc = "simultaneous connections in all" },
+	{ .name = "max_connections_per_ip", .type = CONF_T_UINT, .min = 0,
+	  .max = 1000000, .def = "50", .off = CONF_OFF(max_connections_per_ip),
+	  .doc = "simultaneous connections from one address; 0 = no limit" },
+	{ .name = "max_errors", .type = CONF_T_UINT, .min = 1, .max = 1000,
+	  .def = "20", .off = CONF_OFF(max_errors),
+	  .doc = "client errors before the connection is closed" },
+	{ .name = "user", .type = CONF_T_STRING, .off = CONF_OFF(user),
+	  .valid = conf_valid_word,
+	  .doc = "drop privileges to this user after binding" },
+};
+
+#define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+/* The state of one conf_parse() call. */
+struct conf_file {
+	struct config	*c;
+	const char	*name;
+	size_t		 line;
+	size_t		 seen[CONF_NKEYS];	/* line a key was given on */
+	char		**err_out;
+};
+
+static const struct conf_unit conf_size_units[] = {
+	{ 'K', UINT64_C(1) << 10 }, { 'k', UINT64_C(1) << 10 },
+	{ 'M', UINT64_C(1) << 20 }, { 'm', UINT64_C(1) << 20 },
+	{ 'G', UINT64_C(1) << 30 }, { 'g', UINT64_C(1) << 30 },
+	{ '\0', 0 },
+};
+static const struct conf_unit conf_time_units[] = {
+	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { '\0', 0 },
+};
+static const struct conf_unit conf_no_units[] = { { '\0', 0 } };
+
+static const struct conf_num conf_num_size = {
+	"size", conf_size_units, true
+};
+static const struct conf_num conf_num_duration = {
+	"duration", conf_time_units, false
+};
+static const struct conf_num conf_num_uint = {
+	"number", conf_no_units, false
+};
+
+/* conf_strdup - strdup or die. */
+static char *
+conf_strdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		log_fatal("out of memory (conf)");
+	return p;
+}
+
+/* conf_strndup - strndup or die. */
+static char *
+conf_strndup(const char *s, size_t n)
+{
+	char *p;
+
+	if ((p = strndup(s, n)) == NULL)
+		log_fatal("out of memory (conf)");
+	return p;
+}
+
+/* conf_calloc - calloc or die. */
+static void *
+conf_calloc(size_t n, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(n, size)) == NULL)
+		log_fatal("out of memory (conf)");
+	return p;
+}
+
+/* conf_realloc - resize to n elements of size, overflow-checked, or die. */
+static void *
+conf_realloc(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		log_fatal("out of memory (conf: %zu elements)", n);
+	if ((p = realloc(p, n * size)) == NULL && n * size != 0)
+		log_fatal("out of memory (conf)");
+	return p;
+}
+
+/* conf_vstrf - vsprintf into a fresh heap string. */
+static __attribute__((format(printf, 1, 0))) char *
+conf_vstrf(const char *fmt, va_list ap)
+{
+	va_list aq;
+	char *p;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		log_fatal("can't happen: vsnprintf failed in conf");
+	p = conf_calloc((size_t)n + 1, 1);
+	(void)vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+/* conf_strf - sprintf into a fresh heap string. */
+static __attribute__((format(printf, 1, 2))) char *
+conf_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = conf_vstrf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+/* conf_fail - set *err_out (unless err_out is NULL) and return -1. */
+static __attribute__((format(printf, 2, 3))) int
+conf_fail(char **err_out, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err_out == NULL)
+		return -1;
+	va_start(ap, fmt);
+	*err_out = conf_vstrf(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* conf_field - the field of c at offset off. */
+static void *
+conf_field(struct config *c, size_t off)
+{
+	return (char *)c + off;
+}
+
+/* conf_cfield - conf_field for a const config. */
+static const void *
+conf_cfield(const struct config *c, size_t off)
+{
+	return (const char *)c + off;
+}
+
+/* conf_lower - ASCII lower case; config text is not locale text. */
+static char
+conf_lower(char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+/* conf_is_alnum - ASCII letter or digit. */
+static bool
+conf_is_alnum(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (conf_lower(ch) >= 'a' &&
+	    conf_lower(ch) <= 'z');
+}
+
+/* conf_has_ctl - whether s[0..n) holds a control character but tab. */
+static bool
+conf_has_ctl(const char *s, size_t n)
+{
+	unsigned char ch;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ch = (unsigned char)s[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * conf_digits - one or more decimal digits at *sp, at most max; *sp is
+ * left after them.  -1 when there is no digit or the value exceeds max.
+ */
+static int
+conf_digits(const char **sp, uint64_t max, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t v = 0, d;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		d = (uint64_t)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+/*
+ * conf_parse_unit - number = 1*DIGIT [suffix], one of units; the product
+ * must not exceed max.  0 or -1.
+ */
+static int
+conf_parse_unit(const char *s, const struct conf_unit *units, uint64_t max,
+    uint64_t *out)
+{
+	const struct conf_unit *u;
+	uint64_t v, n = 1;
+
+	if (conf_digits(&s, max, &v) == -1)
+		return -1;
+	if (*s != '\0') {
+		for (u = units; u->c != '\0' && u->c != *s; u++)
+			continue;
+		if (u->c == '\0' || s[1] != '\0')
+			return -1;
+		n = u->n;
+	}
+	if (v > max / n)
+		return -1;
+	*out = v * n;
+	return 0;
+}
+
+/* conf_fmt_unit - v in the largest unit that divides it exactly: "25M". */
+static void
+conf_fmt_unit(uint64_t v, const struct conf_unit *units, char *dst,
+    size_t len)
+{
+	const struct conf_unit *u, *best = NULL;
+
+	for (u = units; u->c != '\0'; u++) {
+		if (v != 0 && v % u->n == 0 && (best == NULL || u->n > best->n))
+			best = u;
+	}
+	if (best == NULL)
+		(void)snprintf(dst, len, "%" PRIu64, v);
+	else
+		(void)snprintf(dst, len, "%" PRIu64 "%c", v / best->n, best->c);
+}
+
+int
+conf_parse_size(const char *s, uint64_t *out)
+{
+	return conf_parse_unit(s, conf_size_units, UINT64_MAX, out);
+}
+
+int
+conf_parse_duration(const char *s, unsigned *out)
+{
+	uint64_t v;
+
+	if (conf_parse_unit(s, conf_time_units, UINT_MAX, &v) == -1)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+const char *
+conf_role_name(enum conf_role role)
+{
+	switch (role) {
+	case CONF_ROLE_MX:
+		return "mx";
+	case CONF_ROLE_SUBMISSION:
+		return "submission";
+	case CONF_ROLE_SUBMISSIONS:
+		return "submissions";
+	}
+	log_fatal("can't happen: listener role %d", (int)role);
+}
+
+/* conf_role_parse - a role name into *out; 0 or -1. */
+static int
+conf_role_parse(const char *s, enum conf_role *out)
+{
+	static const enum conf_role roles[] = {
+		CONF_ROLE_MX, CONF_ROLE_SUBMISSION, CONF_ROLE_SUBMISSIONS,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		if (strcmp(s, conf_role_name(roles[i])) == 0) {
+			*out = roles[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* conf_role_default - the role a listener gets by its port (RFC 6409, 8314). */
+static enum conf_role
+conf_role_default(unsigned port)
+{
+	if (port == 587)
+		return CONF_ROLE_SUBMISSION;
+	if (port == 465)
+		return CONF_ROLE_SUBMISSIONS;
+	return CONF_ROLE_MX;
+}
+
+/* conf_num_of - how a number type parses, prints and is stored. */
+static const struct conf_num *
+conf_num_of(enum conf_type type)
+{
+	switch (type) {
+	case CONF_T_SIZE:
+		return &conf_num_size;
+	case CONF_T_DURATION:
+		return &conf_num_duration;
+	case CONF_T_UINT:
+		return &conf_num_uint;
+	case CONF_T_STRING:
+	case CONF_T_DOMAINS:
+	case CONF_T_BOOL:
+	case CONF_T_ENUM:
+	case CONF_T_LISTEN:
+		break;
+	}
+	log_fatal("can't happen: conf type %d is not a number", (int)type);
+}
+
+/* conf_is_list - whether a type takes several words and may repeat. */
+static bool
+conf_is_list(enum conf_type type)
+{
+	switch (type) {
+	case CONF_T_DOMAINS:
+	case CONF_T_LISTEN:
+		return true;
+	case CONF_T_STRING:
+	case CONF_T_SIZE:
+	case CONF_T_DURATION:
+	case CONF_T_UINT:
+	case CONF_T_BOOL:
+	case CONF_T_ENUM:
+		return false;
+	}
+	log_fatal("can't happen: conf type %d", (int)type);
+}
+
+/* conf_valid_word - a host or user name: printable ASCII, one word. */
+static const char *
+conf_valid_word(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return "empty";
+	if (s[0] == '#')
+		return "a word beginning with '#' is a comment";
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '!' || s[i] > '~')
+			return "printable ASCII only";
+	}
+	if (i > CONF_WORD_MAX)
+		return "longer than 255 characters";
+	return NULL;
+}
+
+/*
+ * conf_valid_maildir - a path, or a template whose only escapes are the
+ * ones maildir_expand() knows: %d, %u and %%.
+ */
+static const char *
+conf_valid_maildir(const char *s)
+{
+	const char *p;
+
+	if (s[0] == '#')
+		return "a word beginning with '#' is a comment";
+	for (p = strchr(s, '%'); p != NULL; p = strchr(p + 2, '%')) {
+		if (p[1] != 'd' && p[1] != 'u' && p[1] != '%')
+			return "only %d, %u and %% may follow '%'";
+	}
+	return NULL;
+}
+
+/*
+ * conf_is_domain - domain = label *("." label), each label 1-63 letters,
+ * digits and hyphens, neither beginning nor ending with a hyphen
+ * (RFC 1123 §2.1); at most 253 characters, no final dot.
+ */
+static bool
+conf_is_domain(const char *s)
+{
+	size_t i, label = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (conf_is_alnum(s[i]) || (s[i] == '-' && label > 0)) {
+			if (++label > CONF_LABEL_MAX)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && s[i - 1] != '-' && i <= CONF_DOMAIN_MAX;
+}
+
+/* conf_lower_dup - a lower-cased copy. */
+static char *
+conf_lower_dup(const char *s)
+{
+	char *p, *q;
+
+	p = conf_strdup(s);
+	for (q = p; *q != '\0'; q++)
+		*q = conf_lower(*q);
+	return p;
+}
+
+/* conf_free_strings - free a string list and empty it. */
+static void
+conf_free_strings(char ***list, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+/* conf_free_listens - free a listener list and empty it. */
+static void
+conf_free_listens(struct conf_listen **list, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		free((*list)[i].addr);
+		free((*list)[i].where);
+	}
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+/* conf_add_domain - append the lower-cased domain unless already listed. */
+static void
+conf_add_domain(char ***list, size_t *n, const char *domain)
+{
+	char *d;
+	size_t i;
+
+	d = conf_lower_dup(domain);
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*list)[i], d) == 0) {
+			free(d);
+			return;
+		}
+	}
+	*list = conf_realloc(*list, *n + 1, sizeof(**list));
+	(*list)[(*n)++] = d;
+}
+
+/* conf_set_domains - DOMAIN...: all are checked before any is added. */
+static int
+conf_set_domains(struct conf_ctx *x, const struct conf_key *k, char **w,
+    size_t n)
+{
+	char ***list = conf_field(x->c, k->off);
+	size_t *count = conf_field(x->c, k->noff);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!conf_is_domain(w[i]))
+			return conf_fail(x->err_out, "%s: %s: bad domain '%s'",
+			    x->where, k->name, w[i]);
+	}
+	if (x->replace)
+		conf_free_strings(list, count);
+	for (i = 0; i < n; i++)
+		conf_add_domain(list, count, w[i]);
+	return 0;
+}
+
+/*
+ * conf_addrport - listen-addr = IPv4-literal ":" port / "[" IPv6-literal
+ * "]" ":" port, port = 1*DIGIT (at most 65535).  The address is stored in
+ * its canonical inet_ntop() form, so [0::1] and [::1] compare equal.
+ * Returns NULL, or what is wrong.
+ */
+static const char *
+conf_addrport(const char *w, char *addr, size_t addrlen, unsigned *port_out)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN];
+	const char *end, *p;
+	uint64_t port;
+	int af = AF_INET;
+
+	if (w[0] == '[') {
+		af = AF_INET6;
+		if ((end = strchr(++w, ']')) == NULL)
+			return "bad address";
+		p = end + 1;
+	} else {
+		p = end = strchr(w, ':');
+		if (p != NULL && strchr(p + 1, ':') != NULL)
+			return "IPv6 address without [brackets]";
+	}
+	if (end == NULL || *p != ':')
+		return "missing :PORT";
+	if ((size_t)(end - w) >= sizeof(host))
+		return "bad address";
+	memcpy(host, w, (size_t)(end - w));
+	host[end - w] = '\0';
+	if (inet_pton(af, host, bin) != 1)
+		return "bad address";
+	p++;
+	if (conf_digits(&p, 65535, &port) == -1 || *p != '\0')
+		return "bad port";
+	if (inet_ntop(af, bin, addr, (socklen_t)addrlen) == NULL)
+		log_fatal("can't happen: inet_ntop of '%s' failed", host);
+	*port_out = (unsigned)port;
+	return NULL;
+}
+
+/* conf_add_listens - append n parsed listeners to the key's list. */
+static void
+conf_add_listens(struct conf_ctx *x, const struct conf_key *k,
+    struct conf_listen *l, size_t n)
+{
+	struct conf_listen **list = conf_field(x->c, k->off);
+	size_t *count = conf_field(x->c, k->noff);
+
+	if (x->replace)
+		conf_free_listens(list, count);
+	*list = conf_realloc(*list, *count + n, sizeof(**list));
+	memcpy(*list + *count, l, n * sizeof(*l));
+	*count += n;
+}
+
+/*
+ * conf_set_listens - listen = listen-addr [role] *(listen-addr [role]);
+ * a word without ':' after an address is its role.  All or nothing.
+ */
+static int
+conf_set_listens(struct conf_ctx *x, const struct conf_key *k, char **w,
+    size_t n)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct conf_listen *l;
+	const char *why;
+	size_t i, nl = 0;
+	unsigned port;
+	enum conf_role role;
+
+	l = conf_calloc(n, sizeof(*l));
+	for (i = 0; i < n; i++) {
+		why = conf_addrport(w[i], addr, sizeof(addr), &port);
+		if (why != NULL) {
+			(void)conf_fail(x->err_out, "%s: %s: %s in '%s'",
+			    x->where, k->name, why, w[i]);
+			goto fail;
+		}
+		role = conf_role_default(port);
+		if (i + 1 < n && strchr(w[i + 1], ':') == NULL &&
+		    conf_role_parse(w[++i], &role) == -1) {
+			(void)conf_fail(x->err_out, "%s: %s: bad role '%s' "
+			    "(mx|submission|submissions)", x->where, k->name,
+			    w[i]);
+			goto fail;
+		}
+		l[nl].addr = conf_strdup(addr);
+		l[nl].port = port;
+		l[nl].role = role;
+		l[nl++].where = conf_strdup(x->where);
+	}
+	conf_add_listens(x, k, l, nl);
+	free(l);
+	return 0;
+fail:
+	conf_free_listens(&l, &nl);
+	return -1;
+}
+
+/* conf_set_string - one word, vetted by the key's valid(). */
+static int
+conf_set_string(struct conf_ctx *x, const struct conf_key *k, const char *w)
+{
+	char **p = conf_field(x->c, k->off);
+	const char *why;
+
+	if ((why = k->valid(w)) != NULL)
+		return conf_fail(x->err_out, "%s: %s: bad value '%s' (%s)",
+		    x->where, k->name, w, why);
+	free(*p);
+	*p = conf_strdup(w);
+	return 0;
+}
+
+/* conf_set_num - a size, duration or number within the key's bounds. */
+static int
+conf_set_num(struct conf_ctx *x, const struct conf_key *k, const char *w)
+{
+	const struct conf_num *num = conf_num_of(k->type);
+	void *p = conf_field(x->c, k->off);
+	char lo[32], hi[32];
+	uint64_t v;
+
+	if (conf_parse_unit(w, num->units, num->wide ? UINT64_MAX : UINT_MAX,
+	    &v) == -1)
+		return conf_fail(x->err_out, "%s: %s: bad %s '%s'", x->where,
+		    k->name, num->noun, w);
+	if (v < k->min || v > k->max) {
+		conf_fmt_unit(k->min, num->units, lo, sizeof(lo));
+		conf_fmt_unit(k->max, num->units, hi, sizeof(hi));
+		return conf_fail(x->err_out, "%s: %s: '%s' out of range "
+		    "(%s..%s)", x->where, k->name, w, lo, hi);
+	}
+	if (num->wide)
+		*(uint64_t *)p = v;
+	else
+		*(unsigned *)p = (unsigned)v;
+	return 0;
+}
+
+/* conf_set_bool - yes | no. */
+static int
+conf_set_bool(struct conf_ctx *x, const struct conf_key *k, const char *w)
+{
+	bool *p = conf_field(x->c, k->off);
+
+	if (strcmp(w, "yes") == 0)
+		*p = true;
+	else if (strcmp(w, "no") == 0)
+		*p = false;
+	else
+		return conf_fail(x->err_out, "%s: %s: bad value '%s' (yes|no)",
+		    x->where, k->name, w);
+	return 0;
+}
+
+/* conf_set_enum - one of the key's words; its index is the enum value. */
+static int
+conf_set_enum(struct conf_ctx *x, const struct conf_key *k, const char *w)
+{
+	unsigned *p = conf_field(x->c, k->off);
+	struct buf b;
+	unsigned i;
+	int rc;
+
+	for (i = 0; k->words[i] != NULL; i++) {
+		if (strcmp(w, k->words[i]) == 0) {
+			*p = i;
+			return 0;
+		}
+	}
+	buf_init(&b, SIZE_MAX);
+	for (i = 0; k->words[i] != NULL; i++)
+		(void)buf_addf(&b, "%s%s", i > 0 ? "|" : "", k->words[i]);
+	rc = conf_fail(x->err_out, "%s: %s: bad value '%s' (%s)", x->where,
+	    k->name, w, buf_cstr(&b));
+	buf_release(&b);
+	return rc;
+}
+
+/*
+ * conf_apply - give key k the value words w[0..n).  On error the config
+ * is unchanged.
+ */
+static int
+conf_apply(struct conf_ctx *x, const struct conf_key *k, char **w, size_t n)
+{
+	if (n == 0)
+		return conf_fail(x->err_out, "%s: %s: missing value", x->where,
+		    k->name);
+	if (n > 1 && !conf_is_list(k->type))
+		return conf_fail(x->err_out, "%s: %s: extra value '%s'",
+		    x->where, k->name, w[1]);
+	switch (k->type) {
+	case CONF_T_STRING:
+		return conf_set_string(x, k, w[0]);
+	case CONF_T_DOMAINS:
+		return conf_set_domains(x, k, w, n);
+	case CONF_T_SIZE:
+	case CONF_T_DURATION:
+	case CONF_T_UINT:
+		return conf_set_num(x, k, w[0]);
+	case CONF_T_BOOL:
+		return conf_set_bool(x, k, w[0]);
+	case CONF_T_ENUM:
+		return conf_set_enum(x, k, w[0]);
+	case CONF_T_LISTEN:
+		return conf_set_listens(x, k, w, n);
+	}
+	log_fatal("can't happen: conf key %s has type %d", k->name,
+	    (int)k->type);
+}
+
+/*
+ * conf_split - cut s into words at spaces and tabs, in place; with
+ * comments, a word beginning with '#' ends the line.  w must have room
+ * for strlen(s) / 2 + 1 words.  Returns the count.
+ */
+static size_t
+conf_split(char *s, char **w, bool comments)
+{
+	size_t n = 0;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		if (*s == '\0' || (comments && *s == '#'))
+			return n;
+		w[n++] = s;
+		s += strcspn(s, " \t");
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+}
+
+/* conf_apply_text - apply a value given as text (a default, an -o). */
+static int
+conf_apply_text(struct conf_ctx *x, const struct conf_key *k,
+    const char *text)
+{
+	char *s, **w;
+	int rc;
+
+	s = conf_strdup(text);
+	w = conf_calloc(strlen(s) / 2 + 1, sizeof(*w));
+	rc = conf_apply(x, k, w, conf_split(s, w, false));
+	free(w);
+	free(s);
+	return rc;
+}
+
+/* conf_lookup - the table row of a key name, or NULL. */
+static const struct conf_key *
+conf_lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_NKEYS; i++) {
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	}
+	return NULL;
+}
+
+struct config *
+conf_new(const char *default_hostname)
+{
+	struct config *c;
+	struct conf_ctx x;
+	char *err = NULL;
+	size_t i;
+
+	c = conf_calloc(1, sizeof(*c));
+	x = (struct conf_ctx){ c, "default", false, &err };
+	for (i = 0; i < CONF_NKEYS; i++) {
+		if (conf_keys[i].def != NULL &&
+		    conf_apply_text(&x, &conf_keys[i], conf_keys[i].def) == -1)
+			log_fatal("can't happen: %s", err);
+	}
+	/* Vetted by conf_check(): the system's name is not config text. */
+	c->hostname = conf_strdup(default_hostname != NULL ?
+	    default_hostname : "localhost");
+	return c;
+}
+
+/* conf_release - free whatever key k holds in c. */
+static void
+conf_release(struct config *c, const struct conf_key *k)
+{
+	void *p = conf_field(c, k->off);
+
+	switch (k->type) {
+	case CONF_T_STRING:
+		free(*(char **)p);
+		return;
+	case CONF_T_DOMAINS:
+		conf_free_strings(p, conf_field(c, k->noff));
+		return;
+	case CONF_T_LISTEN:
+		conf_free_listens(p, conf_field(c, k->noff));
+		return;
+	case CONF_T_SIZE:
+	case CONF_T_DURATION:
+	case CONF_T_UINT:
+	case CONF_T_BOOL:
+	case CONF_T_ENUM:
+		return;
+	}
+	log_fatal("can't happen: conf key %s has type %d", k->name,
+	    (int)k->type);
+}
+
+void
+conf_free(struct config **cp)
+{
+	size_t i;
+
+	if (cp == NULL || *cp == NULL)
+		return;
+	for (i = 0; i < CONF_NKEYS; i++)
+		conf_release(*cp, &conf_keys[i]);
+	free(*cp);
+	*cp = NULL;
+}
+
+/* conf_directive - one line's words: key and values. */
+static int
+conf_directive(struct conf_file *f, char **w, size_t n)
+{
+	const struct conf_key *k;
+	struct conf_ctx x;
+	char *where;
+	size_t i;
+	int rc;
+
+	if ((k = conf_lookup(w[0])) == NULL)
+		return conf_fail(f->err_out, "%s:%zu: unknown key '%s'",
+		    f->name, f->line, w[0]);
+	i = (size_t)(k - conf_keys);
+	if (f->seen[i] != 0 && !conf_is_list(k->type))
+		return conf_fail(f->err_out, "%s:%zu: duplicate key '%s', "
+		    "first at %s:%zu", f->name, f->line, k->name, f->name,
+		    f->seen[i]);
+	if (f->seen[i] == 0)
+		f->seen[i] = f->line;
+	where = conf_strf("%s:%zu", f->name, f->line);
+	x = (struct conf_ctx){ f->c, where, false, f->err_out };
+	rc = conf_apply(&x, k, w + 1, n - 1);
+	free(where);
+	return rc;
+}
+
+/* conf_line - one line of s[0..n) without its LF; a CR before it goes. */
+static int
+conf_line(struct conf_file *f, const char *s, size_t n)
+{
+	char *line, **w;
+	size_t nw;
+	int rc = 0;
+
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
+	if (conf_has_ctl(s, n))
+		return conf_fail(f->err_out, "%s:%zu: control character in "
+		    "line", f->name, f->line);
+	line = conf_strndup(s, n);
+	w = conf_calloc(n / 2 + 1, sizeof(*w));
+	if ((nw = conf_split(line, w, true)) > 0)
+		rc = conf_directive(f, w, nw);
+	free(w);
+	free(line);
+	return rc;
+}
+
+int
+conf_parse(struct config *c, const char *name, const char *text,
+    size_t len, char **err_out)
+{
+	struct conf_file f;
+	const char *eol;
+	size_t pos, n;
+
+	memset(&f, 0, sizeof(f));
+	f.c = c;
+	f.name = name;
+	f.err_out = err_out;
+	for (pos = 0; pos < len; pos += n + 1) {
+		f.line++;
+		eol = memchr(text + pos, '\n', len - pos);
+		n = eol != NULL ? (size_t)(eol - (text + pos)) : len - pos;
+		if (conf_line(&f, text + pos, n) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+conf_set(struct config *c, const char *kv, char **err_out)
+{
+	const struct conf_key *k;
+	struct conf_ctx x;
+	const char *eq;
+	char *key, *where;
+	int rc;
+
+	where = conf_strf("-o %s", kv);
+	x = (struct conf_ctx){ c, where, true, err_out };
+	eq = strchr(kv, '=');
+	key = conf_strndup(kv, eq != NULL ? (size_t)(eq - kv) : strlen(kv));
+	if (eq == NULL)
+		rc = conf_fail(err_out, "%s: expected key=value", where);
+	else if (conf_has_ctl(kv, strlen(kv)))
+		rc = conf_fail(err_out, "%s: control character", where);
+	else if ((k = conf_lookup(key)) == NULL)
+		rc = conf_fail(err_out, "%s: unknown key '%s'", where, key);
+	else
+		rc = conf_apply_text(&x, k, eq + 1);
+	free(key);
+	free(where);
+	return rc;
+}
+
+/* conf_fmt_addr - "127.0.0.1:25" or "[::1]:25". */
+static void
+conf_fmt_addr(const struct conf_listen *l, char *dst, size_t len)
+{
+	if (strchr(l->addr, ':') != NULL)
+		(void)snprintf(dst, len, "[%s]:%u", l->addr, l->port);
+	else
+		(void)snprintf(dst, len, "%s:%u", l->addr, l->port);
+}
+
+/* conf_same_listener - whether a and b bind the same address and port. */
+static bool
+conf_same_listener(const struct conf_listen *a, const struct conf_listen *b)
+{
+	/* Port 0 asks the system for a fresh port each time: no clash. */
+	return a->port != 0 && a->port == b->port &&
+	    strcmp(a->addr, b->addr) == 0;
+}
+
+/* conf_check_listens - at least one, and no address:port twice. */
+static int
+conf_check_listens(const struct config *c, char **err_out)
+{
+	char addr[CONF_ADDR_MAX];
+	size_t i, j;
+
+	if (c->nlistens == 0)
+		return conf_fail(err_out, "no listen directive: at least one "
+		    "listener is needed");
+	for (i = 1; i < c->nlistens; i++) {
+		for (j = 0; j < i; j++) {
+			if (!conf_same_listener(&c->listens[i], &c->listens[j]))
+				continue;
+			conf_fmt_addr(&c->listens[i], addr, sizeof(addr));
+			return conf_fail(err_out, "%s: duplicate listener %s, "
+			    "first at %s", c->listens[i].where, addr,
+			    c->listens[j].where);
+		}
+	}
+	return 0;
+}
+
+int
+conf_check(const struct config *c, char **err_out)
+{
+	const char *why;
+	size_t i;
+
+	if ((why = conf_valid_word(c->hostname)) != NULL)
+		return conf_fail(err_out, "hostname: bad value '%s' (%s): set "
+		    "hostname", c->hostname, why);
+	if (conf_check_listens(c, err_out) == -1)
+		return -1;
+	if (c->maildir == NULL)
+		return conf_fail(err_out, "maildir: not set (a path, or a "
+		    "template such as /var/mail/%%d/%%u/Maildir)");
+	if (c->sink || c->ndomains > 0)
+		return 0;
+	for (i = 0; i < c->nlistens; i++) {
+		if (c->listens[i].role == CONF_ROLE_MX)
+			return conf_fail(err_out, "%s: an mx listener needs "
+			    "domains (or sink yes)", c->listens[i].where);
+	}
+	return 0;
+}
+
+/* conf_fmt_list - a domain list as one line, or a comment when empty. */
+static void
+conf_fmt_list(struct buf *b, const struct config *c, const struct conf_key *k)
+{
+	char *const *list = *(char **const *)conf_cfield(c, k->off);
+	size_t n = *(const size_t *)conf_cfield(c, k->noff), i;
+
+	if (n == 0) {
+		(void)buf_addf(b, "# %s (not set)\n", k->name);
+		return;
+	}
+	(void)buf_adds(b, k->name);
+	for (i = 0; i < n; i++)
+		(void)buf_addf(b, " %s", list[i]);
+	(void)buf_addc(b, '\n');
+}
+
+/* conf_fmt_listens - one line per listener, its role always spelled out. */
+static void
+conf_fmt_listens(struct buf *b, const struct config *c,
+    const struct conf_key *k)
+{
+	const struct conf_listen *l;
+	char addr[CONF_ADDR_MAX];
+	size_t n, i;
+
+	l = *(struct conf_listen *const *)conf_cfield(c, k->off);
+	n = *(const size_t *)conf_cfield(c, k->noff);
+	if (n == 0)
+		(void)buf_addf(b, "# %s (not set)\n", k->name);
+	for (i = 0; i < n; i++) {
+		conf_fmt_addr(&l[i], addr, sizeof(addr));
+		(void)buf_addf(b, "%s %s %s\n", k->name, addr,
+		    conf_role_name(l[i].role));
+	}
+}
+
+/* conf_fmt_num - a size, duration or number in its largest exact unit. */
+static void
+conf_fmt_num(struct buf *b, const struct config *c, const struct conf_key *k)
+{
+	const struct conf_num *num = conf_num_of(k->type);
+	const void *p = conf_cfield(c, k->off);
+	char s[32];
+
+	conf_fmt_unit(num->wide ? *(const uint64_t *)p : *(const unsigned *)p,
+	    num->units, s, sizeof(s));
+	(void)buf_addf(b, "%s %s\n", k->name, s);
+}
+
+/* conf_fmt_key - one key as config text; unset ones as a comment. */
+static void
+conf_fmt_key(struct buf *b, const struct config *c, const struct conf_key *k)
+{
+	const void *p = conf_cfield(c, k->off);
+	const char *s;
+
+	switch (k->type) {
+	case CONF_T_STRING:
+		if ((s = *(char *const *)p) == NULL)
+			(void)buf_addf(b, "# %s (not set)\n", k->name);
+		else
+			(void)buf_addf(b, "%s %s\n", k->name, s);
+		return;
+	case CONF_T_DOMAINS:
+		conf_fmt_list(b, c, k);
+		return;
+	case CONF_T_SIZE:
+	case CONF_T_DURATION:
+	case CONF_T_UINT:
+		conf_fmt_num(b, c, k);
+		return;
+	case CONF_T_BOOL:
+		(void)buf_addf(b, "%s %s\n", k->name,
+		    *(const bool *)p ? "yes" : "no");
+		return;
+	case CONF_T_ENUM:
+		(void)buf_addf(b, "%s %s\n", k->name,
+		    k->words[*(const unsigned *)p]);
+		return;
+	case CONF_T_LISTEN:
+		conf_fmt_listens(b, c, k);
+		return;
+	}
+	log_fatal("can't happen: conf key %s has type %d", k->name,
+	    (int)k->type);
+}
+
+char *
+conf_fmt(const struct config *c)
+{
+	struct buf b;
+	size_t i;
+
+	/* Uncapped: the text is as long as the config, which we hold. */
+	buf_init(&b, SIZE_MAX);
+	for (i = 0; i < CONF_NKEYS; i++) {
+		(void)buf_addf(&b, "# %s\n", conf_keys[i].doc);
+		conf_fmt_key(&b, c, &conf_keys[i]);
+	}
+	return b.data;
+}
+
+bool
+conf_is_local_domain(const struct config *c, const char *domain)
+{
+	const char *a, *d;
+	size_t i;
+
+	if (domain == NULL)
+		return false;
+	for (i = 0; i < c->ndomains; i++) {
+		for (a = c->domains[i], d = domain;
+		    *a != '\0' && *a == conf_lower(*d); a++, d++)
+			continue;
+		if (*a == '\0' && *d == '\0')
+			return true;
+	}
+	return false;
+}

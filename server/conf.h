@@ -29,7 +29,7 @@ struct conf_listen {
 	char		*addr;	/* "127.0.0.1", "::1", "0.0.0.0", "::" */
 	unsigned	 port;	/* 0 = ephemeral (tests) */
 	enum conf_role	 role;
-	char		*where;	/* "file:line" it came from */
+	char		*where;	/* "file:line" or "-o listen=..." */
 };
 
 struct config {
@@ -54,7 +54,9 @@ struct config {
 
 /*
  * conf_new - a config with every default in place.  default_hostname is
- * the system host name (the caller asks the system; conf does no I/O).
+ * the system host name (the caller asks the system; conf does no I/O);
+ * NULL means "localhost".  It is copied as is and vetted by conf_check().
+ * Allocation failure is fatal, so this never returns NULL.
  */
 struct config *conf_new(const char *default_hostname);
 
@@ -63,43 +65,60 @@ void	conf_free(struct config **cp);
 
 /*
  * conf_parse - apply the directives in text (len bytes) read from the
- * file called name.  Returns 0, or -1 with *err_out set to a message
- * "name:line: what is wrong" (heap, the caller frees).  Repeatable keys
- * (listen, domains) append.  A key given twice otherwise is an error.
+ * file called name.  One directive a line, "key value...", words split
+ * at spaces and tabs; '#' at the start of a word begins a comment; LF or
+ * CRLF line ends; any other control character is an error.  Returns 0,
+ * or -1 with *err_out set to a message "name:line: what is wrong" (heap,
+ * the caller frees).  Repeatable keys (listen, domains) append.  A key
+ * given twice otherwise in this text is an error ("duplicate key 'k',
+ * first at name:line").  On error the lines before the bad one stay
+ * applied and the bad one changed nothing: free the config.
  */
 int	conf_parse(struct config *c, const char *name, const char *text,
 	    size_t len, char **err_out);
 
 /*
  * conf_set - apply one "key=value" override (the -o option).  The value
- * replaces whatever the file said, lists included.  Errors as conf_parse,
- * with "-o key=value" in place of file:line.
+ * is the words that would follow the key in a file, without comments
+ * ("domains=a.example b.example", "listen=[::1]:25 mx 127.0.0.1:587").
+ * It replaces whatever the file or an earlier -o said, lists included.
+ * Errors as conf_parse, with "-o key=value" in place of file:line; on
+ * error the config is unchanged.
  */
 int	conf_set(struct config *c, const char *kv, char **err_out);
 
 /*
- * conf_check - cross-key validation after all text and overrides: at
- * least one listener; no two listeners on the same address and port;
- * mx needs domains unless sink; maildir set.  0 or -1 with *err_out.
+ * conf_check - cross-key validation after all text and overrides: the
+ * host name is one word of printable ASCII; at least one listener; no
+ * two listeners on the same address and port ("where: duplicate
+ * listener 127.0.0.1:25, first at where"; port 0 never clashes); maildir
+ * set; mx needs domains unless sink.  0 or -1 with *err_out (heap).
  */
 int	conf_check(const struct config *c, char **err_out);
 
 /*
- * conf_fmt - the effective configuration as config text (every key,
- * defaults included), heap-allocated; the caller frees.
+ * conf_fmt - the effective configuration as config text, heap-allocated;
+ * the caller frees.  Every key in table order, defaults included, each
+ * after a "# doc" line; an unset key is a comment "# user (not set)".
+ * Sizes and durations are in their largest exact unit (25M, 5m).
+ * conf_parse() reads it back to an equal config.
  */
 char	*conf_fmt(const struct config *c);
 
 /* conf_role_name - "mx", "submission", "submissions". */
 const char *conf_role_name(enum conf_role role);
 
-/* conf_is_local_domain - whether domain (any case) is in domains. */
+/*
+ * conf_is_local_domain - whether domain (any case) is in domains; an
+ * exact match, so a subdomain is not local.  NULL is not.
+ */
 bool	conf_is_local_domain(const struct config *c, const char *domain);
 
 /*
- * conf_parse_size - "10485760", "10M", "512K", "1G" into octets.
+ * conf_parse_size - "10485760", "10M", "512K", "1G" into octets: digits
+ * and an optional K, M or G (either case; powers of 1024).
  * conf_parse_duration - "300", "300s", "5m", "1h" into seconds.
- * Both return 0 or -1 on bad syntax or overflow.
+ * Both return 0 or -1 on bad syntax or overflow; no sign, no spaces.
  */
 int	conf_parse_size(const char *s, uint64_t *out);
 int	conf_parse_duration(const char *s, unsigned *out);

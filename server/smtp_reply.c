@@ -1,3 +1,131 @@
 /* SPDX-License-Identifier: ISC */
-/* stub, being written */
+/*
+ * smtp_reply - the reply table and its formatting.
+ * Every reply the daemon sends is one row here (RFC 5321 §4.2, enhanced
+ * status codes per RFC 3463 / RFC 5248, advertised per RFC 2034).
+ * Pure formatting into a struct buf; no I/O.
+ */
+#include <stdio.h>
+#include <string.h>
+
 #include "smtp_reply.h"
+
+static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
+	[SMTP_R_GREETING] = { 220, NULL, "%s ESMTP inlet" },
+	[SMTP_R_HELO] = { 250, NULL, "%s" },
+	[SMTP_R_OK] = { 250, "2.0.0", "Ok" },
+	[SMTP_R_MAIL_OK] = { 250, "2.1.0", "Sender ok" },
+	[SMTP_R_RCPT_OK] = { 250, "2.1.5", "Recipient ok" },
+	[SMTP_R_DATA_GO] = { 354, NULL, "End data with <CR><LF>.<CR><LF>" },
+	[SMTP_R_QUEUED] = { 250, "2.0.0", "Ok: queued as %s" },
+	[SMTP_R_BDAT_OK] = { 250, "2.0.0", "%s octets received" },
+	[SMTP_R_QUIT] = { 221, "2.0.0", "Bye" },
+	[SMTP_R_VRFY] = { 252, "2.5.0",
+	    "Cannot VRFY user, but will accept message and attempt delivery" },
+	[SMTP_R_HELP] = { 214, "2.0.0",
+	    "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP" },
+	[SMTP_R_STARTTLS_GO] = { 220, "2.0.0", "Ready to start TLS" },
+	[SMTP_R_UNKNOWN] = { 500, "5.5.2", "Error: command not recognized" },
+	[SMTP_R_LINE_TOOLONG] = { 500, "5.5.0", "Error: line too long" },
+	[SMTP_R_AUTH_TOOLONG] = { 500, "5.5.6", "Error: authentication line too long" },
+	[SMTP_R_BARE_LF_CMD] = { 500, "5.5.2",
+	    "Error: bare <LF> received; lines must end in <CR><LF>" },
+	[SMTP_R_BAD_CHAR] = { 500, "5.5.2", "Error: bare <CR> or NUL in command" },
+	[SMTP_R_SYNTAX_ARGS] = { 501, "5.5.4", "Syntax: %s" },
+	[SMTP_R_SYNTAX_SENDER] = { 501, "5.1.7", "Bad sender address syntax" },
+	[SMTP_R_SYNTAX_RCPT] = { 501, "5.1.3", "Bad recipient address syntax" },
+	[SMTP_R_PATH_TOOLONG] = { 501, "5.1.3", "Address too long" },
+	[SMTP_R_NOT_IMPL] = { 502, "5.5.1", "Error: command not implemented" },
+	[SMTP_R_BAD_SEQ] = { 503, "5.5.1", "Error: %s" },
+	[SMTP_R_NO_VALID_RCPT] = { 554, "5.5.1", "Error: no valid recipients" },
+	[SMTP_R_PARAM_UNKNOWN] = { 555, "5.5.4", "Unsupported parameter" },
+	[SMTP_R_PARAM_VALUE] = { 501, "5.5.4", "Bad parameter value: %s" },
+	[SMTP_R_UTF8_REQUIRED] = { 553, "5.6.7",
+	    "Non-ASCII address requires SMTPUTF8" },
+	[SMTP_R_BAD_MAILBOX] = { 553, "5.1.3", "Mailbox name not allowed" },
+	[SMTP_R_TLS_UNAVAIL] = { 454, "4.7.0", "TLS not available" },
+	[SMTP_R_TLS_REQUIRED] = { 530, "5.7.0",
+	    "Must issue a STARTTLS command first" },
+	[SMTP_R_AUTH_REQUIRED] = { 530, "5.7.0", "Authentication required" },
+	[SMTP_R_RELAY_DENIED] = { 550, "5.7.1", "Relay access denied" },
+	[SMTP_R_UNKNOWN_USER] = { 550, "5.1.1", "Recipient address rejected: User unknown" },
+	[SMTP_R_TOO_MANY_RCPT] = { 452, "4.5.3", "Error: too many recipients" },
+	[SMTP_R_TOO_BIG] = { 552, "5.3.4", "Message size exceeds fixed limit" },
+	[SMTP_R_BARE_NEWLINE] = { 550, "5.5.2",
+	    "Message rejected: bare <CR> or <LF> in message; lines must end in <CR><LF>" },
+	[SMTP_R_STORAGE_FULL] = { 452, "4.3.1", "Insufficient system storage" },
+	[SMTP_R_LOCAL_ERROR] = { 451, "4.3.0", "Local error in processing" },
+	[SMTP_R_TOO_MANY_ERRORS] = { 421, "4.7.0",
+	    "%s Error: too many errors, closing connection" },
+	[SMTP_R_TIMEOUT] = { 421, "4.4.2", "%s Error: timeout exceeded" },
+	[SMTP_R_SHUTDOWN] = { 421, "4.3.2",
+	    "%s Service shutting down, closing transmission channel" },
+	[SMTP_R_TOO_MANY_CONN] = { 421, "4.7.0",
+	    "%s Error: too many connections" },
+	[SMTP_R_LOOP] = { 554, "5.4.6", "Too many Received: headers: mail loop" },
+	[SMTP_R_HTTP] = { 554, "5.7.0", "Error: this is an SMTP server" },
+	[SMTP_R_PREGREET] = { 554, "5.5.1",
+	    "%s Error: talked before the greeting" },
+	[SMTP_R_BDAT_MIXED] = { 503, "5.5.1",
+	    "Error: DATA and BDAT cannot be mixed" },
+};
+
+const struct smtp_reply *
+smtp_reply_get(enum smtp_reply_id id)
+{
+	return &smtp_reply_table[id];
+}
+
+unsigned
+smtp_reply_code(enum smtp_reply_id id)
+{
+	return smtp_reply_table[id].code;
+}
+
+int
+smtp_reply_fmt(struct buf *out, enum smtp_reply_id id, const char *arg)
+{
+	const struct smtp_reply *r = &smtp_reply_table[id];
+	const char *pct = strstr(r->text, "%s");
+	size_t save = out->len;
+	int rc;
+
+	if (arg == NULL)
+		arg = "";
+	if (r->enh != NULL)
+		rc = buf_addf(out, "%u %s ", r->code, r->enh);
+	else
+		rc = buf_addf(out, "%u ", r->code);
+	if (rc == 0 && pct == NULL)
+		rc = buf_adds(out, r->text);
+	else if (rc == 0)
+		rc = buf_addf(out, "%.*s%s%s", (int)(pct - r->text), r->text,
+		    arg, pct + 2);
+	if (rc == 0)
+		rc = buf_add(out, "\r\n", 2);
+	if (rc != 0) {
+		buf_truncate(out, save);
+		return -1;
+	}
+	return 0;
+}
+
+int
+smtp_reply_ehlo_fmt(struct buf *out, const char *host, const char *helo,
+    const char *const *keywords, size_t n)
+{
+	size_t save = out->len;
+	size_t i;
+	int rc;
+
+	rc = buf_addf(out, "250%c%s greets %s\r\n", n > 0 ? '-' : ' ',
+	    host, helo);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = buf_addf(out, "250%c%s\r\n", i + 1 < n ? '-' : ' ',
+		    keywords[i]);
+	if (rc != 0) {
+		buf_truncate(out, save);
+		return -1;
+	}
+	return 0;
+}

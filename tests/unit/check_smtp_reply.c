@@ -1,7 +1,126 @@
 /* SPDX-License-Identifier: ISC */
+/*
+ * check_smtp_reply - the reply table: every row well-formed (RFC 5321
+ * §4.2 codes, RFC 3463 enhanced codes whose class matches the first
+ * digit), formatting with and without an argument, the EHLO list, and a
+ * full buffer left untouched.
+ */
+#include <check.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "smtp_reply.h"
+
+/* test_row - row _i: code range, enhanced code shape, text. */
+START_TEST(test_row)
+{
+	const struct smtp_reply *r = smtp_reply_get((enum smtp_reply_id)_i);
+	const char *pct;
+
+	ck_assert_uint_ge(r->code, 200);
+	ck_assert_uint_lt(r->code, 600);
+	ck_assert_ptr_nonnull(r->text);
+	ck_assert_uint_gt(strlen(r->text), 0);
+	pct = strchr(r->text, '%');
+	if (pct != NULL) {	/* at most one %s */
+		ck_assert_int_eq(pct[1], 's');
+		ck_assert_ptr_null(strchr(pct + 1, '%'));
+	}
+	if (r->enh == NULL) {	/* only the greeting, HELO and 354 */
+		ck_assert(_i == SMTP_R_GREETING || _i == SMTP_R_HELO ||
+		    _i == SMTP_R_DATA_GO);
+		return;
+	}
+	ck_assert_int_eq(strlen(r->enh) >= 5, 1);
+	ck_assert_int_eq(r->enh[0], '0' + (int)(r->code / 100));
+	ck_assert_int_eq(r->enh[1], '.');
+	ck_assert_uint_eq(smtp_reply_code((enum smtp_reply_id)_i), r->code);
+}
+END_TEST
+
+struct fmt_case {
+	enum smtp_reply_id	 id;
+	const char		*arg;
+	const char		*want;
+};
+
+static const struct fmt_case fmt_cases[] = {
+	{ SMTP_R_GREETING, "mx.test", "220 mx.test ESMTP inlet\r\n" },
+	{ SMTP_R_OK, NULL, "250 2.0.0 Ok\r\n" },
+	{ SMTP_R_QUEUED, "ABC", "250 2.0.0 Ok: queued as ABC\r\n" },
+	{ SMTP_R_SYNTAX_ARGS, NULL, "501 5.5.4 Syntax: \r\n" },
+	{ SMTP_R_DATA_GO, NULL, "354 End data with <CR><LF>.<CR><LF>\r\n" },
+	{ SMTP_R_TOO_BIG, "ignored", "552 5.3.4 Message size exceeds fixed limit\r\n" },
+	{ SMTP_R_TIMEOUT, "h", "421 4.4.2 h Error: timeout exceeded\r\n" },
+	{ SMTP_R_STORAGE_FULL, NULL, "452 4.3.1 Insufficient system storage\r\n" },
+	{ SMTP_R_LOCAL_ERROR, NULL, "451 4.3.0 Local error in processing\r\n" },
+	{ SMTP_R_RELAY_DENIED, NULL, "550 5.7.1 Relay access denied\r\n" },
+};
+
+START_TEST(test_fmt)
+{
+	const struct fmt_case *c = &fmt_cases[_i];
+	struct buf b;
+
+	buf_init(&b, 1024);
+	ck_assert_int_eq(smtp_reply_fmt(&b, c->id, c->arg), 0);
+	ck_assert_str_eq(buf_cstr(&b), c->want);
+	buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_full_buffer)
+{
+	struct buf b;
+
+	buf_init(&b, 20);
+	ck_assert_int_eq(buf_adds(&b, "x"), 0);
+	ck_assert_int_eq(smtp_reply_fmt(&b, SMTP_R_LOCAL_ERROR, NULL), -1);
+	ck_assert_str_eq(buf_cstr(&b), "x");
+	ck_assert_int_eq(smtp_reply_ehlo_fmt(&b, "h", "c", NULL, 0), 0);
+	ck_assert_str_eq(buf_cstr(&b), "x250 h greets c\r\n");
+	buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_ehlo)
+{
+	static const char *const kw[] = { "PIPELINING", "SIZE 10", "8BITMIME" };
+	struct buf b;
+
+	buf_init(&b, 1024);
+	ck_assert_int_eq(smtp_reply_ehlo_fmt(&b, "mx.test", "c.test", kw, 3),
+	    0);
+	ck_assert_str_eq(buf_cstr(&b), "250-mx.test greets c.test\r\n"
+	    "250-PIPELINING\r\n250-SIZE 10\r\n250 8BITMIME\r\n");
+	buf_release(&b);
+}
+END_TEST
+
+static Suite *
+reply_suite(void)
+{
+	Suite *s = suite_create("smtp_reply");
+	TCase *tc = tcase_create("table");
+
+	tcase_add_loop_test(tc, test_row, 0, SMTP_R_COUNT);
+	tcase_add_loop_test(tc, test_fmt, 0,
+	    (int)(sizeof(fmt_cases) / sizeof(fmt_cases[0])));
+	tcase_add_test(tc, test_full_buffer);
+	tcase_add_test(tc, test_ehlo);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int
 main(void)
 {
-	return EXIT_SUCCESS;
+	SRunner *sr = srunner_create(reply_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
