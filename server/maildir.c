@@ -1,3 +1,833 @@
 /* SPDX-License-Identifier: ISC */
-/* stub, being written */
+/*
+ * maildir - durable delivery of one message into one or more Maildirs.
+ *
+ * Owns the spool handle: one tmp file per recipient, a fixed 64 KiB
+ * write buffer (memory does not grow with the message) and the move into
+ * new/.  Blocking file I/O only: no libevent, no OpenSSL, no globals, so
+ * maildir_commit() may run on a worker thread.  Implements the recipe of
+ * cr.yp.to/proto/maildir.html; Return-Path: is RFC 5321 §4.4.
+ */
+#include "config.h"
+#ifdef HAVE_COPY_FILE_RANGE
+#define _GNU_SOURCE	/* glibc declares copy_file_range(2) only here */
+#endif
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
 #include "maildir.h"
+
+#define MAILDIR_BUFSIZE	(64 * 1024)
+#define MAILDIR_TRIES	5	/* names tried when one already exists */
+
+struct maildir_copy {
+	char		*dir;	/* the Maildir */
+	char		*addr;	/* for Delivered-To: */
+	char		*tmp;	/* dir/tmp/<name> while that file exists */
+	char		*new;	/* dir/new/<name>,S=<size> */
+	bool		 linked; /* new names our file (set by commit) */
+	int		 fd;
+	unsigned long	 q;	/* the Q number of this copy's name */
+	uint64_t	 size;	/* octets, header lines included */
+};
+
+enum maildir_state {
+	MAILDIR_ST_OPEN,
+	MAILDIR_ST_DONE,	/* commit ran, whatever its outcome */
+};
+
+struct maildir_spool {
+	struct maildir_copy	*copies;
+	size_t			 ncopy;
+	char			*return_path;
+	char			*host;		/* escaped for file names */
+	enum maildir_state	 state;
+	int			 err;		/* sticky write error */
+	uint64_t		 hdrlen;	/* first copy's header octets */
+	uint64_t		 size;		/* first copy's octets so far */
+	size_t			 buflen;
+	char			 buf[MAILDIR_BUFSIZE];
+};
+
+/* maildir_strf - a formatted string on the heap; fatal when out of memory. */
+static char *
+    __attribute__((format(printf, 1, 2)))
+maildir_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		log_fatal("can't happen: maildir_strf: %s", strerror(errno));
+	if ((s = malloc((size_t)n + 1)) == NULL)
+		log_fatal("maildir: out of memory");
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* maildir_strdup - strdup that never returns NULL. */
+static char *
+maildir_strdup(const char *s)
+{
+	char *d;
+
+	if ((d = strdup(s)) == NULL)
+		log_fatal("maildir: out of memory");
+	return d;
+}
+
+/* maildir_write_all - write all of p, through short writes and EINTR. */
+static int
+maildir_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno;
+		if (n == 0)
+			return EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* maildir_mkdirs - mkdir -p path with mode 0700 (like "mkdir -p"). */
+static int
+maildir_mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (strlen(path) >= sizeof(buf))
+		return ENAMETOOLONG;
+	strcpy(buf, path);
+	/* Errors on the parents show up again, better named, below. */
+	for (p = strchr(buf + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		(void)mkdir(buf, 0700);
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+		return errno;
+	return 0;
+}
+
+int
+maildir_create(const char *dir)
+{
+	static const char *const sub[] = { "tmp", "new", "cur" };
+	char path[PATH_MAX];
+	size_t i;
+	int err, n;
+
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		n = snprintf(path, sizeof(path), "%s/%s", dir, sub[i]);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return ENAMETOOLONG;
+		/* The common case: the Maildir exists, one syscall each. */
+		if (mkdir(path, 0700) == 0 || errno == EEXIST)
+			continue;
+		if (errno != ENOENT)
+			return errno;
+		if ((err = maildir_mkdirs(path)) != 0)
+			return err;
+	}
+	return 0;
+}
+
+/* maildir_put - append len bytes of src to out, optionally lower-cased. */
+static int
+maildir_put(char *out, size_t outlen, size_t *n, const char *src,
+    size_t len, bool lower)
+{
+	size_t i;
+	char c;
+
+	if (*n >= outlen || len >= outlen - *n)
+		return -1;
+	for (i = 0; i < len; i++) {
+		c = src[i];
+		/* ASCII only: the locale must not change a path. */
+		if (lower && c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		out[(*n)++] = c;
+	}
+	return 0;
+}
+
+int
+maildir_expand(const char *tmpl, const char *local, const char *domain,
+    char *out, size_t outlen)
+{
+	const char *s;
+	size_t n = 0;
+	int r;
+
+	for (s = tmpl; *s != '\0'; s++) {
+		if (*s != '%') {
+			r = maildir_put(out, outlen, &n, s, 1, false);
+		} else {
+			switch (*++s) {
+			case 'd':
+				r = maildir_put(out, outlen, &n, domain,
+				    strlen(domain), true);
+				break;
+			case 'u':
+				r = maildir_put(out, outlen, &n, local,
+				    strlen(local), true);
+				break;
+			case '%':
+				r = maildir_put(out, outlen, &n, "%", 1, false);
+				break;
+			default:	/* another escape, or a trailing '%' */
+				return -1;
+			}
+		}
+		if (r == -1)
+			return -1;
+	}
+	if (n >= outlen)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* maildir_host_escape - host with '/' and ':' as \057 and \072. */
+static char *
+maildir_host_escape(const char *host)
+{
+	char *out, *p;
+
+	if ((out = malloc(strlen(host) * 4 + 1)) == NULL)
+		log_fatal("maildir: out of memory");
+	for (p = out; *host != '\0'; host++) {
+		if (*host == '/') {
+			memcpy(p, "\\057", 4);
+			p += 4;
+		} else if (*host == ':') {
+			memcpy(p, "\\072", 4);
+			p += 4;
+		} else {
+			*p++ = *host;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+/*
+ * maildir_stamp - the time for a new name, taken again until its
+ * microsecond differs from *ts, so that a retry never repeats a name.
+ */
+static void
+maildir_stamp(struct timespec *ts)
+{
+	struct timespec now;
+
+	do {
+		clock_gettime(CLOCK_REALTIME, &now);
+	} while (now.tv_sec == ts->tv_sec &&
+	    now.tv_nsec / 1000 == ts->tv_nsec / 1000);
+	*ts = now;
+}
+
+/*
+ * maildir_tmp_create - create c's file in tmp/ as
+ * <sec>.M<usec>P<pid>Q<n>.<host>, never reusing an existing name.  On
+ * EEXIST (a stale file, or another host or pid namespace sharing the
+ * Maildir) the name is retried with a fresh timestamp.
+ */
+static int
+maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
+    int flags)
+{
+	struct timespec ts = { 0, 0 };
+	char *path;
+	int i, fd;
+
+	for (i = 0; i < MAILDIR_TRIES; i++) {
+		maildir_stamp(&ts);
+		path = maildir_strf("%s/tmp/%lld.M%ldP%ldQ%lu.%s", c->dir,
+		    (long long)ts.tv_sec, ts.tv_nsec / 1000L, (long)getpid(),
+		    c->q, sp->host);
+		fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -1) {
+			c->tmp = path;
+			c->fd = fd;
+			return 0;
+		}
+		free(path);
+		if (errno != EEXIST)
+			return errno;
+	}
+	return EEXIST;
+}
+
+/*
+ * maildir_header - put c's Return-Path: and Delivered-To: lines into the
+ * (empty) buffer.  Returns their length, or 0 when they do not fit.
+ */
+static size_t
+maildir_header(struct maildir_spool *sp, const struct maildir_copy *c)
+{
+	int n;
+
+	n = snprintf(sp->buf, sizeof(sp->buf),
+	    "Return-Path: <%s>\nDelivered-To: %s\n", sp->return_path, c->addr);
+	if (n < 0 || (size_t)n >= sizeof(sp->buf))
+		return 0;
+	return (size_t)n;
+}
+
+/* maildir_flush - write out the first copy's buffered bytes. */
+static int
+maildir_flush(struct maildir_spool *sp)
+{
+	int err;
+
+	if (sp->err != 0)
+		return sp->err;
+	err = maildir_write_all(sp->copies[0].fd, sp->buf, sp->buflen);
+	sp->buflen = 0;
+	sp->err = err;
+	return err;
+}
+
+/* maildir_is_header_safe - no CR or LF that could end a header line. */
+static bool
+maildir_is_header_safe(const char *s)
+{
+	return strpbrk(s, "\r\n") == NULL;
+}
+
+/* maildir_spool_new - a handle with its copies, no files yet. */
+static struct maildir_spool *
+maildir_spool_new(const char *return_path, const struct maildir_rcpt *rcpts,
+    size_t nrcpt, const char *host, unsigned long *seq)
+{
+	struct maildir_spool *sp;
+	size_t i;
+
+	if ((sp = calloc(1, sizeof(*sp))) == NULL ||
+	    (sp->copies = calloc(nrcpt, sizeof(*sp->copies))) == NULL)
+		log_fatal("maildir: out of memory");
+	sp->ncopy = nrcpt;
+	sp->return_path = maildir_strdup(return_path);
+	sp->host = maildir_host_escape(host);
+	sp->state = MAILDIR_ST_OPEN;
+	for (i = 0; i < nrcpt; i++) {
+		sp->copies[i].dir = maildir_strdup(rcpts[i].dir);
+		sp->copies[i].addr = maildir_strdup(rcpts[i].addr);
+		sp->copies[i].fd = -1;
+		/* Taken now: commit must not touch the caller's counter. */
+		sp->copies[i].q = (*seq)++;
+	}
+	return sp;
+}
+
+/* maildir_create_all - create every distinct Maildir of the handle. */
+static int
+maildir_create_all(const struct maildir_spool *sp)
+{
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < sp->ncopy; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(sp->copies[j].dir, sp->copies[i].dir) == 0)
+				break;
+		if (j == i && (err = maildir_create(sp->copies[i].dir)) != 0)
+			return err;
+	}
+	return 0;
+}
+
+int
+maildir_open(struct maildir_spool **sp_out, const char *return_path,
+    const struct maildir_rcpt *rcpts, size_t nrcpt, const char *host,
+    unsigned long *seq)
+{
+	struct maildir_spool *sp = NULL;
+	size_t i;
+	int err;
+
+	*sp_out = NULL;
+	if (nrcpt == 0 || !maildir_is_header_safe(return_path))
+		return EINVAL;
+	for (i = 0; i < nrcpt; i++)
+		if (!maildir_is_header_safe(rcpts[i].addr))
+			return EINVAL;
+	sp = maildir_spool_new(return_path, rcpts, nrcpt, host, seq);
+	if ((err = maildir_create_all(sp)) != 0)
+		goto fail;
+	/* Read back by commit to make the other recipients' copies. */
+	if ((err = maildir_tmp_create(sp, &sp->copies[0], O_RDWR)) != 0)
+		goto fail;
+	if ((sp->buflen = maildir_header(sp, &sp->copies[0])) == 0) {
+		err = ENAMETOOLONG;
+		goto fail;
+	}
+	sp->hdrlen = sp->size = sp->buflen;
+	*sp_out = sp;
+	return 0;
+fail:
+	maildir_abort(&sp);
+	return err;
+}
+
+int
+maildir_write(struct maildir_spool *sp, const void *data, size_t len)
+{
+	int err;
+
+	if (sp->state != MAILDIR_ST_OPEN)
+		log_fatal("can't happen: maildir_write after commit");
+	if (sp->err != 0)
+		return sp->err;
+	sp->size += len;
+	if (len <= sizeof(sp->buf) - sp->buflen) {
+		memcpy(sp->buf + sp->buflen, data, len);
+		sp->buflen += len;
+		return 0;
+	}
+	if ((err = maildir_flush(sp)) != 0)
+		return err;
+	if (len < sizeof(sp->buf)) {
+		memcpy(sp->buf, data, len);
+		sp->buflen = len;
+		return 0;
+	}
+	/* A large piece goes straight out rather than through the buffer. */
+	sp->err = maildir_write_all(sp->copies[0].fd, data, len);
+	return sp->err;
+}
+
+/* maildir_copy_rw - copy len bytes from in at off to out with pread/write. */
+static int
+maildir_copy_rw(struct maildir_spool *sp, int in, int out, off_t off,
+    uint64_t len)
+{
+	size_t want;
+	ssize_t n;
+	int err;
+
+	while (len > 0) {
+		want = len < sizeof(sp->buf) ? (size_t)len : sizeof(sp->buf);
+		n = pread(in, sp->buf, want, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno;
+		if (n == 0)	/* the first copy is shorter than counted */
+			return EIO;
+		if ((err = maildir_write_all(out, sp->buf, (size_t)n)) != 0)
+			return err;
+		off += n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * maildir_copy_body - copy len bytes from in at off to out's position:
+ * in the kernel where it can, by hand across filesystems (EXDEV) or
+ * where the filesystem or kernel cannot (ENOSYS, EINVAL, EOPNOTSUPP).
+ */
+static int
+maildir_copy_body(struct maildir_spool *sp, int in, int out, off_t off,
+    uint64_t len)
+{
+#ifdef HAVE_COPY_FILE_RANGE
+	ssize_t n;
+
+	while (len > 0) {
+		n = copy_file_range(in, &off, out, NULL,
+		    len < SSIZE_MAX ? (size_t)len : SSIZE_MAX, 0);
+		if (n > 0) {
+			len -= (uint64_t)n;
+			continue;
+		}
+		if (n == 0)
+			return EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+		    errno != EOPNOTSUPP)
+			return errno;
+		break;
+	}
+#endif
+	return maildir_copy_rw(sp, in, out, off, len);
+}
+
+/* maildir_copy_make - write copy c: its own header, the first's body. */
+static int
+maildir_copy_make(struct maildir_spool *sp, struct maildir_copy *c)
+{
+	uint64_t body = sp->size - sp->hdrlen;
+	size_t hlen;
+	int err;
+
+	if ((err = maildir_tmp_create(sp, c, O_WRONLY)) != 0)
+		return err;
+	if ((hlen = maildir_header(sp, c)) == 0)
+		return ENAMETOOLONG;
+	if ((err = maildir_write_all(c->fd, sp->buf, hlen)) != 0)
+		return err;
+	c->size = hlen + body;
+	return maildir_copy_body(sp, sp->copies[0].fd, c->fd,
+	    (off_t)sp->hdrlen, body);
+}
+
+/* maildir_sync_close - fsync and close c's file. */
+static int
+maildir_sync_close(struct maildir_copy *c)
+{
+	int fd = c->fd;
+
+	c->fd = -1;
+	if (fsync(fd) == -1) {
+		int err = errno;
+
+		(void)close(fd);
+		return err;
+	}
+	/* After a good fsync, EINTR from close() loses no data on Linux. */
+	if (close(fd) == -1 && errno != EINTR)
+		return errno;
+	return 0;
+}
+
+/*
+ * maildir_deliver - move c from tmp/ into new/ as <name>,S=<size>.
+ * link() refuses to replace an existing name, where rename() would not.
+ */
+static int
+maildir_deliver(struct maildir_copy *c)
+{
+	const char *name = strrchr(c->tmp, '/') + 1;
+
+	c->new = maildir_strf("%s/new/%s,S=%" PRIu64, c->dir, name, c->size);
+	if (link(c->tmp, c->new) == -1)
+		return errno;
+	c->linked = true;
+	if (unlink(c->tmp) == -1)
+		return errno;
+	free(c->tmp);
+	c->tmp = NULL;
+	return 0;
+}
+
+/* maildir_sync_dir - fsync copy i's new/, unless an earlier copy did. */
+static int
+maildir_sync_dir(const struct maildir_spool *sp, size_t i)
+{
+	char *path;
+	size_t j;
+	int fd, err = 0;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(sp->copies[j].dir, sp->copies[i].dir) == 0)
+			return 0;
+	path = maildir_strf("%s/new", sp->copies[i].dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return errno;
+	if (fsync(fd) == -1)
+		err = errno;
+	(void)close(fd);
+	return err;
+}
+
+/* maildir_rollback - close and remove every file this handle made. */
+static void
+maildir_rollback(struct maildir_spool *sp)
+{
+	struct maildir_copy *c;
+	size_t i;
+
+	for (i = 0; i < sp->ncopy; i++) {
+		c = &sp->copies[i];
+		if (c->fd != -1)
+			(void)close(c->fd);
+		c->fd = -1;
+		if (c->tmp != NULL && unlink(c->tmp) == -1 && errno != ENOENT)
+			log_warn("event=spool op=unlink path=%s error=\"%s\"",
+			    c->tmp, strerror(errno));
+		free(c->tmp);
+		c->tmp = NULL;
+		/* A reader may have moved it to cur/ already: ENOENT. */
+		if (c->linked && unlink(c->new) == -1 && errno != ENOENT)
+			log_warn("event=spool op=unlink path=%s error=\"%s\"",
+			    c->new, strerror(errno));
+		c->linked = false;
+	}
+}
+
+int
+maildir_commit(struct maildir_spool *sp)
+{
+	size_t i;
+	int err;
+
+	if (sp->state != MAILDIR_ST_OPEN)
+		log_fatal("can't happen: maildir_commit twice");
+	sp->state = MAILDIR_ST_DONE;
+	if ((err = maildir_flush(sp)) != 0)
+		goto fail;
+	sp->copies[0].size = sp->size;
+	for (i = 1; i < sp->ncopy; i++)
+		if ((err = maildir_copy_make(sp, &sp->copies[i])) != 0)
+			goto fail;
+	for (i = 0; i < sp->ncopy; i++)
+		if ((err = maildir_sync_close(&sp->copies[i])) != 0)
+			goto fail;
+	for (i = 0; i < sp->ncopy; i++)
+		if ((err = maildir_deliver(&sp->copies[i])) != 0)
+			goto fail;
+	for (i = 0; i < sp->ncopy; i++)
+		if ((err = maildir_sync_dir(sp, i)) != 0)
+			goto fail;
+	return 0;
+fail:
+	maildir_rollback(sp);
+	return err;
+}
+
+/*
+ * maildir_release - remove what is left in tmp/ and free the handle.
+ * Copies already in new/ after a successful commit are delivered: kept.
+ */
+static void
+maildir_release(struct maildir_spool **spp)
+{
+	struct maildir_spool *sp = *spp;
+	size_t i;
+
+	if (sp == NULL)
+		return;
+	*spp = NULL;
+	for (i = 0; i < sp->ncopy; i++)
+		sp->copies[i].linked = false;
+	maildir_rollback(sp);
+	for (i = 0; i < sp->ncopy; i++) {
+		free(sp->copies[i].dir);
+		free(sp->copies[i].addr);
+		free(sp->copies[i].new);
+	}
+	free(sp->copies);
+	free(sp->return_path);
+	free(sp->host);
+	free(sp);
+}
+
+void
+maildir_abort(struct maildir_spool **spp)
+{
+	maildir_release(spp);
+}
+
+void
+maildir_free(struct maildir_spool **spp)
+{
+	maildir_release(spp);
+}
+
+uint64_t
+maildir_size(const struct maildir_spool *sp)
+{
+	return sp->size;
+}
+
+const char *
+maildir_path(const struct maildir_spool *sp, size_t i)
+{
+	if (i >= sp->ncopy)
+		log_fatal("can't happen: maildir_path(%zu) of %zu", i,
+		    sp->ncopy);
+	return sp->copies[i].linked ? sp->copies[i].new : NULL;
+}
+
+int
+maildir_clean_tmp(const char *dir, time_t now, time_t max_age)
+{
+	struct dirent *de;
+	struct stat st;
+	char *path;
+	DIR *d;
+	int fd, n = 0;
+
+	path = maildir_strf("%s/tmp", dir);
+	d = opendir(path);
+	free(path);
+	if (d == NULL)
+		return -1;
+	fd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || st.st_mtime >= now - max_age)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			n++;
+		else
+			log_warn("event=clean dir=%s file=%s error=\"%s\"",
+			    dir, de->d_name, strerror(errno));
+	}
+	(void)closedir(d);
+	return n;
+}
+
+/* maildir_find_escape - the first "%c" escape in s (skipping "%%"). */
+static const char *
+maildir_find_escape(const char *s, char c)
+{
+	for (; *s != '\0'; s++) {
+		if (*s != '%')
+			continue;
+		if (s[1] == c)
+			return s;
+		if (s[1] == '\0')
+			return NULL;
+		s++;
+	}
+	return NULL;
+}
+
+/* maildir_expand_n - maildir_expand of the first n bytes of tmpl. */
+static int
+maildir_expand_n(const char *tmpl, size_t n, const char *local,
+    const char *domain, char *out, size_t outlen)
+{
+	char part[PATH_MAX];
+
+	if (n >= sizeof(part))
+		return -1;
+	memcpy(part, tmpl, n);
+	part[n] = '\0';
+	return maildir_expand(part, local, domain, out, outlen);
+}
+
+/* maildir_clean_one - clean the Maildir tmpl names for local and domain. */
+static int
+maildir_clean_one(const char *tmpl, const char *local, const char *domain,
+    time_t now, time_t max_age)
+{
+	char path[PATH_MAX];
+	int n;
+
+	if (maildir_expand(tmpl, local, domain, path, sizeof(path)) == -1)
+		return 0;
+	/* Not every name a template can form is a Maildir. */
+	n = maildir_clean_tmp(path, now, max_age);
+	return n > 0 ? n : 0;
+}
+
+/*
+ * maildir_match - whether entry e is pre<local>post, with local
+ * non-empty; copies local into out (size PATH_MAX).
+ */
+static bool
+maildir_match(const char *e, const char *pre, const char *post, char *out)
+{
+	size_t elen = strlen(e), plen = strlen(pre), slen = strlen(post);
+
+	if (elen <= plen + slen || elen - plen - slen >= PATH_MAX ||
+	    strncmp(e, pre, plen) != 0 || strcmp(e + elen - slen, post) != 0)
+		return false;
+	memcpy(out, e + plen, elen - plen - slen);
+	out[elen - plen - slen] = '\0';
+	return true;
+}
+
+/*
+ * maildir_clean_users - clean every Maildir of one domain that the
+ * path component holding %u (at u; "%u", or with fixed text around it
+ * such as "%u.mail") names among the entries of its directory.
+ */
+static int
+maildir_clean_users(const char *tmpl, const char *u, const char *domain,
+    time_t now, time_t max_age)
+{
+	char parent[PATH_MAX], pre[PATH_MAX], post[PATH_MAX], local[PATH_MAX];
+	const char *start, *end;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	for (start = u; start > tmpl && start[-1] != '/'; start--)
+		continue;
+	if ((end = strchr(u, '/')) == NULL)
+		end = u + strlen(u);
+	if (maildir_expand_n(tmpl, (size_t)(start - tmpl), "", domain,
+	    parent, sizeof(parent)) == -1 ||
+	    maildir_expand_n(start, (size_t)(u - start), "", domain,
+	    pre, sizeof(pre)) == -1 ||
+	    maildir_expand_n(u + 2, (size_t)(end - u - 2), "", domain,
+	    post, sizeof(post)) == -1)
+		return 0;
+	if ((d = opendir(parent[0] != '\0' ? parent : ".")) == NULL) {
+		if (errno != ENOENT)
+			log_warn("event=clean dir=%s error=\"%s\"", parent,
+			    strerror(errno));
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    !maildir_match(de->d_name, pre, post, local))
+			continue;
+		n += maildir_clean_one(tmpl, local, domain, now, max_age);
+	}
+	(void)closedir(d);
+	return n;
+}
+
+/* maildir_clean_domain - clean the Maildirs of one domain. */
+static int
+maildir_clean_domain(const char *tmpl, const char *domain, time_t now,
+    time_t max_age)
+{
+	const char *u;
+
+	if ((u = maildir_find_escape(tmpl, 'u')) == NULL)
+		return maildir_clean_one(tmpl, "", domain, now, max_age);
+	return maildir_clean_users(tmpl, u, domain, now, max_age);
+}
+
+int
+maildir_clean_template(const char *tmpl, char *const *domains,
+    size_t ndomains, time_t now, time_t max_age)
+{
+	size_t i;
+	int n = 0;
+
+	/* Without %d every domain would name the same Maildirs. */
+	if (maildir_find_escape(tmpl, 'd') == NULL)
+		return maildir_clean_domain(tmpl, "", now, max_age);
+	for (i = 0; i < ndomains; i++)
+		n += maildir_clean_domain(tmpl, domains[i], now, max_age);
+	return n;
+}

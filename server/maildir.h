@@ -19,6 +19,9 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Files in tmp/ older than this are debris (the Maildir convention). */
+#define MAILDIR_TMP_MAX_AGE	(36 * 3600)
+
 struct maildir_spool;
 
 struct maildir_rcpt {
@@ -46,9 +49,16 @@ int	maildir_create(const char *dir);
  * maildir_open - start a delivery.  return_path is the envelope sender
  * ("" for the null path), host the name used in file names (with '/' and
  * ':' escaped as \057 and \072), seq a counter bumped for every file
- * name.  Creates the first copy's tmp file and writes its Return-Path:
- * and Delivered-To: lines.  Returns 0 and *sp_out, or an errno value
- * (nothing left behind).
+ * name.  Creates every recipient's Maildir as needed, the first copy's
+ * tmp file, and its "Return-Path: <sender>" and "Delivered-To: rcpt"
+ * lines.  Returns 0 and *sp_out, or an errno value (nothing left
+ * behind; EINVAL for no recipients or an address holding CR or LF).
+ *
+ * The Q numbers of all nrcpt copies are taken from *seq here, one per
+ * copy, so commit never touches the caller's counter.  A name that
+ * exists already is retried with a fresh timestamp, never overwritten.
+ * The first copy is opened O_RDWR: commit reads it back to make the
+ * others (copy_file_range, or pread/write across filesystems).
  */
 int	maildir_open(struct maildir_spool **sp_out, const char *return_path,
 	    const struct maildir_rcpt *rcpts, size_t nrcpt, const char *host,
@@ -75,13 +85,20 @@ int	maildir_commit(struct maildir_spool *sp);
 /* maildir_abort - remove every tmp file and free; NULL-safe, NULLs *spp. */
 void	maildir_abort(struct maildir_spool **spp);
 
-/* maildir_free - free a committed handle; NULL-safe, NULLs *spp. */
+/*
+ * maildir_free - free a committed handle; NULL-safe, NULLs *spp.  Copies
+ * delivered into new/ stay; on an uncommitted handle it acts as
+ * maildir_abort().
+ */
 void	maildir_free(struct maildir_spool **spp);
 
 /* maildir_size - octets in the first copy (headers included). */
 uint64_t maildir_size(const struct maildir_spool *sp);
 
-/* maildir_path - after commit: the path in new/ of copy i. */
+/*
+ * maildir_path - after a successful commit: the path in new/ of copy i
+ * (i < nrcpt, in the order of rcpts); NULL before or after a failure.
+ */
 const char *maildir_path(const struct maildir_spool *sp, size_t i);
 
 /*
@@ -94,7 +111,10 @@ int	maildir_clean_tmp(const char *dir, time_t now, time_t max_age);
 /*
  * maildir_clean_template - maildir_clean_tmp for every existing Maildir
  * a template can name: %d over the given domains, %u over the entries of
- * the directory it stands in.  Returns the number of files removed.
+ * the directory it stands in (names beginning with '.' skipped; the path
+ * component may hold fixed text around one %u, e.g. "%u.mail").  A
+ * template without %d is cleaned once, whatever the domains.  Returns
+ * the number of files removed; Maildirs that cannot be read count 0.
  */
 int	maildir_clean_template(const char *tmpl, char *const *domains,
 	    size_t ndomains, time_t now, time_t max_age);
