@@ -1,4 +1,1333 @@
 /* SPDX-License-Identifier: ISC */
-/* stub, being written */
+/*
+ * session - the SMTP server state machine (RFC 5321, RFC 2920 pipelining,
+ * RFC 3207 STARTTLS, RFC 3030 CHUNKING, RFC 1870 SIZE, RFC 6152, RFC 6531).
+ * Pure: no I/O, no libevent/OpenSSL/SASL.  Bytes come in through
+ * session_feed(); replies, spool writes and the like go out through
+ * struct session_ops; asynchronous effects come back through
+ * session_*_done().  One handler per verb, dispatched from one table.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "log.h"
 #include "session.h"
-typedef int session_stub_t;
+#include "smtp_data.h"
+#include "smtp_line.h"
+#include "smtp_reply.h"
+
+#define SESSION_CMD_LINE_MAX	512	/* RFC 5321 §4.5.3.1.4 */
+#define SESSION_OUT_MAX		(64 * 1024)
+#define SESSION_OUT_FLUSH	(8 * 1024)
+#define SESSION_CHUNK		4096	/* body bytes decoded per step */
+#define SESSION_RECEIVED_MAX	50	/* RFC 5321 §6.3 loop detection */
+
+/* Command flags. */
+#define CMD_F_PRE_TLS	0x01	/* allowed before STARTTLS where required */
+#define CMD_F_PRE_AUTH	0x02	/* allowed before AUTH where required */
+#define CMD_F_NO_ARGS	0x04	/* arguments are a syntax error */
+#define CMD_F_IN_BDAT	0x08	/* allowed between BDAT chunks */
+
+#define ST(x)		(1u << (x))
+#define ST_ANY_CMD	(ST(SESSION_ST_GREETED) | ST(SESSION_ST_READY) | \
+			 ST(SESSION_ST_MAIL) | ST(SESSION_ST_RCPT))
+#define ST_HELO_DONE	(ST(SESSION_ST_READY) | ST(SESSION_ST_MAIL) | \
+			 ST(SESSION_ST_RCPT))
+
+/* header scanner state: finds Received: count and Subject: */
+struct session_hdr {
+	bool	 done;		/* past the header section */
+	bool	 bol;		/* at the beginning of a line */
+	bool	 in_name;	/* reading a field name */
+	bool	 in_subject;	/* copying the Subject: value */
+	size_t	 name_len;
+	char	 name[16];
+	size_t	 subj_len;
+	unsigned received;
+};
+
+struct session {
+	const struct config	*cfg;
+	const struct session_ops *ops;
+	void			*ctx;
+	enum conf_role		 role;
+	enum session_state	 state;
+	char			 id[SESSION_ID_LEN + 1];
+	char			 client[64];
+	bool			 tls_active;
+	bool			 tls_available;
+	char			 tls_version[32];
+	char			 tls_cipher[64];
+	int			 tls_bits;
+	bool			 esmtp;
+	bool			 authenticated;
+	char			 helo[SESSION_CMD_LINE_MAX];
+	struct smtp_line	 line;
+	struct buf		 out;
+	struct session_tx	 tx;
+	struct smtp_data	 data;
+	struct smtp_bdat	 bdat;
+	bool			 bdat_last;
+	uint64_t		 bdat_skip;	/* octets to discard */
+	int			 bdat_err;	/* reply id after skip, or -1 */
+	enum session_state	 bdat_prev;	/* state to return to after skip */
+	int			 end_after;	/* 421 reply due after commit, or -1 */
+	int			 spool_err;	/* first spool_write error */
+	struct session_hdr	 hdr;
+	char			*scratch;	/* SESSION_CHUNK + 2, in tx */
+	unsigned		 ntx;
+	struct session_stats	 stats;
+	const char		*cur_verb;	/* for reject logs */
+};
+
+struct session_cmd {
+	enum smtp_verb	 verb;
+	unsigned	 states;	/* ST() mask where it may run */
+	unsigned	 flags;
+	void		(*handler)(struct session *, const struct smtp_cmd *);
+};
+
+static void session_reply(struct session *, enum smtp_reply_id, const char *);
+static void session_end_with(struct session *, enum smtp_reply_id);
+static void session_bdat_chunk_end(struct session *);
+
+/* session_state_name - for debug logs. */
+static const char *
+session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_ST_GREETED:
+		return "greeted";
+	case SESSION_ST_READY:
+		return "ready";
+	case SESSION_ST_MAIL:
+		return "mail";
+	case SESSION_ST_RCPT:
+		return "rcpt";
+	case SESSION_ST_DATA:
+		return "data";
+	case SESSION_ST_BDAT:
+		return "bdat";
+	case SESSION_ST_COMMIT:
+		return "commit";
+	case SESSION_ST_TLS:
+		return "tls";
+	case SESSION_ST_CLOSED:
+		return "closed";
+	}
+	return "?";
+}
+
+/* session_set_state - the only place the state changes. */
+static void
+session_set_state(struct session *s, enum session_state st)
+{
+	if (s->state != st)
+		log_debug("session=%s event=state from=%s to=%s", s->id,
+		    session_state_name(s->state), session_state_name(st));
+	s->state = st;
+}
+
+/* session_flush - hand queued replies to the connection. */
+static void
+session_flush(struct session *s)
+{
+	if (s->out.len == 0)
+		return;
+	s->ops->send(s->ctx, s->out.data, s->out.len);
+	buf_reset(&s->out);
+}
+
+/* session_close - stop taking input and close after the output. */
+static void
+session_close(struct session *s)
+{
+	if (s->tx.spool_open) {
+		s->ops->spool_abort(s->ctx);
+		s->tx.spool_open = false;
+	}
+	session_flush(s);
+	if (s->state != SESSION_ST_CLOSED) {
+		session_set_state(s, SESSION_ST_CLOSED);
+		s->ops->close(s->ctx);
+	}
+}
+
+/* session_tx_reset - forget the transaction (RSET, EHLO, end of data). */
+static void
+session_tx_reset(struct session *s)
+{
+	if (s->tx.spool_open)
+		s->ops->spool_abort(s->ctx);
+	free(s->tx.rcpts);
+	free(s->scratch);
+	s->scratch = NULL;
+	memset(&s->tx, 0, sizeof(s->tx));
+	s->bdat_last = false;
+	s->bdat_skip = 0;
+	s->bdat_err = -1;
+	s->spool_err = 0;
+	memset(&s->hdr, 0, sizeof(s->hdr));
+	s->hdr.bol = true;
+	if (s->state == SESSION_ST_MAIL || s->state == SESSION_ST_RCPT ||
+	    s->state == SESSION_ST_DATA || s->state == SESSION_ST_BDAT ||
+	    s->state == SESSION_ST_COMMIT)
+		session_set_state(s, SESSION_ST_READY);
+}
+
+/* session_is_error_reply - replies that spend the error budget. */
+static bool
+session_is_error_reply(enum smtp_reply_id id)
+{
+	switch (id) {
+	case SMTP_R_UNKNOWN:
+	case SMTP_R_LINE_TOOLONG:
+	case SMTP_R_AUTH_TOOLONG:
+	case SMTP_R_BARE_LF_CMD:
+	case SMTP_R_BAD_CHAR:
+	case SMTP_R_SYNTAX_ARGS:
+	case SMTP_R_SYNTAX_SENDER:
+	case SMTP_R_SYNTAX_RCPT:
+	case SMTP_R_PATH_TOOLONG:
+	case SMTP_R_NOT_IMPL:
+	case SMTP_R_BAD_SEQ:
+	case SMTP_R_PARAM_UNKNOWN:
+	case SMTP_R_PARAM_VALUE:
+	case SMTP_R_BDAT_MIXED:
+	case SMTP_R_NO_VALID_RCPT:
+		return true;
+	case SMTP_R_GREETING:
+	case SMTP_R_HELO:
+	case SMTP_R_OK:
+	case SMTP_R_MAIL_OK:
+	case SMTP_R_RCPT_OK:
+	case SMTP_R_DATA_GO:
+	case SMTP_R_QUEUED:
+	case SMTP_R_BDAT_OK:
+	case SMTP_R_QUIT:
+	case SMTP_R_VRFY:
+	case SMTP_R_HELP:
+	case SMTP_R_STARTTLS_GO:
+	case SMTP_R_UTF8_REQUIRED:
+	case SMTP_R_BAD_MAILBOX:
+	case SMTP_R_TLS_UNAVAIL:
+	case SMTP_R_TLS_REQUIRED:
+	case SMTP_R_AUTH_REQUIRED:
+	case SMTP_R_RELAY_DENIED:
+	case SMTP_R_UNKNOWN_USER:
+	case SMTP_R_TOO_MANY_RCPT:
+	case SMTP_R_TOO_BIG:
+	case SMTP_R_BARE_NEWLINE:
+	case SMTP_R_STORAGE_FULL:
+	case SMTP_R_LOCAL_ERROR:
+	case SMTP_R_TOO_MANY_ERRORS:
+	case SMTP_R_TIMEOUT:
+	case SMTP_R_SHUTDOWN:
+	case SMTP_R_TOO_MANY_CONN:
+	case SMTP_R_LOOP:
+	case SMTP_R_HTTP:
+	case SMTP_R_PREGREET:
+	case SMTP_R_COUNT:
+		return false;
+	}
+	return false;
+}
+
+/* session_log_reject - one line per 4xx/5xx reply. */
+static void
+session_log_reject(struct session *s, enum smtp_reply_id id)
+{
+	const struct smtp_reply *r = smtp_reply_get(id);
+
+	log_info("session=%s event=reject cmd=%s code=%u enh=%s client=%s",
+	    s->id, s->cur_verb != NULL ? s->cur_verb : "-", r->code,
+	    r->enh != NULL ? r->enh : "-", s->client);
+}
+
+/*
+ * session_reply - queue one reply; count and log rejects; enforce the
+ * error budget (STYLE.md: 421 4.7.0 and close when it is spent).
+ */
+static void
+session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
+{
+	unsigned code = smtp_reply_code(id);
+
+	if (s->out.len > SESSION_OUT_FLUSH)
+		session_flush(s);
+	if (smtp_reply_fmt(&s->out, id, arg) != 0)
+		log_fatal("can't happen: reply buffer full");
+	if (code >= 400) {
+		s->stats.rejects++;
+		session_log_reject(s, id);
+	}
+	if (!session_is_error_reply(id))
+		return;
+	s->stats.errors++;
+	if (s->stats.errors < s->cfg->max_errors)
+		return;
+	log_info("session=%s event=error-limit errors=%u client=%s", s->id,
+	    s->stats.errors, s->client);
+	if (smtp_reply_fmt(&s->out, SMTP_R_TOO_MANY_ERRORS, s->cfg->hostname))
+		log_fatal("can't happen: reply buffer full");
+	session_close(s);
+}
+
+struct session *
+session_new(const struct session_params *p, const struct session_ops *ops,
+    void *ctx)
+{
+	struct session *s;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		log_fatal("out of memory (session)");
+	s->cfg = p->cfg;
+	s->ops = ops;
+	s->ctx = ctx;
+	s->role = p->role;
+	s->state = SESSION_ST_GREETED;
+	(void)snprintf(s->id, sizeof(s->id), "%s", p->id);
+	(void)snprintf(s->client, sizeof(s->client), "%s", p->client_addr);
+	s->tls_available = p->tls_available;
+	s->tls_active = p->tls_active;
+	if (p->tls_active && p->tls != NULL) {
+		(void)snprintf(s->tls_version, sizeof(s->tls_version), "%s",
+		    p->tls->version);
+		(void)snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s",
+		    p->tls->cipher);
+		s->tls_bits = p->tls->bits;
+	}
+	smtp_line_init(&s->line, SESSION_CMD_LINE_MAX);
+	buf_init(&s->out, SESSION_OUT_MAX);
+	s->bdat_err = -1;
+	s->end_after = -1;
+	s->hdr.bol = true;
+	return s;
+}
+
+void
+session_free(struct session **sp)
+{
+	struct session *s = *sp;
+
+	if (s == NULL)
+		return;
+	if (s->tx.spool_open)
+		s->ops->spool_abort(s->ctx);
+	s->tx.spool_open = false;
+	free(s->tx.rcpts);
+	free(s->scratch);
+	smtp_line_release(&s->line);
+	buf_release(&s->out);
+	free(s);
+	*sp = NULL;
+}
+
+void
+session_start(struct session *s)
+{
+	session_reply(s, SMTP_R_GREETING, s->cfg->hostname);
+	session_flush(s);
+}
+
+enum session_state
+session_state(const struct session *s)
+{
+	return s->state;
+}
+
+bool
+session_is_busy(const struct session *s)
+{
+	return s->state == SESSION_ST_COMMIT || s->state == SESSION_ST_TLS;
+}
+
+bool
+session_is_closed(const struct session *s)
+{
+	return s->state == SESSION_ST_CLOSED;
+}
+
+bool
+session_in_body(const struct session *s)
+{
+	return s->state == SESSION_ST_DATA || s->state == SESSION_ST_BDAT;
+}
+
+const struct session_tx *
+session_tx(const struct session *s)
+{
+	return &s->tx;
+}
+
+const struct session_stats *
+session_stats(const struct session *s)
+{
+	return &s->stats;
+}
+
+/* session_needs_tls - the role demands STARTTLS before most commands. */
+static bool
+session_needs_tls(const struct session *s)
+{
+	return s->role == CONF_ROLE_SUBMISSION && !s->tls_active &&
+	    !s->cfg->sink;
+}
+
+/* session_needs_auth - the role demands AUTH before a transaction. */
+static bool
+session_needs_auth(const struct session *s)
+{
+	return s->role != CONF_ROLE_MX && !s->authenticated && !s->cfg->sink;
+}
+
+/* session_clean_word - copy client text for a header: printable, no ()\ */
+static void
+session_clean_word(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = (c > 0x20 && c < 0x7f && c != '(' && c != ')' &&
+		    c != '\\') ? (char)c : '?';
+	}
+	if (dstlen > 0)
+		dst[i] = '\0';
+}
+
+/* session_protocol - RFC 3848 / RFC 6531 §3.7.3 "with" protocol type. */
+static const char *
+session_protocol(const struct session *s)
+{
+	static const char *const names[2][2][2] = {
+		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+		{ { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	};
+
+	if (!s->esmtp)
+		return "SMTP";
+	return names[s->tx.smtputf8][s->tls_active][s->authenticated];
+}
+
+/*
+ * session_received_fmt - the Received: trace header (RFC 5321 §4.4):
+ *   Received: from helo ([addr])
+ *           by host (inlet) with PROTO id QID
+ *           (using TLSv1.3 with cipher X (256 bits))
+ *           for <rcpt>; date
+ * "for" only with a single recipient, so copies do not reveal Bcc; with
+ * several the date follows the last clause's ";".
+ */
+static void
+session_received_fmt(struct session *s, struct buf *b)
+{
+	char helo[128], date[64], rcpt[SMTP_PATH_MAX + 1];
+	time_t now = s->ops->now(s->ctx);
+	struct tm tm;
+	int rc;
+
+	session_clean_word(helo, sizeof(helo), s->helo);
+	if (gmtime_r(&now, &tm) == NULL || strftime(date, sizeof(date),
+	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		log_fatal("can't happen: date formatting");
+	rc = buf_addf(b, "Received: from %s ([%s])\n\tby %s (inlet) with %s "
+	    "id %s", helo, s->client, s->cfg->hostname, session_protocol(s),
+	    s->tx.queue_id);
+	if (rc == 0 && s->tls_active)
+		rc = buf_addf(b, "\n\t(using %s with cipher %s (%d bits))",
+		    s->tls_version, s->tls_cipher, s->tls_bits);
+	if (rc == 0 && s->tx.nrcpt == 1)
+		rc = buf_addf(b, "\n\tfor <%s>", smtp_addr_fmt(&s->tx.rcpts[0],
+		    rcpt, sizeof(rcpt)));
+	if (rc == 0)
+		rc = buf_addf(b, ";%s%s\n", s->tx.nrcpt == 1 ? " " : "\n\t",
+		    date);
+	if (rc != 0)
+		log_fatal("can't happen: Received: header too long");
+}
+
+/*
+ * session_spool_open - open the spool and write the Received: header.
+ * Returns the reply to send on failure, or -1 when all went well.
+ */
+static int
+session_spool_open(struct session *s)
+{
+	struct buf hdr;
+	int err;
+
+	s->ntx++;
+	(void)snprintf(s->tx.queue_id, sizeof(s->tx.queue_id), "%.12s%04X",
+	    s->id, s->ntx & 0xffffu);
+	err = s->ops->spool_open(s->ctx, &s->tx);
+	if (err == 0) {
+		s->tx.spool_open = true;
+		buf_init(&hdr, 4096);
+		session_received_fmt(s, &hdr);
+		err = s->ops->spool_write(s->ctx, hdr.data, hdr.len);
+		buf_release(&hdr);
+	}
+	if (err != 0) {
+		log_warn("session=%s event=spool-error id=%s error=\"%s\"",
+		    s->id, s->tx.queue_id, strerror(err));
+		if (s->tx.spool_open)
+			s->ops->spool_abort(s->ctx);
+		s->tx.spool_open = false;
+		return (err == ENOSPC || err == EDQUOT) ?
+		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR;
+	}
+	s->scratch = malloc(SESSION_CHUNK + 2);
+	if (s->scratch == NULL)
+		log_fatal("out of memory (body buffer)");
+	return -1;
+}
+
+/* session_spool_write - pass body bytes on unless an error was seen. */
+static void
+session_spool_write(struct session *s, const char *p, size_t n)
+{
+	int err;
+
+	if (n == 0 || s->spool_err != 0)
+		return;
+	err = s->ops->spool_write(s->ctx, p, n);
+	if (err != 0) {
+		s->spool_err = err;
+		log_warn("session=%s event=spool-error id=%s error=\"%s\"",
+		    s->id, s->tx.queue_id, strerror(err));
+	}
+}
+
+/* session_hdr_byte - scan one byte of the header section. */
+static void
+session_hdr_byte(struct session *s, struct session_hdr *h, char c)
+{
+	if (h->bol) {
+		h->bol = false;
+		if (c == '\n') {
+			h->done = true;
+			return;
+		}
+		if (c != ' ' && c != '\t') {
+			h->in_subject = false;
+			h->in_name = true;
+			h->name_len = 0;
+		}
+	}
+	if (c == '\n') {
+		h->bol = true;
+		h->in_name = false;
+		return;
+	}
+	if (h->in_name) {
+		if (c == ':') {
+			h->in_name = false;
+			h->name[h->name_len] = '\0';
+			if (strcasecmp(h->name, "received") == 0)
+				h->received++;
+			h->in_subject = strcasecmp(h->name, "subject") == 0 &&
+			    h->subj_len == 0;
+			return;
+		}
+		if (h->name_len + 1 >= sizeof(h->name) ||
+		    (unsigned char)c <= 0x20)
+			h->in_name = false;
+		else
+			h->name[h->name_len++] = c;
+		return;
+	}
+	if (h->in_subject && h->subj_len < SESSION_SUBJECT_MAX &&
+	    !(h->subj_len == 0 && (c == ' ' || c == '\t')))
+		s->tx.subject[h->subj_len++] = ((unsigned char)c < 0x20 ||
+		    c == '"' || c == '\\' || c == 0x7f) ? ' ' : c;
+}
+
+/* session_hdr_scan - feed decoded message bytes to the header scanner. */
+static void
+session_hdr_scan(struct session *s, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && !s->hdr.done; i++)
+		session_hdr_byte(s, &s->hdr, p[i]);
+}
+
+/* session_ehlo_keywords - the EHLO list for this session's state. */
+static size_t
+session_ehlo_keywords(const struct session *s, const char **kw,
+    char *size_kw, size_t size_len)
+{
+	size_t n = 0;
+
+	kw[n++] = "PIPELINING";				/* RFC 2920 */
+	if (s->cfg->message_size_limit > 0)
+		(void)snprintf(size_kw, size_len, "SIZE %llu",
+		    (unsigned long long)s->cfg->message_size_limit);
+	else
+		(void)snprintf(size_kw, size_len, "SIZE");
+	kw[n++] = size_kw;				/* RFC 1870 */
+	kw[n++] = "8BITMIME";				/* RFC 6152 */
+	kw[n++] = "ENHANCEDSTATUSCODES";		/* RFC 2034 */
+	kw[n++] = "SMTPUTF8";				/* RFC 6531 */
+	kw[n++] = "CHUNKING";				/* RFC 3030 */
+	kw[n++] = "BINARYMIME";				/* RFC 3030 */
+	if (s->tls_available && !s->tls_active)
+		kw[n++] = "STARTTLS";			/* RFC 3207 */
+	return n;
+}
+
+/* session_helo - HELO and EHLO (RFC 5321 §4.1.1.1): reset and greet. */
+static void
+session_helo(struct session *s, const struct smtp_cmd *cmd)
+{
+	const char *kw[16];
+	char size_kw[32];
+	size_t n;
+
+	if (smtp_cmd_parse_helo(cmd->arg, cmd->arglen) != SMTP_CMD_OK) {
+		session_reply(s, SMTP_R_SYNTAX_ARGS, cmd->verb == SMTP_VERB_EHLO ?
+		    "EHLO hostname" : "HELO hostname");
+		return;
+	}
+	session_tx_reset(s);
+	(void)snprintf(s->helo, sizeof(s->helo), "%.*s", (int)cmd->arglen,
+	    cmd->arg);
+	s->helo[strcspn(s->helo, " ")] = '\0';
+	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
+	session_set_state(s, SESSION_ST_READY);
+	log_info("session=%s event=helo helo=\"%s\" esmtp=%s", s->id, s->helo,
+	    s->esmtp ? "yes" : "no");
+	if (!s->esmtp) {
+		session_reply(s, SMTP_R_HELO, s->cfg->hostname);
+		return;
+	}
+	n = session_ehlo_keywords(s, kw, size_kw, sizeof(size_kw));
+	if (smtp_reply_ehlo_fmt(&s->out, s->cfg->hostname, s->helo, kw, n))
+		log_fatal("can't happen: EHLO reply too long");
+}
+
+/* session_mail_err - the reply for a MAIL parse error. */
+static enum smtp_reply_id
+session_mail_err(enum smtp_cmd_err err)
+{
+	switch (err) {
+	case SMTP_CMD_OK:
+	case SMTP_CMD_ERR_SYNTAX:
+		return SMTP_R_SYNTAX_ARGS;
+	case SMTP_CMD_ERR_PATH:
+	case SMTP_CMD_ERR_PATH_LONG:
+		return SMTP_R_SYNTAX_SENDER;
+	case SMTP_CMD_ERR_UTF8:
+		return SMTP_R_UTF8_REQUIRED;
+	case SMTP_CMD_ERR_PARAM_UNKNOWN:
+		return SMTP_R_PARAM_UNKNOWN;
+	case SMTP_CMD_ERR_PARAM:
+	case SMTP_CMD_ERR_PARAM_VALUE:
+		return SMTP_R_PARAM_VALUE;
+	}
+	return SMTP_R_SYNTAX_ARGS;
+}
+
+/* session_mail - MAIL FROM (RFC 5321 §4.1.1.2; SIZE RFC 1870 §6). */
+static void
+session_mail(struct session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_mail_args m;
+	enum smtp_cmd_err err;
+	unsigned flags = s->cfg->strict_envelope ? SMTP_CMD_F_STRICT : 0;
+
+	if (s->state != SESSION_ST_READY) {
+		session_reply(s, SMTP_R_BAD_SEQ, "nested MAIL command");
+		return;
+	}
+	err = smtp_cmd_parse_mail(cmd->arg, cmd->arglen, flags, &m);
+	if (err != SMTP_CMD_OK) {
+		session_reply(s, session_mail_err(err),
+		    err == SMTP_CMD_ERR_SYNTAX ? "MAIL FROM:<address>" :
+		    "MAIL parameter");
+		return;
+	}
+	if (m.has_size && s->cfg->message_size_limit > 0 &&
+	    m.size > s->cfg->message_size_limit) {
+		session_reply(s, SMTP_R_TOO_BIG, NULL);
+		return;
+	}
+	session_tx_reset(s);
+	s->tx.from = m.from;
+	smtp_addr_fmt(&m.from, s->tx.from_str, sizeof(s->tx.from_str));
+	s->tx.smtputf8 = m.smtputf8;
+	s->tx.body = m.body;
+	session_set_state(s, SESSION_ST_MAIL);
+	session_reply(s, SMTP_R_MAIL_OK, NULL);
+}
+
+/* session_rcpt_err - the reply for a RCPT parse error. */
+static enum smtp_reply_id
+session_rcpt_err(enum smtp_cmd_err err)
+{
+	switch (err) {
+	case SMTP_CMD_OK:
+	case SMTP_CMD_ERR_SYNTAX:
+		return SMTP_R_SYNTAX_ARGS;
+	case SMTP_CMD_ERR_PATH:
+		return SMTP_R_SYNTAX_RCPT;
+	case SMTP_CMD_ERR_PATH_LONG:
+		return SMTP_R_PATH_TOOLONG;
+	case SMTP_CMD_ERR_UTF8:
+		return SMTP_R_UTF8_REQUIRED;
+	case SMTP_CMD_ERR_PARAM_UNKNOWN:
+		return SMTP_R_PARAM_UNKNOWN;
+	case SMTP_CMD_ERR_PARAM:
+	case SMTP_CMD_ERR_PARAM_VALUE:
+		return SMTP_R_PARAM_VALUE;
+	}
+	return SMTP_R_SYNTAX_ARGS;
+}
+
+/*
+ * session_rcpt_policy - may this recipient be accepted?  Returns -1 for
+ * yes, or the reply.  Sink mode takes everything; <postmaster> is always
+ * accepted (RFC 5321 §4.5.1); otherwise mx takes only local domains and
+ * never relays for unauthenticated clients.
+ */
+static int
+session_rcpt_policy(const struct session *s, const struct smtp_addr *a)
+{
+	if (!smtp_addr_is_safe_local(a))
+		return SMTP_R_BAD_MAILBOX;
+	if (s->cfg->sink || a->domain[0] == '\0')
+		return -1;
+	if (conf_is_local_domain(s->cfg, a->domain))
+		return -1;
+	return s->authenticated ? -1 : SMTP_R_RELAY_DENIED;
+}
+
+/* session_rcpt_add - append an accepted recipient. */
+static void
+session_rcpt_add(struct session *s, const struct smtp_addr *a)
+{
+	struct smtp_addr *n;
+	size_t cap;
+
+	if (s->tx.nrcpt == s->tx.rcpt_cap) {
+		cap = s->tx.rcpt_cap == 0 ? 4 : s->tx.rcpt_cap * 2;
+		n = realloc(s->tx.rcpts, cap * sizeof(*n));
+		if (n == NULL)
+			log_fatal("out of memory (recipients)");
+		s->tx.rcpts = n;
+		s->tx.rcpt_cap = cap;
+	}
+	s->tx.rcpts[s->tx.nrcpt] = *a;
+	if (a->domain[0] == '\0')	/* <postmaster>: the primary domain */
+		(void)snprintf(s->tx.rcpts[s->tx.nrcpt].domain,
+		    sizeof(a->domain), "%s", s->cfg->ndomains > 0 ?
+		    s->cfg->domains[0] : s->cfg->hostname);
+	s->tx.nrcpt++;
+	s->stats.rcpts++;
+}
+
+/* session_rcpt - RCPT TO (RFC 5321 §4.1.1.3). */
+static void
+session_rcpt(struct session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_rcpt_args r;
+	enum smtp_cmd_err err;
+	unsigned flags = s->cfg->strict_envelope ? SMTP_CMD_F_STRICT : 0;
+	int deny;
+
+	if (s->state == SESSION_ST_READY) {
+		session_reply(s, SMTP_R_BAD_SEQ, "need MAIL command");
+		return;
+	}
+	s->tx.rcpt_tried++;
+	if (s->tx.smtputf8)
+		flags |= SMTP_CMD_F_UTF8;
+	err = smtp_cmd_parse_rcpt(cmd->arg, cmd->arglen, flags, &r);
+	if (err != SMTP_CMD_OK) {
+		session_reply(s, session_rcpt_err(err), err ==
+		    SMTP_CMD_ERR_SYNTAX ? "RCPT TO:<address>" : "RCPT parameter");
+		return;
+	}
+	if (s->tx.nrcpt >= s->cfg->recipient_limit) {
+		session_reply(s, SMTP_R_TOO_MANY_RCPT, NULL);
+		return;
+	}
+	deny = session_rcpt_policy(s, &r.to);
+	if (deny >= 0) {
+		session_reply(s, (enum smtp_reply_id)deny, NULL);
+		return;
+	}
+	session_rcpt_add(s, &r.to);
+	session_set_state(s, SESSION_ST_RCPT);
+	session_reply(s, SMTP_R_RCPT_OK, NULL);
+}
+
+/* session_no_rcpt - DATA/BDAT without a recipient: 503, or 554 when
+ * recipients were tried and all refused (RFC 2920 §3.1). */
+static void
+session_no_rcpt(struct session *s)
+{
+	if (s->state == SESSION_ST_MAIL && s->tx.rcpt_tried > 0)
+		session_reply(s, SMTP_R_NO_VALID_RCPT, NULL);
+	else if (s->state == SESSION_ST_MAIL)
+		session_reply(s, SMTP_R_BAD_SEQ, "need RCPT command");
+	else
+		session_reply(s, SMTP_R_BAD_SEQ, "need MAIL command");
+}
+
+/* session_data - DATA (RFC 5321 §4.1.1.4): open the spool, 354. */
+static void
+session_data(struct session *s, const struct smtp_cmd *cmd)
+{
+	int fail;
+
+	(void)cmd;
+	if (s->state != SESSION_ST_RCPT) {
+		session_no_rcpt(s);
+		return;
+	}
+	if (s->tx.body == SMTP_BODY_BINARYMIME) {	/* RFC 3030 §3 */
+		session_reply(s, SMTP_R_BAD_SEQ, "BINARYMIME requires BDAT");
+		return;
+	}
+	fail = session_spool_open(s);
+	if (fail >= 0) {
+		session_reply(s, (enum smtp_reply_id)fail, NULL);
+		return;
+	}
+	smtp_data_init(&s->data, s->cfg->message_size_limit);
+	session_set_state(s, SESSION_ST_DATA);
+	session_reply(s, SMTP_R_DATA_GO, NULL);
+}
+
+/*
+ * session_bdat_skip - refuse a BDAT whose octets must still be read
+ * (RFC 3030 §3: the announced chunk is consumed whatever the reply).
+ */
+static void
+session_bdat_skip(struct session *s, uint64_t size, enum smtp_reply_id id)
+{
+	if (size == 0) {
+		session_reply(s, id, NULL);
+		return;
+	}
+	s->bdat_skip = size;
+	s->bdat_err = (int)id;
+	s->bdat_prev = s->state;
+	s->bdat_last = false;
+	session_set_state(s, SESSION_ST_BDAT);
+}
+
+/* session_bdat_begin - the first BDAT of a transaction. */
+static int
+session_bdat_begin(struct session *s)
+{
+	int fail;
+
+	fail = session_spool_open(s);
+	if (fail >= 0)
+		return fail;
+	s->tx.bdat = true;
+	smtp_bdat_init(&s->bdat, s->cfg->message_size_limit,
+	    s->tx.body == SMTP_BODY_BINARYMIME);
+	return -1;
+}
+
+/* session_bdat - BDAT size [LAST] (RFC 3030 §2). */
+static void
+session_bdat(struct session *s, const struct smtp_cmd *cmd)
+{
+	uint64_t size;
+	bool last;
+	int fail;
+
+	if (smtp_cmd_parse_bdat(cmd->arg, cmd->arglen, &size, &last) !=
+	    SMTP_CMD_OK) {
+		session_reply(s, SMTP_R_SYNTAX_ARGS, "BDAT size [LAST]");
+		return;
+	}
+	if (s->state != SESSION_ST_RCPT) {
+		session_bdat_skip(s, size, s->state == SESSION_ST_GREETED ?
+		    SMTP_R_BAD_SEQ : s->state == SESSION_ST_MAIL &&
+		    s->tx.rcpt_tried > 0 ? SMTP_R_NO_VALID_RCPT :
+		    SMTP_R_BAD_SEQ);
+		return;
+	}
+	if (!s->tx.bdat && (fail = session_bdat_begin(s)) >= 0) {
+		session_bdat_skip(s, size, (enum smtp_reply_id)fail);
+		return;
+	}
+	s->bdat_last = last;
+	s->bdat_err = -1;
+	smtp_bdat_chunk(&s->bdat, size);
+	session_set_state(s, SESSION_ST_BDAT);
+	if (size == 0)		/* "BDAT 0 LAST": nothing to read */
+		session_bdat_chunk_end(s);
+}
+
+/* session_rset - RSET (RFC 5321 §4.1.1.5). */
+static void
+session_rset(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_tx_reset(s);
+	session_reply(s, SMTP_R_OK, NULL);
+}
+
+/* session_noop - NOOP [string] (RFC 5321 §4.1.1.9). */
+static void
+session_noop(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, SMTP_R_OK, NULL);
+}
+
+/* session_quit - QUIT (RFC 5321 §4.1.1.10): 221, then close. */
+static void
+session_quit(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, SMTP_R_QUIT, NULL);
+	session_close(s);
+}
+
+/* session_vrfy - VRFY (RFC 5321 §3.5.3): 252, nothing disclosed. */
+static void
+session_vrfy(struct session *s, const struct smtp_cmd *cmd)
+{
+	if (cmd->arglen == 0) {
+		session_reply(s, SMTP_R_SYNTAX_ARGS, "VRFY address");
+		return;
+	}
+	session_reply(s, SMTP_R_VRFY, NULL);
+}
+
+/* session_not_impl - EXPN, and AUTH until it is configured. */
+static void
+session_not_impl(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, SMTP_R_NOT_IMPL, NULL);
+}
+
+/* session_help - HELP (RFC 5321 §4.1.1.8). */
+static void
+session_help(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, SMTP_R_HELP, NULL);
+}
+
+/*
+ * session_starttls - STARTTLS (RFC 3207 §4): 220, then every byte the
+ * client sent after this line is discarded (the caller stops feeding us
+ * and the state below swallows anything fed anyway).
+ */
+static void
+session_starttls(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	if (s->tls_active) {
+		session_reply(s, SMTP_R_BAD_SEQ, "TLS already active");
+		return;
+	}
+	if (!s->tls_available) {
+		session_reply(s, SMTP_R_TLS_UNAVAIL, NULL);
+		return;
+	}
+	session_reply(s, SMTP_R_STARTTLS_GO, NULL);
+	session_flush(s);
+	session_set_state(s, SESSION_ST_TLS);
+	s->ops->starttls(s->ctx);
+}
+
+/* session_http - an HTTP request line: not a mail client; close. */
+static void
+session_http(struct session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	log_info("session=%s event=http client=%s", s->id, s->client);
+	session_reply(s, SMTP_R_HTTP, NULL);
+	session_close(s);
+}
+
+static const struct session_cmd session_cmds[] = {
+	{ SMTP_VERB_EHLO, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
+	    session_helo },
+	{ SMTP_VERB_HELO, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
+	    session_helo },
+	{ SMTP_VERB_MAIL, ST_HELO_DONE, 0, session_mail },
+	{ SMTP_VERB_RCPT, ST_HELO_DONE, 0, session_rcpt },
+	{ SMTP_VERB_DATA, ST_HELO_DONE, CMD_F_NO_ARGS, session_data },
+	{ SMTP_VERB_BDAT, ST_ANY_CMD, CMD_F_IN_BDAT, session_bdat },
+	{ SMTP_VERB_RSET, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
+	    CMD_F_NO_ARGS | CMD_F_IN_BDAT, session_rset },
+	{ SMTP_VERB_NOOP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
+	    CMD_F_IN_BDAT, session_noop },
+	{ SMTP_VERB_QUIT, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
+	    CMD_F_IN_BDAT, session_quit },
+	{ SMTP_VERB_VRFY, ST_ANY_CMD, CMD_F_PRE_AUTH, session_vrfy },
+	{ SMTP_VERB_EXPN, ST_ANY_CMD, CMD_F_PRE_AUTH, session_not_impl },
+	{ SMTP_VERB_HELP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
+	    session_help },
+	{ SMTP_VERB_STARTTLS, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
+	    CMD_F_NO_ARGS, session_starttls },
+	{ SMTP_VERB_AUTH, ST_HELO_DONE, CMD_F_PRE_AUTH, session_not_impl },
+	{ SMTP_VERB_HTTP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
+	    CMD_F_IN_BDAT, session_http },
+};
+
+/* session_find_cmd - the table row for a verb, or NULL. */
+static const struct session_cmd *
+session_find_cmd(enum smtp_verb verb)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(session_cmds) / sizeof(session_cmds[0]); i++)
+		if (session_cmds[i].verb == verb)
+			return &session_cmds[i];
+	return NULL;
+}
+
+/*
+ * session_may_run - the checks every command passes before its handler:
+ * state, BDAT sequence, STARTTLS and AUTH requirements, no-argument
+ * verbs.  Replies and returns false when the command may not run.
+ */
+static bool
+session_may_run(struct session *s, const struct session_cmd *c,
+    const struct smtp_cmd *cmd)
+{
+	if ((c->states & ST(s->state)) == 0) {
+		session_reply(s, SMTP_R_BAD_SEQ, s->state == SESSION_ST_GREETED ?
+		    "send HELO/EHLO first" : "command out of sequence");
+		return false;
+	}
+	if (s->tx.bdat && (c->flags & CMD_F_IN_BDAT) == 0) {
+		session_reply(s, SMTP_R_BDAT_MIXED, NULL);
+		return false;
+	}
+	if (session_needs_tls(s) && (c->flags & CMD_F_PRE_TLS) == 0) {
+		session_reply(s, SMTP_R_TLS_REQUIRED, NULL);
+		return false;
+	}
+	if (session_needs_auth(s) && (c->flags & CMD_F_PRE_AUTH) == 0) {
+		session_reply(s, SMTP_R_AUTH_REQUIRED, NULL);
+		return false;
+	}
+	if ((c->flags & CMD_F_NO_ARGS) != 0 && cmd->arglen > 0) {
+		session_reply(s, SMTP_R_SYNTAX_ARGS, cmd->name);
+		return false;
+	}
+	return true;
+}
+
+/* session_command - dispatch one complete command line. */
+static void
+session_command(struct session *s, const char *line, size_t len)
+{
+	const struct session_cmd *c;
+	struct smtp_cmd cmd;
+
+	smtp_cmd_parse(line, len, &cmd);
+	s->stats.commands++;
+	s->cur_verb = smtp_cmd_verb_name(cmd.verb);
+	c = session_find_cmd(cmd.verb);
+	if (c == NULL)
+		session_reply(s, SMTP_R_UNKNOWN, NULL);
+	else if (session_may_run(s, c, &cmd))
+		c->handler(s, &cmd);
+	s->cur_verb = NULL;
+}
+
+/* session_feed_line - command mode: take bytes up to one line. */
+static size_t
+session_feed_line(struct session *s, const char *in, size_t len)
+{
+	enum smtp_line_result r;
+	const char *line;
+	size_t used, n;
+
+	r = smtp_line_feed(&s->line, in, len, &used, &line, &n);
+	switch (r) {
+	case SMTP_LINE_MORE:
+		break;
+	case SMTP_LINE_BARE_LF:
+		if (s->cfg->bare_newline == CONF_BARE_REJECT) {
+			session_reply(s, SMTP_R_BARE_LF_CMD, NULL);
+			break;
+		}
+		session_command(s, line, n);
+		break;
+	case SMTP_LINE_OK:
+		session_command(s, line, n);
+		break;
+	case SMTP_LINE_BARE_CR:
+	case SMTP_LINE_NUL:
+		session_reply(s, SMTP_R_BAD_CHAR, NULL);
+		break;
+	case SMTP_LINE_TOOLONG:
+		session_reply(s, SMTP_R_LINE_TOOLONG, NULL);
+		break;
+	}
+	return used;
+}
+
+/* session_commit - all checks passed: make the message durable. */
+static void
+session_commit(struct session *s)
+{
+	session_set_state(s, SESSION_ST_COMMIT);
+	session_flush(s);
+	s->ops->spool_commit(s->ctx, &s->tx);
+}
+
+/*
+ * session_body_verdict - at the end of the body, the reply that refuses
+ * the message, or -1 to commit.  Checked in order: size (RFC 1870 §6.3),
+ * spool errors (always 4xx), bare line ends under bare_newline reject,
+ * mail loops (RFC 5321 §6.3).
+ */
+static int
+session_body_verdict(struct session *s, bool too_big, bool bare)
+{
+	if (too_big)
+		return SMTP_R_TOO_BIG;
+	if (s->spool_err != 0)
+		return (s->spool_err == ENOSPC || s->spool_err == EDQUOT) ?
+		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR;
+	if (bare && s->cfg->bare_newline == CONF_BARE_REJECT)
+		return SMTP_R_BARE_NEWLINE;
+	if (s->hdr.received > SESSION_RECEIVED_MAX)
+		return SMTP_R_LOOP;
+	return -1;
+}
+
+/* session_body_end - the message is complete: refuse it or commit. */
+static void
+session_body_end(struct session *s, bool too_big, bool bare)
+{
+	int refuse = session_body_verdict(s, too_big, bare);
+
+	if (refuse < 0) {
+		session_commit(s);
+		return;
+	}
+	log_info("session=%s event=refused id=%s size=%llu", s->id,
+	    s->tx.queue_id, (unsigned long long)s->tx.size);
+	session_tx_reset(s);
+	session_reply(s, (enum smtp_reply_id)refuse, NULL);
+}
+
+/* session_feed_data - DATA mode: decode, scan headers, spool. */
+static size_t
+session_feed_data(struct session *s, const char *in, size_t len)
+{
+	enum smtp_data_result r;
+	size_t used, outlen;
+
+	if (len > SESSION_CHUNK)
+		len = SESSION_CHUNK;
+	r = smtp_data_feed(&s->data, in, len, &used, s->scratch, &outlen);
+	session_hdr_scan(s, s->scratch, outlen);
+	session_spool_write(s, s->scratch, outlen);
+	s->tx.size = s->data.size;
+	if (r == SMTP_DATA_END)
+		session_body_end(s, s->data.too_big,
+		    smtp_data_has_bare(&s->data));
+	return used;
+}
+
+/* session_bdat_chunk_end - a BDAT chunk has been read completely. */
+static void
+session_bdat_chunk_end(struct session *s)
+{
+	char n[32];
+	size_t extra;
+
+	if (s->bdat_err >= 0) {		/* a refused chunk, now skipped */
+		session_set_state(s, s->bdat_prev);
+		session_reply(s, (enum smtp_reply_id)s->bdat_err, NULL);
+		s->bdat_err = -1;
+		return;
+	}
+	if (s->bdat.too_big || !s->bdat_last) {
+		if (s->bdat.too_big) {
+			session_body_end(s, true, false);
+			return;
+		}
+		session_set_state(s, SESSION_ST_RCPT);
+		(void)snprintf(n, sizeof(n), "%llu",
+		    (unsigned long long)s->bdat.size);
+		session_reply(s, SMTP_R_BDAT_OK, n);
+		return;
+	}
+	extra = smtp_bdat_finish(&s->bdat, s->scratch);
+	session_hdr_scan(s, s->scratch, extra);
+	session_spool_write(s, s->scratch, extra);
+	session_body_end(s, false, false);
+}
+
+/* session_feed_bdat - BDAT mode: copy (or skip) the announced octets. */
+static size_t
+session_feed_bdat(struct session *s, const char *in, size_t len)
+{
+	size_t used, outlen;
+	bool done;
+
+	if (len > SESSION_CHUNK)
+		len = SESSION_CHUNK;
+	if (s->bdat_err >= 0) {
+		used = s->bdat_skip < len ? (size_t)s->bdat_skip : len;
+		s->bdat_skip -= used;
+		if (s->bdat_skip == 0)
+			session_bdat_chunk_end(s);
+		return used;
+	}
+	done = smtp_bdat_feed(&s->bdat, in, len, &used, s->scratch, &outlen);
+	session_hdr_scan(s, s->scratch, outlen);
+	session_spool_write(s, s->scratch, outlen);
+	s->tx.size = s->bdat.size;
+	if (done)
+		session_bdat_chunk_end(s);
+	return used;
+}
+
+size_t
+session_feed(struct session *s, const char *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !session_is_busy(s) && !session_is_closed(s)) {
+		switch (s->state) {
+		case SESSION_ST_GREETED:
+		case SESSION_ST_READY:
+		case SESSION_ST_MAIL:
+		case SESSION_ST_RCPT:
+			off += session_feed_line(s, data + off, len - off);
+			break;
+		case SESSION_ST_DATA:
+			off += session_feed_data(s, data + off, len - off);
+			break;
+		case SESSION_ST_BDAT:
+			off += session_feed_bdat(s, data + off, len - off);
+			break;
+		case SESSION_ST_COMMIT:
+		case SESSION_ST_TLS:
+		case SESSION_ST_CLOSED:
+			break;
+		}
+	}
+	if (s->state == SESSION_ST_TLS || s->state == SESSION_ST_CLOSED) {
+		if (off < len && s->state == SESSION_ST_TLS)
+			log_info("session=%s event=starttls-purge bytes=%zu",
+			    s->id, len - off);
+		off = len;	/* RFC 3207 §4.2: discard, never execute */
+	}
+	session_flush(s);
+	return off;
+}
+
+void
+session_commit_done(struct session *s, int err)
+{
+	const struct session_tx *tx = &s->tx;
+
+	if (s->state != SESSION_ST_COMMIT)
+		log_fatal("can't happen: commit done in state %s",
+		    session_state_name(s->state));
+	s->tx.spool_open = false;	/* committed or cleaned up */
+	if (err == 0) {
+		s->stats.messages++;
+		log_info("session=%s event=queued id=%s from=<%s> nrcpt=%zu "
+		    "size=%llu", s->id, tx->queue_id, tx->from_str, tx->nrcpt,
+		    (unsigned long long)tx->size);
+		session_reply(s, SMTP_R_QUEUED, tx->queue_id);
+	} else {
+		log_warn("session=%s event=spool-error id=%s error=\"%s\"",
+		    s->id, tx->queue_id, strerror(err));
+		session_reply(s, (err == ENOSPC || err == EDQUOT) ?
+		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR, NULL);
+	}
+	session_tx_reset(s);
+	session_flush(s);
+	if (s->end_after >= 0)
+		session_end_with(s, (enum smtp_reply_id)s->end_after);
+}
+
+void
+session_starttls_done(struct session *s, const struct session_tls_info *info)
+{
+	if (s->state != SESSION_ST_TLS)
+		log_fatal("can't happen: TLS done in state %s",
+		    session_state_name(s->state));
+	if (info == NULL) {
+		session_close(s);
+		return;
+	}
+	/* RFC 3207 §4.2: forget everything learnt before TLS. */
+	session_tx_reset(s);
+	smtp_line_reset(&s->line);
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	s->authenticated = false;
+	s->tls_active = true;
+	(void)snprintf(s->tls_version, sizeof(s->tls_version), "%s",
+	    info->version);
+	(void)snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s",
+	    info->cipher);
+	s->tls_bits = info->bits;
+	session_set_state(s, SESSION_ST_GREETED);
+}
+
+/*
+ * session_end_with - send a 421-class reply and close; while a commit is
+ * in flight, after its reply (the message is not thrown away).
+ */
+static void
+session_end_with(struct session *s, enum smtp_reply_id id)
+{
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	if (s->state == SESSION_ST_COMMIT) {
+		s->end_after = (int)id;
+		return;
+	}
+	session_reply(s, id, s->cfg->hostname);
+	session_close(s);
+}
+
+void
+session_timeout(struct session *s)
+{
+	log_info("session=%s event=timeout state=%s client=%s", s->id,
+	    session_state_name(s->state), s->client);
+	session_end_with(s, SMTP_R_TIMEOUT);
+}
+
+void
+session_shutdown(struct session *s)
+{
+	session_end_with(s, SMTP_R_SHUTDOWN);
+}
+
+void
+session_eof(struct session *s)
+{
+	if (s->state == SESSION_ST_COMMIT)
+		return;		/* the commit finishes; the client retries */
+	if (s->tx.spool_open) {
+		log_info("session=%s event=lost id=%s state=%s", s->id,
+		    s->tx.queue_id, session_state_name(s->state));
+		s->ops->spool_abort(s->ctx);
+		s->tx.spool_open = false;
+	}
+	session_set_state(s, SESSION_ST_CLOSED);
+}

@@ -1,5 +1,168 @@
 /* SPDX-License-Identifier: ISC */
-/* session stub */
+/*
+ * session - the SMTP server state machine of one connection.
+ *
+ * Pure: bytes in through session_feed(), effects out through struct
+ * session_ops, completions of asynchronous effects back in through the
+ * session_*_done() calls (always on a later event-loop turn, never from
+ * inside an op).  Owns the command table (RFC 5321 §4.1, RFC 3207
+ * STARTTLS, RFC 3030 BDAT, RFC 2920 pipelining), the per-role policy,
+ * the EHLO list, the STARTTLS input purge and the error budget.  No
+ * libevent, OpenSSL or SASL here, and no file or network I/O.
+ */
 #ifndef INLET_SESSION_H
 #define INLET_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+#include "smtp_cmd.h"
+
+#define SESSION_ID_LEN		16	/* hex digits */
+#define SESSION_QID_LEN		16	/* hex digits */
+#define SESSION_SUBJECT_MAX	200
+
+enum session_state {
+	SESSION_ST_GREETED,	/* greeting sent, no HELO/EHLO yet */
+	SESSION_ST_READY,	/* HELO/EHLO done, no transaction */
+	SESSION_ST_MAIL,	/* MAIL accepted, no recipient yet */
+	SESSION_ST_RCPT,	/* at least one recipient accepted */
+	SESSION_ST_DATA,	/* reading a DATA body */
+	SESSION_ST_BDAT,	/* reading a BDAT chunk */
+	SESSION_ST_COMMIT,	/* waiting for session_commit_done() */
+	SESSION_ST_TLS,		/* waiting for session_starttls_done() */
+	SESSION_ST_CLOSED,	/* closing: input is ignored */
+};
+
+/* What the TLS edge tells the session once a handshake is done. */
+struct session_tls_info {
+	const char	*version;	/* "TLSv1.3" */
+	const char	*cipher;	/* "TLS_AES_256_GCM_SHA384" */
+	int		 bits;
+};
+
+/* One transaction (MAIL ... end of data), readable by the edges. */
+struct session_tx {
+	struct smtp_addr from;
+	char		 from_str[SMTP_PATH_MAX + 1];	/* "" for <> */
+	struct smtp_addr *rcpts;	/* accepted recipients, in order */
+	size_t		 nrcpt;
+	size_t		 rcpt_cap;
+	unsigned	 rcpt_tried;	/* RCPT commands seen, good or bad */
+	bool		 smtputf8;
+	enum smtp_body	 body;
+	char		 queue_id[SESSION_QID_LEN + 1];
+	bool		 spool_open;
+	uint64_t	 size;		/* message octets received */
+	char		 subject[SESSION_SUBJECT_MAX + 1];	/* raw, cleaned */
+	bool		 bdat;		/* a BDAT was accepted in this tx */
+};
+
+/*
+ * The effects a session asks of its connection.  ctx is the pointer given
+ * to session_new.  All ops are called from inside session_* calls.
+ */
+struct session_ops {
+	/* queue bytes for the client */
+	void	(*send)(void *ctx, const char *data, size_t len);
+	/* close the connection once queued output is written */
+	void	(*close)(void *ctx);
+	/*
+	 * STARTTLS accepted and "220" sent: discard every byte still
+	 * buffered from the client, start the handshake, and later call
+	 * session_starttls_done().
+	 */
+	void	(*starttls)(void *ctx);
+	/* open the spool for tx; 0 or an errno value */
+	int	(*spool_open)(void *ctx, const struct session_tx *tx);
+	/* append message bytes (LF line ends); 0 or an errno value */
+	int	(*spool_write)(void *ctx, const char *data, size_t len);
+	/* make it durable; later session_commit_done() */
+	void	(*spool_commit)(void *ctx, const struct session_tx *tx);
+	/* throw the spool away (tmp files removed) */
+	void	(*spool_abort)(void *ctx);
+	/* the current time (for the Received: header) */
+	time_t	(*now)(void *ctx);
+};
+
+struct session_params {
+	const struct config *cfg;	/* borrowed; outlives the session */
+	enum conf_role	 role;
+	const char	*id;		/* SESSION_ID_LEN hex digits, copied */
+	const char	*client_addr;	/* "192.0.2.1" / "2001:db8::1", copied */
+	bool		 tls_active;	/* implicit TLS: already encrypted */
+	bool		 tls_available;	/* STARTTLS may be offered */
+	const struct session_tls_info *tls;	/* when tls_active */
+};
+
+struct session;
+
+/* session_new - a session in SESSION_ST_GREETED; nothing is sent yet. */
+struct session *session_new(const struct session_params *p,
+	    const struct session_ops *ops, void *ctx);
+
+/* session_free - NULL-safe; aborts an open spool; NULLs *sp. */
+void	session_free(struct session **sp);
+
+/* session_start - send the 220 greeting. */
+void	session_start(struct session *s);
+
+/*
+ * session_feed - process client bytes.  Returns how many were consumed;
+ * fewer than len when the session is waiting for a completion (COMMIT)
+ * or closed.  The caller keeps the rest and feeds it again after the
+ * completion.  Bytes fed while waiting for a TLS handshake are counted
+ * as consumed and discarded (RFC 3207 §4.2, CVE-2011-0411).
+ */
+size_t	session_feed(struct session *s, const char *data, size_t len);
+
+/* session_commit_done - the spool commit finished: 0 or an errno. */
+void	session_commit_done(struct session *s, int err);
+
+/*
+ * session_starttls_done - the handshake finished; NULL info means it
+ * failed (the session closes).  All state is forgotten (RFC 3207 §4.2):
+ * the client must send EHLO again.
+ */
+void	session_starttls_done(struct session *s,
+	    const struct session_tls_info *info);
+
+/* session_timeout - the client was idle too long: 421 4.4.2, close. */
+void	session_timeout(struct session *s);
+
+/* session_shutdown - the daemon is stopping: 421 4.3.2, close. */
+void	session_shutdown(struct session *s);
+
+/* session_eof - the client went away: abort any open spool. */
+void	session_eof(struct session *s);
+
+/* session_state - for the edge's flow control and logs. */
+enum session_state session_state(const struct session *s);
+
+/* session_is_busy - waiting for a completion: stop reading. */
+bool	session_is_busy(const struct session *s);
+
+/* session_is_closed - no more input wanted. */
+bool	session_is_closed(const struct session *s);
+
+/* session_in_body - in DATA or BDAT (data timeouts apply). */
+bool	session_in_body(const struct session *s);
+
+/* session_tx - the current transaction (valid during commit). */
+const struct session_tx *session_tx(const struct session *s);
+
+/* Counters for the disconnect log line. */
+struct session_stats {
+	unsigned	commands;
+	unsigned	errors;
+	unsigned	messages;	/* committed */
+	unsigned	rcpts;		/* accepted */
+	unsigned	rejects;	/* 4xx/5xx replies */
+};
+
+const struct session_stats *session_stats(const struct session *s);
+
 #endif
