@@ -1,3 +1,525 @@
 /* SPDX-License-Identifier: ISC */
+/*
+ * conn - one client connection on a libevent bufferevent.
+ * Implements struct session_ops: send/close on the bufferevent, the spool
+ * on the maildir module.  Completions (spool commit) are delivered to the
+ * session on a later loop turn through a deferred event, never from
+ * inside the op that started them.  Flow control: reading stops while the
+ * session waits for a completion or while our output is backed up.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "buf.h"
 #include "conn.h"
-typedef int conn_stub_t;
+#include "log.h"
+#include "maildir.h"
+#include "session.h"
+#include "smtp_reply.h"
+
+#define CONN_OUT_HIGH	(64 * 1024)	/* stop reading above this */
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct conn_env		*env;
+	const struct config	*cfg;
+	struct bufferevent	*bev;
+	struct session		*session;
+	struct event		*defer;		/* completions, delayed free */
+	struct event		*body_timer;	/* data_timeout for one body */
+	bool			 body_armed;
+	struct maildir_spool	*spool;
+	int			 commit_err;
+	bool			 commit_done;	/* completion pending delivery */
+	bool			 closing;	/* free once output is written */
+	bool			 gone;		/* the client went away */
+	enum conf_role		 role;
+	char			 id[SESSION_ID_LEN + 1];
+	char			 addr[INET6_ADDRSTRLEN];
+	unsigned		 port;
+	time_t			 started;
+};
+
+static void conn_process(struct conn *c);
+
+/* conn_body_timeout_cb - a DATA/BDAT phase ran past data_timeout. */
+static void
+conn_body_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->body_armed = false;
+	if (session_in_body(c->session))
+		session_timeout(c->session);
+}
+
+/* conn_watch_body - arm data_timeout when a body starts, disarm after. */
+static void
+conn_watch_body(struct conn *c)
+{
+	struct timeval tv = { (time_t)c->cfg->data_timeout, 0 };
+	bool in_body = session_in_body(c->session);
+
+	if (in_body && !c->body_armed)
+		c->body_armed = evtimer_add(c->body_timer, &tv) == 0;
+	else if (!in_body && c->body_armed) {
+		(void)evtimer_del(c->body_timer);
+		c->body_armed = false;
+	}
+}
+
+/* conn_free - log the end of the connection and release everything. */
+static void
+conn_free(struct conn *c)
+{
+	const struct session_stats *st = session_stats(c->session);
+	struct conn_env *env = c->env;
+
+	log_info("session=%s event=disconnect client=%s commands=%u "
+	    "errors=%u messages=%u rcpts=%u duration=%llds", c->id, c->addr,
+	    st->commands, st->errors, st->messages, st->rcpts,
+	    (long long)(time(NULL) - c->started));
+	session_free(&c->session);
+	maildir_abort(&c->spool);
+	bufferevent_free(c->bev);
+	event_free(c->defer);
+	event_free(c->body_timer);
+	TAILQ_REMOVE(&env->conns, c, entry);
+	env->nconns--;
+	free(c);
+	if (env->nconns == 0 && env->idle_cb != NULL)
+		env->idle_cb(env);
+}
+
+/* conn_maybe_free - free a closing connection once its output is out. */
+static void
+conn_maybe_free(struct conn *c)
+{
+	if (c->commit_done || session_is_busy(c->session))
+		return;
+	if (c->gone || (c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0))
+		conn_free(c);
+}
+
+/* conn_sink_line - the human-readable line --sink prints per message. */
+static void
+conn_sink_line(struct conn *c, const struct session_tx *tx)
+{
+	char subj[SESSION_SUBJECT_MAX * 4 + 1], addr[SMTP_PATH_MAX + 1];
+	char stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t i;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		stamp[0] = '\0';
+	log_clean(subj, sizeof(subj), tx->subject, strlen(tx->subject));
+	(void)printf("%s from=<%s> to=", stamp, tx->from_str);
+	for (i = 0; i < tx->nrcpt; i++)
+		(void)printf("%s<%s>", i > 0 ? "," : "",
+		    smtp_addr_fmt(&tx->rcpts[i], addr, sizeof(addr)));
+	(void)printf(" subject=\"%s\" size=%llu file=%s\n", subj,
+	    (unsigned long long)maildir_size(c->spool),
+	    maildir_path(c->spool, 0));
+	(void)fflush(stdout);
+}
+
+/* conn_defer_cb - deliver a completion, or free a closing connection. */
+static void
+conn_defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->commit_done) {
+		c->commit_done = false;
+		if (c->commit_err == 0) {
+			c->env->messages++;
+			if (c->cfg->sink)
+				conn_sink_line(c, session_tx(c->session));
+		}
+		maildir_free(&c->spool);
+		session_commit_done(c->session, c->commit_err);
+		if (!c->gone && !session_is_closed(c->session)) {
+			bufferevent_enable(c->bev, EV_READ);
+			conn_process(c);
+			return;
+		}
+	}
+	conn_maybe_free(c);
+}
+
+/* conn_op_send - session_ops.send */
+static void
+conn_op_send(void *ctx, const char *data, size_t len)
+{
+	struct conn *c = ctx;
+
+	if (!c->gone && bufferevent_write(c->bev, data, len) != 0)
+		log_warn("session=%s event=write-error", c->id);
+}
+
+/* conn_op_close - session_ops.close: stop reading, free after output */
+static void
+conn_op_close(void *ctx)
+{
+	struct conn *c = ctx;
+
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	event_active(c->defer, EV_TIMEOUT, 0);
+}
+
+/* conn_op_starttls - session_ops.starttls (not offered without TLS). */
+static void
+conn_op_starttls(void *ctx)
+{
+	struct conn *c = ctx;
+
+	log_fatal("can't happen: STARTTLS on session=%s without TLS", c->id);
+}
+
+/* conn_unquote - a local part without its quotes and quoted-pairs. */
+static void
+conn_unquote(const char *local, char *out, size_t outlen)
+{
+	size_t o = 0;
+	const char *p;
+
+	for (p = local; *p != '\0' && o + 1 < outlen; p++) {
+		if (*p == '"')
+			continue;
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+/* conn_op_spool_open - session_ops.spool_open: one copy per recipient */
+static int
+conn_op_spool_open(void *ctx, const struct session_tx *tx)
+{
+	struct conn *c = ctx;
+	struct maildir_rcpt *rc;
+	char (*dirs)[PATH_MAX];
+	char (*addrs)[SMTP_PATH_MAX + 1];
+	char local[SMTP_LOCAL_MAX + 1];
+	size_t i;
+	int err = 0;
+
+	rc = calloc(tx->nrcpt, sizeof(*rc));
+	dirs = calloc(tx->nrcpt, sizeof(*dirs));
+	addrs = calloc(tx->nrcpt, sizeof(*addrs));
+	if (rc == NULL || dirs == NULL || addrs == NULL)
+		log_fatal("out of memory (recipients)");
+	for (i = 0; i < tx->nrcpt && err == 0; i++) {
+		conn_unquote(tx->rcpts[i].local, local, sizeof(local));
+		if (maildir_expand(c->cfg->maildir, local,
+		    tx->rcpts[i].domain, dirs[i], sizeof(dirs[i])) != 0)
+			err = ENAMETOOLONG;
+		rc[i].dir = dirs[i];
+		rc[i].addr = smtp_addr_fmt(&tx->rcpts[i], addrs[i],
+		    sizeof(addrs[i]));
+	}
+	if (err == 0)
+		err = maildir_open(&c->spool, tx->from_str, rc, tx->nrcpt,
+		    c->cfg->hostname, &c->env->seq);
+	free(rc);
+	free(dirs);
+	free(addrs);
+	return err;
+}
+
+/* conn_op_spool_write - session_ops.spool_write */
+static int
+conn_op_spool_write(void *ctx, const char *data, size_t len)
+{
+	struct conn *c = ctx;
+
+	return maildir_write(c->spool, data, len);
+}
+
+/*
+ * conn_op_spool_commit - session_ops.spool_commit: fsync, rename, fsync
+ * of new/ happen here; the 250 goes out from the deferred completion.
+ */
+static void
+conn_op_spool_commit(void *ctx, const struct session_tx *tx)
+{
+	struct conn *c = ctx;
+
+	(void)tx;
+	c->commit_err = maildir_commit(c->spool);
+	if (c->commit_err != 0)
+		maildir_abort(&c->spool);
+	c->commit_done = true;
+	event_active(c->defer, EV_TIMEOUT, 0);
+}
+
+/* conn_op_spool_abort - session_ops.spool_abort */
+static void
+conn_op_spool_abort(void *ctx)
+{
+	struct conn *c = ctx;
+
+	maildir_abort(&c->spool);
+}
+
+/* conn_op_now - session_ops.now */
+static time_t
+conn_op_now(void *ctx)
+{
+	(void)ctx;
+	return time(NULL);
+}
+
+static const struct session_ops conn_session_ops = {
+	.send = conn_op_send,
+	.close = conn_op_close,
+	.starttls = conn_op_starttls,
+	.spool_open = conn_op_spool_open,
+	.spool_write = conn_op_spool_write,
+	.spool_commit = conn_op_spool_commit,
+	.spool_abort = conn_op_spool_abort,
+	.now = conn_op_now,
+};
+
+/*
+ * conn_process - feed buffered input to the session until it is empty,
+ * the session waits for a completion or closes, or our output backs up.
+ */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t avail, used;
+	char *p;
+
+	while ((avail = evbuffer_get_contiguous_space(in)) > 0) {
+		if (session_is_busy(c->session) ||
+		    session_is_closed(c->session))
+			break;
+		if (evbuffer_get_length(out) > CONN_OUT_HIGH) {
+			bufferevent_disable(c->bev, EV_READ);
+			return;
+		}
+		p = (char *)evbuffer_pullup(in, (ev_ssize_t)avail);
+		used = session_feed(c->session, p, avail);
+		evbuffer_drain(in, used);
+		if (used < avail)
+			break;
+	}
+	if (session_is_busy(c->session))
+		bufferevent_disable(c->bev, EV_READ);
+	conn_watch_body(c);
+}
+
+/* conn_read_cb - bytes arrived. */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_process(arg);
+}
+
+/* conn_write_cb - output drained: resume reading, or finish closing. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->closing) {
+		conn_maybe_free(c);
+		return;
+	}
+	if (!session_is_busy(c->session)) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_process(c);
+	}
+}
+
+/* conn_event_cb - EOF, error or timeout on the connection. */
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_TIMEOUT) != 0 && !c->closing) {
+		session_timeout(c->session);
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	if ((what & BEV_EVENT_ERROR) != 0 && log_enabled(LOG_LEVEL_DEBUG))
+		log_debug("session=%s event=socket-error error=\"%s\"", c->id,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	c->gone = true;
+	session_eof(c->session);
+	conn_maybe_free(c);
+}
+
+/* conn_addr_fmt - numeric address and port; v4-mapped shown as v4. */
+static void
+conn_addr_fmt(const struct sockaddr *sa, char *out, size_t outlen,
+    unsigned *port_out)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	*port_out = 0;
+	(void)snprintf(out, outlen, "unknown");
+	if (sa->sa_family == AF_INET) {
+		(void)inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)outlen);
+		*port_out = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			(void)inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
+			    out, (socklen_t)outlen);
+		else
+			(void)inet_ntop(AF_INET6, &sin6->sin6_addr, out,
+			    (socklen_t)outlen);
+		*port_out = ntohs(sin6->sin6_port);
+	}
+}
+
+/* conn_new_id - 16 random hex digits for the session id. */
+static void
+conn_new_id(char *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char r[SESSION_ID_LEN / 2];
+	size_t i;
+
+	if (RAND_bytes(r, (int)sizeof(r)) != 1)
+		log_fatal("RAND_bytes failed");
+	for (i = 0; i < sizeof(r); i++) {
+		id[2 * i] = hex[r[i] >> 4];
+		id[2 * i + 1] = hex[r[i] & 15];
+	}
+	id[SESSION_ID_LEN] = '\0';
+}
+
+/* conn_count_ip - how many connections this address has now. */
+static unsigned
+conn_count_ip(const struct conn_env *env, const char *addr)
+{
+	const struct conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &env->conns, entry)
+		if (strcmp(c->addr, addr) == 0)
+			n++;
+	return n;
+}
+
+/* conn_refuse - answer 421 straight on the socket and close it. */
+static void
+conn_refuse(struct conn_env *env, int fd, const char *addr,
+    const char *why)
+{
+	struct buf b;
+	ssize_t n;
+
+	log_info("session=- event=refused client=%s reason=%s", addr, why);
+	buf_init(&b, 512);
+	if (smtp_reply_fmt(&b, SMTP_R_TOO_MANY_CONN, env->cfg->hostname) == 0)
+		n = write(fd, b.data, b.len);	/* best effort, non-blocking */
+	(void)n;
+	buf_release(&b);
+	evutil_closesocket(fd);
+}
+
+/* conn_start - create the session and send the greeting. */
+static void
+conn_start(struct conn *c)
+{
+	struct session_params p;
+	struct timeval tv = { (time_t)c->cfg->command_timeout, 0 };
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = c->cfg;
+	p.role = c->role;
+	p.id = c->id;
+	p.client_addr = c->addr;
+	c->session = session_new(&p, &conn_session_ops, c);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_info("session=%s event=connect client=%s port=%u role=%s", c->id,
+	    c->addr, c->port, conf_role_name(c->role));
+	session_start(c->session);
+}
+
+void
+conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
+    socklen_t salen, enum conf_role role)
+{
+	const struct config *cfg = env->cfg;
+	struct conn *c;
+	char addr[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	(void)salen;
+	conn_addr_fmt(sa, addr, sizeof(addr), &port);
+	if (env->stopping || env->nconns >= cfg->max_connections) {
+		conn_refuse(env, fd, addr, "max_connections");
+		return;
+	}
+	if (cfg->max_connections_per_ip > 0 &&
+	    conn_count_ip(env, addr) >= cfg->max_connections_per_ip) {
+		conn_refuse(env, fd, addr, "max_connections_per_ip");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		log_fatal("out of memory (connection)");
+	c->env = env;
+	c->cfg = cfg;
+	c->role = role;
+	c->port = port;
+	c->started = time(NULL);
+	(void)snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	conn_new_id(c->id);
+	c->bev = bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->defer = event_new(env->base, -1, 0, conn_defer_cb, c);
+	c->body_timer = evtimer_new(env->base, conn_body_timeout_cb, c);
+	if (c->bev == NULL || c->defer == NULL || c->body_timer == NULL)
+		log_fatal("out of memory (bufferevent)");
+	TAILQ_INSERT_TAIL(&env->conns, c, entry);
+	env->nconns++;
+	conn_start(c);
+}
+
+void
+conn_shutdown_all(struct conn_env *env)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&env->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!session_in_body(c->session))
+			session_shutdown(c->session);
+	}
+}
