@@ -158,6 +158,8 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		maildir_free(&c->spool);
 		session_commit_done(c->session, c->commit_err);
+		if (c->env->stopping)	/* the message is safe: now go */
+			session_shutdown(c->session);
 		if (!c->gone && !session_is_closed(c->session)) {
 			bufferevent_enable(c->bev, EV_READ);
 			conn_process(c);

@@ -782,6 +782,37 @@ START_TEST(test_sink)
 }
 END_TEST
 
+/* test_shutdown - SIGTERM: an idle session gets 421 4.3.2; a message
+ * being received still gets its 250, then 421; exit status 0. */
+START_TEST(test_shutdown)
+{
+	struct daemon d;
+	struct client idle, busy;
+	int status;
+
+	daemon_start(&d, NULL, NULL, 0, 0);
+	client_connect(&idle, &d);
+	expect(&idle, "220");
+	client_connect(&busy, &d);
+	begin_tx(&busy, true, "u@example.test");
+	say(&busy, "DATA");
+	expect(&busy, "354");
+	say(&busy, "Subject: in flight\r\n\r\nfirst half");
+	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+	expect(&idle, "421 4.3.2 mx.test Service shutting down");
+	ck_assert_int_eq(io_is_closed(&idle), 1);
+	say(&busy, "second half\r\n.");
+	expect(&busy, "250 2.0.0 Ok: queued as");
+	expect(&busy, "421 4.3.2");
+	ck_assert_int_eq(io_is_closed(&busy), 1);
+	ck_assert_int_eq(maildir_new_count(d.maildir), 1);
+	status = daemon_stop(&d);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	(void)close(idle.fd);
+	(void)close(busy.fd);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -802,6 +833,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_disk_full);
 	tcase_add_test(tc, test_config_check);
 	tcase_add_test(tc, test_sink);
+	tcase_add_test(tc, test_shutdown);
 	suite_add_tcase(s, tc);
 	return s;
 }
