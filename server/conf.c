@@ -30,7 +30,8 @@
 
 enum conf_type {
 	CONF_T_STRING,		/* one word, vetted by the row's valid() */
-	CONF_T_DOMAINS,		/* DOMAIN...; repeatable, appends */
+	CONF_T_DOMAINS,		/* DOMAIN...; repeatable, appends; with a
+				 * valid(): WORD..., kept as given, in order */
 	CONF_T_SIZE,		/* uint64_t octets; K, M, G suffixes */
 	CONF_T_DURATION,	/* unsigned seconds; s, m, h suffixes */
 	CONF_T_UINT,		/* unsigned */
@@ -84,6 +85,9 @@ static const char *conf_valid_word(const char *);
 static const char *conf_valid_maildir(const char *);
 
 static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
+static const char *const conf_tls_words[] = { "TLSv1.2", "TLSv1.3", NULL };
+_Static_assert(sizeof(enum conf_tls_version) == sizeof(unsigned),
+    "enum conf_tls_version is not unsigned-sized");
 _Static_assert(CONF_BARE_NORMALIZE == 0 && CONF_BARE_REJECT == 1,
     "conf_bare_words[] is indexed by enum conf_bare_newline");
 
@@ -135,6 +139,17 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "user", .type = CONF_T_STRING, .off = CONF_OFF(user),
 	  .valid = conf_valid_word,
 	  .doc = "drop privileges to this user after binding" },
+	{ .name = "tls_cert", .type = CONF_T_DOMAINS, .off = CONF_OFF(tls_certs),
+	  .noff = CONF_OFF(ntls_certs), .valid = conf_valid_word,
+	  .doc = "certificate chain files (PEM); the first is the default, "
+	  "the others are chosen by SNI" },
+	{ .name = "tls_key", .type = CONF_T_DOMAINS, .off = CONF_OFF(tls_keys),
+	  .noff = CONF_OFF(ntls_keys), .valid = conf_valid_word,
+	  .doc = "private key files (PEM), one per tls_cert, in the same order" },
+	{ .name = "tls_min_version", .type = CONF_T_ENUM,
+	  .words = conf_tls_words, .def = "TLSv1.2",
+	  .off = CONF_OFF(tls_min_version),
+	  .doc = "oldest TLS version accepted: TLSv1.2 or TLSv1.3" },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -588,24 +603,33 @@ conf_add_domain(char ***list, size_t *n, const char *domain)
 	(*list)[(*n)++] = d;
 }
 
-/* conf_set_domains - DOMAIN...: all are checked before any is added. */
+/* conf_set_domains - DOMAIN... (or WORD... for a row with valid()): all
+ * are checked before any is added. */
 static int
 conf_set_domains(struct conf_ctx *x, const struct conf_key *k, char **w,
     size_t n)
 {
 	char ***list = conf_field(x->c, k->off);
 	size_t *count = conf_field(x->c, k->noff);
+	const char *why;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!conf_is_domain(w[i]))
+		if (k->valid != NULL && (why = k->valid(w[i])) != NULL)
+			return conf_fail(x->err_out, "%s: %s: bad value '%s' "
+			    "(%s)", x->where, k->name, w[i], why);
+		if (k->valid == NULL && !conf_is_domain(w[i]))
 			return conf_fail(x->err_out, "%s: %s: bad domain '%s'",
 			    x->where, k->name, w[i]);
 	}
 	if (x->replace)
 		conf_free_strings(list, count);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && k->valid == NULL; i++)
 		conf_add_domain(list, count, w[i]);
+	for (i = 0; i < n && k->valid != NULL; i++) {
+		*list = conf_realloc(*list, *count + 1, sizeof(**list));
+		(*list)[(*count)++] = conf_strdup(w[i]);
+	}
 	return 0;
 }
 
@@ -1074,6 +1098,29 @@ conf_check_listens(const struct config *c, char **err_out)
 	return 0;
 }
 
+/*
+ * conf_check_tls - tls_cert and tls_key pair up; a listener that needs
+ * TLS (submission: STARTTLS before AUTH; submissions: implicit TLS,
+ * RFC 8314) has a certificate.
+ */
+static int
+conf_check_tls(const struct config *c, char **err_out)
+{
+	size_t i;
+
+	if (c->ntls_certs != c->ntls_keys)
+		return conf_fail(err_out, "tls_cert and tls_key: %zu "
+		    "certificate(s) but %zu key(s); they pair up in order",
+		    c->ntls_certs, c->ntls_keys);
+	for (i = 0; i < c->nlistens && c->ntls_certs == 0; i++) {
+		if (c->listens[i].role != CONF_ROLE_MX)
+			return conf_fail(err_out, "%s: a %s listener needs "
+			    "tls_cert and tls_key", c->listens[i].where,
+			    conf_role_name(c->listens[i].role));
+	}
+	return 0;
+}
+
 int
 conf_check(const struct config *c, char **err_out)
 {
@@ -1088,6 +1135,8 @@ conf_check(const struct config *c, char **err_out)
 	if (c->maildir == NULL)
 		return conf_fail(err_out, "maildir: not set (a path, or a "
 		    "template such as /var/mail/%%d/%%u/Maildir)");
+	if (conf_check_tls(c, err_out) == -1)
+		return -1;
 	if (c->sink || c->ndomains > 0)
 		return 0;
 	for (i = 0; i < c->nlistens; i++) {

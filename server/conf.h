@@ -25,6 +25,11 @@ enum conf_bare_newline {
 	CONF_BARE_REJECT,
 };
 
+enum conf_tls_version {
+	CONF_TLS_1_2,
+	CONF_TLS_1_3,
+};
+
 struct conf_listen {
 	char		*addr;	/* "127.0.0.1", "::1", "0.0.0.0", "::" */
 	unsigned	 port;	/* 0 = ephemeral (tests) */
@@ -50,6 +55,11 @@ struct config {
 	unsigned	 max_connections_per_ip;
 	unsigned	 max_errors;		/* hard error budget */
 	char		*user;			/* NULL = do not drop */
+	char		**tls_certs;		/* PEM chain files, in order */
+	size_t		 ntls_certs;
+	char		**tls_keys;		/* one per certificate */
+	size_t		 ntls_keys;
+	enum conf_tls_version tls_min_version;
 };
 
 /*
@@ -92,7 +102,8 @@ int	conf_set(struct config *c, const char *kv, char **err_out);
  * host name is one word of printable ASCII; at least one listener; no
  * two listeners on the same address and port ("where: duplicate
  * listener 127.0.0.1:25, first at where"; port 0 never clashes); maildir
- * set; mx needs domains unless sink.  0 or -1 with *err_out (heap).
+ * set; mx needs domains unless sink; tls_cert and tls_key pair up, and
+ * submission/submissions listeners need them.  0 or -1 with *err_out.
  */
 int	conf_check(const struct config *c, char **err_out);
 

@@ -20,8 +20,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "buf.h"
 #include "conn.h"
@@ -29,8 +32,10 @@
 #include "maildir.h"
 #include "session.h"
 #include "smtp_reply.h"
+#include "tls.h"
 
 #define CONN_OUT_HIGH	(64 * 1024)	/* stop reading above this */
+#define CONN_DRAIN_MS	20		/* re-check of TLS output on close */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -46,6 +51,11 @@ struct conn {
 	bool			 commit_done;	/* completion pending delivery */
 	bool			 closing;	/* free once output is written */
 	bool			 gone;		/* the client went away */
+	bool			 tls_switch;	/* STARTTLS accepted, not yet begun */
+	bool			 handshaking;	/* a TLS handshake is running */
+	bool			 is_tls;	/* c->bev is an SSL bufferevent */
+	bool			 tls_shut;	/* close_notify queued */
+	struct tls		*tls;		/* held until the handshake ends */
 	enum conf_role		 role;
 	char			 id[SESSION_ID_LEN + 1];
 	char			 addr[INET6_ADDRSTRLEN];
@@ -54,6 +64,11 @@ struct conn {
 };
 
 static void conn_process(struct conn *c);
+static void conn_starttls_begin(struct conn *c);
+static void conn_tls_done(struct conn *c);
+static void conn_tls_failed(struct conn *c, short what);
+static void conn_setup_bev(struct conn *c);
+static void conn_start(struct conn *c, const struct session_tls_info *info);
 
 /* conn_body_timeout_cb - a DATA/BDAT phase ran past data_timeout. */
 static void
@@ -87,7 +102,9 @@ conn_watch_body(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
-	const struct session_stats *st = session_stats(c->session);
+	static const struct session_stats none;
+	const struct session_stats *st = c->session != NULL ?
+	    session_stats(c->session) : &none;
 	struct conn_env *env = c->env;
 
 	log_info("session=%s event=disconnect client=%s commands=%u "
@@ -95,6 +112,7 @@ conn_free(struct conn *c)
 	    st->commands, st->errors, st->messages, st->rcpts,
 	    (long long)(time(NULL) - c->started));
 	session_free(&c->session);
+	tls_unref(&c->tls);
 	maildir_abort(&c->spool);
 	bufferevent_free(c->bev);
 	event_free(c->defer);
@@ -106,15 +124,44 @@ conn_free(struct conn *c)
 		env->idle_cb(env);
 }
 
-/* conn_maybe_free - free a closing connection once its output is out. */
+/* conn_output_pending - bytes not yet handed to the kernel (with a TLS
+ * filter, its underlying bufferevent holds some too). */
+static size_t
+conn_output_pending(struct conn *c)
+{
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+	if (under != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+/*
+ * conn_maybe_free - free a closing connection once its output is out.
+ * With TLS the write callback may not fire for the last bytes (they move
+ * synchronously to the layer below), so look again shortly.
+ */
 static void
 conn_maybe_free(struct conn *c)
 {
-	if (c->commit_done || session_is_busy(c->session))
+	struct timeval tv = { 0, CONN_DRAIN_MS * 1000 };
+
+	if (c->commit_done || (c->session != NULL &&
+	    session_is_busy(c->session) && !c->handshaking))
 		return;
-	if (c->gone || (c->closing &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0))
+	if (c->closing && !c->gone && c->is_tls && !c->tls_shut &&
+	    conn_output_pending(c) == 0) {
+		/* all replies are out: end TLS cleanly (close_notify) */
+		c->tls_shut = true;
+		(void)SSL_shutdown(bufferevent_openssl_get_ssl(c->bev));
+	}
+	if (c->gone || (c->closing && conn_output_pending(c) == 0)) {
 		conn_free(c);
+		return;
+	}
+	if (c->closing && c->is_tls)
+		(void)event_add(c->defer, &tv);
 }
 
 /* conn_sink_line - the human-readable line --sink prints per message. */
@@ -190,13 +237,16 @@ conn_op_close(void *ctx)
 	event_active(c->defer, EV_TIMEOUT, 0);
 }
 
-/* conn_op_starttls - session_ops.starttls (not offered without TLS). */
+/* conn_op_starttls - session_ops.starttls: switch once the feed returns */
 static void
 conn_op_starttls(void *ctx)
 {
 	struct conn *c = ctx;
 
-	log_fatal("can't happen: STARTTLS on session=%s without TLS", c->id);
+	if (c->tls == NULL)
+		log_fatal("can't happen: STARTTLS on session=%s without TLS",
+		    c->id);
+	c->tls_switch = true;
 }
 
 /* conn_unquote - a local part without its quotes and quoted-pairs. */
@@ -305,6 +355,105 @@ static const struct session_ops conn_session_ops = {
 	.now = conn_op_now,
 };
 
+/* conn_ssl_errors - libevent's queued OpenSSL errors as one line. */
+static void
+conn_ssl_errors(struct conn *c, char *buf, size_t len)
+{
+	unsigned long e;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		if (ERR_GET_LIB(e) == 0 || o + 3 >= len)
+			continue;	/* libevent's SSL_get_error entry */
+		if (o > 0)
+			buf[o++] = ' ';
+		ERR_error_string_n(e, buf + o, len - o);
+		o += strlen(buf + o);
+	}
+	if (o == 0)
+		(void)snprintf(buf, len, "%s", EVUTIL_SOCKET_ERROR() != 0 ?
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) :
+		    "connection closed during the handshake");
+}
+
+/* conn_tls_failed - the handshake failed or timed out: log and go. */
+static void
+conn_tls_failed(struct conn *c, short what)
+{
+	char why[512];
+
+	if ((what & BEV_EVENT_TIMEOUT) != 0)
+		(void)snprintf(why, sizeof(why), "handshake timeout");
+	else
+		conn_ssl_errors(c, why, sizeof(why));
+	log_info("session=%s event=tls-failed client=%s reason=\"%s\"",
+	    c->id, c->addr, why);
+	c->handshaking = false;
+	c->gone = true;
+	if (c->session != NULL) {
+		session_starttls_done(c->session, NULL);
+		session_eof(c->session);
+	}
+	conn_maybe_free(c);
+}
+
+/* conn_tls_done - the handshake finished: greet, or resume the session
+ * from scratch (RFC 3207 §4.2). */
+static void
+conn_tls_done(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	struct session_tls_info info;
+	char clean[300];
+
+	info.version = SSL_get_version(ssl);
+	info.cipher = SSL_get_cipher_name(ssl);
+	info.bits = SSL_get_cipher_bits(ssl, NULL);
+	log_info("session=%s event=tls version=%s cipher=%s bits=%d sni=\"%s\"",
+	    c->id, info.version, info.cipher, info.bits, sni == NULL ? "" :
+	    log_clean(clean, sizeof(clean), sni, strlen(sni)));
+	c->handshaking = false;
+	tls_unref(&c->tls);
+	if (c->session == NULL)
+		conn_start(c, &info);
+	else
+		session_starttls_done(c->session, &info);
+	conn_process(c);
+}
+
+/*
+ * conn_starttls_begin - after "220 Ready to start TLS": throw away every
+ * byte the client sent after STARTTLS (RFC 3207 §4.2, CVE-2011-0411),
+ * then wrap the connection in a TLS filter and start the handshake.  The
+ * 220 already sits in the plain output, ahead of the TLS bytes.
+ */
+static void
+conn_starttls_begin(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t junk = evbuffer_get_length(in);
+	struct bufferevent *f;
+
+	c->tls_switch = false;
+	if (junk > 0) {
+		log_info("session=%s event=starttls-purge bytes=%zu", c->id,
+		    junk);
+		(void)evbuffer_drain(in, junk);
+	}
+	f = bufferevent_openssl_filter_new(c->env->base, c->bev,
+	    tls_ssl_new(c->tls), BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (f == NULL)
+		log_fatal("out of memory (TLS filter)");
+	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
+	c->bev = f;
+	c->is_tls = true;
+	c->handshaking = true;
+	conn_setup_bev(c);
+}
+
 /*
  * conn_process - feed buffered input to the session until it is empty,
  * the session waits for a completion or closes, or our output backs up.
@@ -317,6 +466,8 @@ conn_process(struct conn *c)
 	size_t avail, used;
 	char *p;
 
+	if (c->session == NULL || c->handshaking)
+		return;		/* no application data before the handshake */
 	while ((avail = evbuffer_get_contiguous_space(in)) > 0) {
 		if (session_is_busy(c->session) ||
 		    session_is_closed(c->session))
@@ -330,6 +481,10 @@ conn_process(struct conn *c)
 		evbuffer_drain(in, used);
 		if (used < avail)
 			break;
+	}
+	if (c->tls_switch) {
+		conn_starttls_begin(c);
+		return;
 	}
 	if (session_is_busy(c->session))
 		bufferevent_disable(c->bev, EV_READ);
@@ -355,7 +510,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_maybe_free(c);
 		return;
 	}
-	if (!session_is_busy(c->session)) {
+	if (c->session != NULL && !c->handshaking &&
+	    !session_is_busy(c->session)) {
 		bufferevent_enable(c->bev, EV_READ);
 		conn_process(c);
 	}
@@ -368,6 +524,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if ((what & BEV_EVENT_CONNECTED) != 0) {
+		conn_tls_done(c);
+		return;
+	}
+	if (c->handshaking) {
+		conn_tls_failed(c, what);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) != 0 && !c->closing) {
 		session_timeout(c->session);
 		bufferevent_enable(c->bev, EV_WRITE);
@@ -452,26 +616,35 @@ conn_refuse(struct conn_env *env, int fd, const char *addr,
 	evutil_closesocket(fd);
 }
 
-/* conn_start - create the session and send the greeting. */
+/* conn_start - create the session and send the greeting; info is the
+ * finished handshake of an implicit-TLS connection, else NULL. */
 static void
-conn_start(struct conn *c)
+conn_start(struct conn *c, const struct session_tls_info *info)
 {
 	struct session_params p;
-	struct timeval tv = { (time_t)c->cfg->command_timeout, 0 };
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = c->cfg;
 	p.role = c->role;
 	p.id = c->id;
 	p.client_addr = c->addr;
+	p.tls_active = info != NULL;
+	p.tls = info;
+	p.tls_available = c->tls != NULL && info == NULL;
 	c->session = session_new(&p, &conn_session_ops, c);
+	session_start(c->session);
+}
+
+/* conn_setup_bev - callbacks, timeouts and reading on c->bev. */
+static void
+conn_setup_bev(struct conn *c)
+{
+	struct timeval tv = { (time_t)c->cfg->command_timeout, 0 };
+
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	log_info("session=%s event=connect client=%s port=%u role=%s", c->id,
-	    c->addr, c->port, conf_role_name(c->role));
-	session_start(c->session);
 }
 
 void
@@ -504,14 +677,26 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	c->started = time(NULL);
 	(void)snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	conn_new_id(c->id);
-	c->bev = bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->tls = tls_ref(env->tls);
+	c->handshaking = role == CONF_ROLE_SUBMISSIONS;
+	c->is_tls = c->handshaking;
+	c->bev = c->handshaking ? bufferevent_openssl_socket_new(env->base, fd,
+	    tls_ssl_new(c->tls), BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE) :
+	    bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->defer = event_new(env->base, -1, 0, conn_defer_cb, c);
 	c->body_timer = evtimer_new(env->base, conn_body_timeout_cb, c);
 	if (c->bev == NULL || c->defer == NULL || c->body_timer == NULL)
 		log_fatal("out of memory (bufferevent)");
 	TAILQ_INSERT_TAIL(&env->conns, c, entry);
 	env->nconns++;
-	conn_start(c);
+	log_info("session=%s event=connect client=%s port=%u role=%s", c->id,
+	    c->addr, c->port, conf_role_name(c->role));
+	if (c->is_tls)
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	conn_setup_bev(c);
+	if (!c->handshaking)
+		conn_start(c, NULL);
 }
 
 void
@@ -521,7 +706,11 @@ conn_shutdown_all(struct conn_env *env)
 
 	for (c = TAILQ_FIRST(&env->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (!session_in_body(c->session))
+		if (c->session == NULL || c->handshaking) {
+			c->gone = true;		/* nothing to say in clear */
+			event_active(c->defer, EV_TIMEOUT, 0);
+		} else if (!session_in_body(c->session)) {
 			session_shutdown(c->session);
+		}
 	}
 }

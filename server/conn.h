@@ -16,6 +16,7 @@
 #include "conf.h"
 
 struct conn;
+struct tls;
 TAILQ_HEAD(conn_list, conn);
 
 /*
@@ -30,6 +31,7 @@ struct conn_env {
 	unsigned		 nconns;
 	unsigned long		 seq;		/* Maildir file name counter */
 	unsigned long		 messages;	/* committed */
+	struct tls		*tls;		/* NULL without certificates */
 	bool			 stopping;
 	void			(*idle_cb)(struct conn_env *);	/* last conn gone */
 };
@@ -37,8 +39,9 @@ struct conn_env {
 /*
  * conn_accept - take over an accepted socket for a listener of the given
  * role: check the connection limits (421 4.7.0 beyond them), then start
- * a session and send the greeting.  Never fails: on error the socket is
- * closed and the reason logged.
+ * a session and send the greeting; for role submissions the TLS
+ * handshake comes first (RFC 8314) and the greeting is sent inside TLS.
+ * Never fails: on error the socket is closed and the reason logged.
  */
 void	conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	    socklen_t salen, enum conf_role role);

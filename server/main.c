@@ -33,6 +33,7 @@
 #include "listener.h"
 #include "log.h"
 #include "maildir.h"
+#include "tls.h"
 
 #ifndef INLET_CONF
 #define INLET_CONF "/etc/inlet/inlet.conf"
@@ -218,34 +219,39 @@ read_file(const char *path, size_t *len_out)
 	return text;
 }
 
-/* sink_text - the configuration --sink stands for (conf/sink.conf). */
+/*
+ * sink_text - the configuration --sink stands for (conf/sink.conf): the
+ * mx role on 2525, STARTTLS on 2587 and implicit TLS on 2465 with a
+ * self-signed certificate kept in the sink Maildir, every recipient
+ * accepted into the one Maildir dir.
+ */
 static char *
 sink_text(const char *dir)
 {
-	char cwd[PATH_MAX];
-	size_t len = 4 * PATH_MAX + 64;
+	char cwd[PATH_MAX], path[2 * PATH_MAX], esc[4 * PATH_MAX];
+	size_t len = 8 * PATH_MAX + 256, o = 0, i;
 	char *text = malloc(len);
 
 	if (text == NULL)
 		log_fatal("out of memory (sink config)");
-	char path[2 * PATH_MAX], *o;
-	const char *p;
-
 	if (dir == NULL)
 		dir = "Maildir";
 	if (dir[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
 		cwd[0] = '\0';
 	(void)snprintf(path, sizeof(path), "%s%s%s", cwd,
 	    cwd[0] != '\0' ? "/" : "", dir);
-	(void)snprintf(text, len, "listen 127.0.0.1:2525 mx\nsink yes\n"
-	    "maildir ");
-	o = text + strlen(text);
-	for (p = path; *p != '\0' && o + 3 < text + len; p++) {
-		if (*p == '%')		/* a literal %, not a template */
-			*o++ = '%';
-		*o++ = *p;
+	for (i = 0; path[i] != '\0' && o + 2 < sizeof(esc); i++) {
+		if (path[i] == '%')	/* a literal %, not a template */
+			esc[o++] = '%';
+		esc[o++] = path[i];
 	}
-	(void)snprintf(o, (size_t)(text + len - o), "\n");
+	esc[o] = '\0';
+	(void)snprintf(text, len, "listen 127.0.0.1:2525 mx\n"
+	    "listen 127.0.0.1:2587 submission\n"
+	    "listen 127.0.0.1:2465 submissions\n"
+	    "sink yes\nmaildir %s\n"
+	    "tls_cert %s/sink-cert.pem\ntls_key %s/sink-key.pem\n",
+	    esc, path, path);
 	return text;
 }
 
@@ -334,14 +340,55 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(rt.base, NULL);
 }
 
-/* hup_cb - SIGHUP: configuration reload is not there yet; say so. */
+/*
+ * load_tls - the TLS contexts at start (a self-signed certificate is made
+ * first for --sink); a bad certificate or key is a configuration error.
+ */
+static void
+load_tls(const struct options *o)
+{
+	char *err = NULL;
+
+	if (cfg->ntls_certs == 0)
+		return;
+	if (o->sink && tls_selfsigned(cfg->tls_certs[0], cfg->tls_keys[0],
+	    "localhost", &err) != 0)
+		config_fail(err);
+	rt.env.tls = tls_new(cfg, &err);
+	if (rt.env.tls == NULL)
+		config_fail(err);
+	(void)tls_check_expiry(rt.env.tls, time(NULL));
+}
+
+/*
+ * hup_cb - SIGHUP: load the certificates and keys again; if they all load
+ * and match, new connections use them; otherwise keep the old ones and
+ * say why.  (Reloading the rest of the configuration is future work.)
+ */
 static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct tls *t;
+	char *err = NULL;
+
 	(void)sig;
 	(void)what;
 	(void)arg;
-	log_warn("event=reload status=unsupported");
+	if (cfg->ntls_certs == 0) {
+		log_info("event=reload tls=none");
+		return;
+	}
+	t = tls_new(cfg, &err);
+	if (t == NULL) {
+		log_err("event=reload tls=failed error=\"%s\" "
+		    "action=\"keeping the loaded certificates\"", err);
+		free(err);
+		return;
+	}
+	tls_unref(&rt.env.tls);
+	rt.env.tls = t;
+	(void)tls_check_expiry(t, time(NULL));
+	log_info("event=reload tls=ok certificates=%zu", cfg->ntls_certs);
 }
 
 /* open_listeners - bind every listen line; report them on -R's fd. */
@@ -463,6 +510,7 @@ cleanup(void)
 	if (rt.stop_timer != NULL)
 		event_free(rt.stop_timer);
 	event_base_free(rt.base);
+	tls_unref(&rt.env.tls);
 }
 
 int
@@ -488,6 +536,7 @@ main(int argc, char **argv)
 	    o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (is_catchall(path, sizeof(path)) && (err = maildir_create(path)))
 		log_fatal("maildir %s: %s", path, strerror(err));
+	load_tls(&o);
 	rt.base = event_base_new();
 	if (rt.base == NULL)
 		log_fatal("cannot create the event loop");

@@ -87,6 +87,8 @@ chat_line(struct chat *c, char *l, unsigned no)
 		st->len = chat_unescape(st->text);
 	} else if (strncmp(l, "S: ", 3) == 0) {
 		chat_add(c, CHAT_EXPECT, l + 3, no);
+	} else if (strncmp(l, "N: ", 3) == 0) {
+		chat_add(c, CHAT_EXPECT_NOT, l + 3, no);
 	} else if (strcmp(l, "!starttls") == 0) {
 		chat_add(c, CHAT_STARTTLS, NULL, no);
 	} else if (strncmp(l, "!expect-maildir ", 16) == 0) {
@@ -189,6 +191,15 @@ chat_step_run(const struct chat *c, const struct chat_step *st,
 			return 0;
 		(void)snprintf(err, errlen, "%s:%u: expected \"%s\", got %s%s%s",
 		    c->name, st->line, st->text, r == 1 ? "\"" : "",
+		    r == 1 ? reply : r == 0 ? "connection closed" : "timeout",
+		    r == 1 ? "\"" : "");
+		return -1;
+	case CHAT_EXPECT_NOT:
+		r = io->reply(ctx, reply, sizeof(reply));
+		if (r == 1 && !chat_reply_matches(reply, st->text))
+			return 0;
+		(void)snprintf(err, errlen, "%s:%u: did not expect \"%s\" in "
+		    "%s%s%s", c->name, st->line, st->text, r == 1 ? "\"" : "",
 		    r == 1 ? reply : r == 0 ? "connection closed" : "timeout",
 		    r == 1 ? "\"" : "");
 		return -1;

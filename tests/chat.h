@@ -12,6 +12,7 @@
  *                        escapes and nothing added (raw bytes)
  *   S: text              the next reply (all its lines) must have a line
  *                        that starts with text; "250-X" lines match "250 X"
+ *   N: text              the next reply must have no such line
  *   !starttls            complete a TLS handshake now
  *   !expect-maildir N    N message files delivered so far
  *   !close               the server must have closed the connection
@@ -28,6 +29,7 @@
 enum chat_op {
 	CHAT_SEND,
 	CHAT_EXPECT,
+	CHAT_EXPECT_NOT,
 	CHAT_STARTTLS,
 	CHAT_MAILDIR,
 	CHAT_CLOSE,

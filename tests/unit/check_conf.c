@@ -822,9 +822,19 @@ static const struct {
 	{ "maildir /m\nlisten 127.0.0.1:25\n",
 	  "t.conf:2: an mx listener needs domains (or sink yes)" },
 	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n", NULL },
-	{ "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:465\n", NULL },
-	{ "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:2525\n",
-	  "t.conf:3: an mx listener needs domains (or sink yes)" },
+#define TLS	"tls_cert /c.pem\ntls_key /k.pem\n"
+	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:465\n", NULL },
+	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:2525\n",
+	  "t.conf:5: an mx listener needs domains (or sink yes)" },
+	{ "maildir /m\nlisten 127.0.0.1:587\n",
+	  "t.conf:2: a submission listener needs tls_cert and tls_key" },
+	{ "maildir /m\nsink yes\nlisten 127.0.0.1:25\nlisten 127.0.0.1:465\n",
+	  "t.conf:4: a submissions listener needs tls_cert and tls_key" },
+	{ TLS "tls_cert /c2.pem\n" BASE "listen 127.0.0.1:25\n",
+	  "tls_cert and tls_key: 2 certificate(s) but 1 key(s); they pair up "
+	  "in order" },
+	{ TLS "tls_cert /c2.pem\ntls_key /k2.pem\ntls_min_version TLSv1.3\n"
+	  BASE "listen 127.0.0.1:465\n", NULL },
 };
 
 START_TEST(t_check)
