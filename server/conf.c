@@ -82,10 +82,15 @@ struct conf_ctx {
 };
 
 static const char *conf_valid_word(const char *);
+static const char *conf_valid_delim(const char *);
 static const char *conf_valid_maildir(const char *);
 
 static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
 static const char *const conf_tls_words[] = { "TLSv1.2", "TLSv1.3", NULL };
+static const char *const conf_pwcheck_words[] = { "auxprop", "saslauthd",
+    NULL };
+_Static_assert(sizeof(enum conf_pwcheck) == sizeof(unsigned),
+    "enum conf_pwcheck is not unsigned-sized");
 _Static_assert(sizeof(enum conf_tls_version) == sizeof(unsigned),
     "enum conf_tls_version is not unsigned-sized");
 _Static_assert(CONF_BARE_NORMALIZE == 0 && CONF_BARE_REJECT == 1,
@@ -136,6 +141,9 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "max_errors", .type = CONF_T_UINT, .min = 1, .max = 1000,
 	  .def = "20", .off = CONF_OFF(max_errors),
 	  .doc = "client errors before the connection is closed" },
+	{ .name = "shutdown_timeout", .type = CONF_T_DURATION, .min = 0,
+	  .max = 3600, .def = "30s", .off = CONF_OFF(shutdown_timeout),
+	  .doc = "on SIGTERM, wait this long for messages in flight (s, m, h)" },
 	{ .name = "user", .type = CONF_T_STRING, .off = CONF_OFF(user),
 	  .valid = conf_valid_word,
 	  .doc = "drop privileges to this user after binding" },
@@ -150,6 +158,62 @@ static const struct conf_key conf_keys[] = {
 	  .words = conf_tls_words, .def = "TLSv1.2",
 	  .off = CONF_OFF(tls_min_version),
 	  .doc = "oldest TLS version accepted: TLSv1.2 or TLSv1.3" },
+	{ .name = "sasl_db", .type = CONF_T_STRING, .off = CONF_OFF(sasl_db),
+	  .valid = conf_valid_word,
+	  .doc = "Cyrus sasldb2 file with the users (saslpasswd2 -f FILE)" },
+	{ .name = "sasl_pwcheck", .type = CONF_T_ENUM,
+	  .words = conf_pwcheck_words, .def = "auxprop",
+	  .off = CONF_OFF(sasl_pwcheck),
+	  .doc = "auxprop (sasl_db) or saslauthd (system users, PLAIN/LOGIN)" },
+	{ .name = "sasl_saslauthd_path", .type = CONF_T_STRING,
+	  .def = "/var/run/saslauthd/mux", .valid = conf_valid_word,
+	  .off = CONF_OFF(sasl_saslauthd_path),
+	  .doc = "the saslauthd socket (sasl_pwcheck saslauthd)" },
+	{ .name = "sasl_mechanisms", .type = CONF_T_DOMAINS,
+	  .off = CONF_OFF(sasl_mechanisms), .noff = CONF_OFF(nsasl_mechanisms),
+	  .def = "PLAIN LOGIN", .valid = conf_valid_word,
+	  .doc = "SASL mechanisms offered (PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256...)" },
+	{ .name = "sasl_realm", .type = CONF_T_STRING,
+	  .off = CONF_OFF(sasl_realm), .valid = conf_valid_word,
+	  .doc = "domain for logins given without @domain" },
+	{ .name = "sasl_proxy_users", .type = CONF_T_DOMAINS,
+	  .off = CONF_OFF(sasl_proxy_users),
+	  .noff = CONF_OFF(nsasl_proxy_users), .valid = conf_valid_word,
+	  .doc = "logins that may act as another user (PLAIN authzid)" },
+	{ .name = "mx_auth", .type = CONF_T_BOOL, .def = "no",
+	  .off = CONF_OFF(mx_auth),
+	  .doc = "yes: offer AUTH on mx listeners too" },
+	{ .name = "queue", .type = CONF_T_STRING, .off = CONF_OFF(queue),
+	  .valid = conf_valid_word,
+	  .doc = "Maildir for mail that authenticated users send elsewhere" },
+	{ .name = "sender_login_match", .type = CONF_T_BOOL, .def = "no",
+	  .off = CONF_OFF(sender_login_match),
+	  .doc = "yes: MAIL FROM must be the authenticated login" },
+	{ .name = "auth_fail_limit", .type = CONF_T_UINT, .min = 1,
+	  .max = 1000, .def = "5", .off = CONF_OFF(auth_fail_limit),
+	  .doc = "failed logins from one address (in 10 minutes) before a ban" },
+	{ .name = "auth_ban_time", .type = CONF_T_DURATION, .min = 1,
+	  .max = 604800, .def = "10m", .off = CONF_OFF(auth_ban_time),
+	  .doc = "how long such an address is refused (s, m, h)" },
+	{ .name = "recipients", .type = CONF_T_STRING,
+	  .off = CONF_OFF(recipients), .valid = conf_valid_word,
+	  .doc = "file of valid local addresses (@domain: all of a domain)" },
+	{ .name = "recipient_delimiter", .type = CONF_T_STRING,
+	  .off = CONF_OFF(recipient_delimiter), .valid = conf_valid_delim,
+	  .doc = "one character that starts an address tag: user+tag" },
+	{ .name = "greet_pause", .type = CONF_T_DURATION, .min = 0,
+	  .max = 60, .def = "0s", .off = CONF_OFF(greet_pause),
+	  .doc = "wait before the greeting; clients that talk first are "
+	  "refused (0s = off)" },
+	{ .name = "max_transactions", .type = CONF_T_UINT, .min = 1,
+	  .max = 100000, .def = "100", .off = CONF_OFF(max_transactions),
+	  .doc = "MAIL commands in one connection" },
+	{ .name = "junk_command_limit", .type = CONF_T_UINT, .min = 1,
+	  .max = 100000, .def = "100", .off = CONF_OFF(junk_command_limit),
+	  .doc = "NOOP, RSET, VRFY, EXPN, HELP between two messages" },
+	{ .name = "header_size_limit", .type = CONF_T_SIZE, .min = 0,
+	  .max = UINT64_MAX, .def = "1M", .off = CONF_OFF(header_size_limit),
+	  .doc = "largest header section in octets; 0 = no limit" },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -499,6 +563,17 @@ conf_valid_word(const char *s)
 	}
 	if (i > CONF_WORD_MAX)
 		return "longer than 255 characters";
+	return NULL;
+}
+
+/* conf_valid_delim - one printable character that may not start a path. */
+static const char *
+conf_valid_delim(const char *s)
+{
+	if (s[0] == '\0' || s[1] != '\0')
+		return "one character";
+	if (strchr("+-_=.", s[0]) == NULL)
+		return "one of + - _ = .";
 	return NULL;
 }
 
@@ -953,6 +1028,7 @@ conf_free(struct config **cp)
 
 	if (cp == NULL || *cp == NULL)
 		return;
+	conf_free_strings(&(*cp)->rcpt_addrs, &(*cp)->nrcpt_addrs);
 	for (i = 0; i < CONF_NKEYS; i++)
 		conf_release(*cp, &conf_keys[i]);
 	free(*cp);
@@ -977,10 +1053,12 @@ conf_directive(struct conf_file *f, char **w, size_t n)
 		return conf_fail(f->err_out, "%s:%zu: duplicate key '%s', "
 		    "first at %s:%zu", f->name, f->line, k->name, f->name,
 		    f->seen[i]);
+	/* a list with a default: the file's first line replaces it */
+	x.replace = f->seen[i] == 0 && k->def != NULL;
 	if (f->seen[i] == 0)
 		f->seen[i] = f->line;
 	where = conf_strf("%s:%zu", f->name, f->line);
-	x = (struct conf_ctx){ f->c, where, false, f->err_out };
+	x = (struct conf_ctx){ f->c, where, x.replace, f->err_out };
 	rc = conf_apply(&x, k, w + 1, n - 1);
 	free(where);
 	return rc;
@@ -1118,7 +1196,99 @@ conf_check_tls(const struct config *c, char **err_out)
 			    "tls_cert and tls_key", c->listens[i].where,
 			    conf_role_name(c->listens[i].role));
 	}
+	for (i = 0; i < c->nlistens && !c->sink && !conf_has_auth(c); i++) {
+		if (c->listens[i].role != CONF_ROLE_MX)
+			return conf_fail(err_out, "%s: a %s listener needs "
+			    "sasl_db (or sasl_pwcheck saslauthd)",
+			    c->listens[i].where,
+			    conf_role_name(c->listens[i].role));
+	}
 	return 0;
+}
+
+/* conf_cmp_str - qsort/bsearch on an array of strings. */
+static int
+conf_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+conf_load_recipients(struct config *c, const char *name, const char *text,
+    size_t len, char **err_out)
+{
+	char **list = NULL, *line, **w;
+	size_t n = 0, no = 0, off = 0, end;
+
+	while (off < len) {
+		end = off;
+		while (end < len && text[end] != '\n')
+			end++;
+		no++;
+		line = conf_strndup(text + off, end - off);
+		line[strcspn(line, "\r")] = '\0';
+		off = end + 1;
+		w = conf_calloc(strlen(line) / 2 + 1, sizeof(*w));
+		if (conf_split(line, w, true) == 0) {
+			free(w);
+			free(line);
+			continue;
+		}
+		if (strchr(w[0], '@') == NULL || strchr(w[0], '@') !=
+		    strrchr(w[0], '@') || conf_valid_word(w[0]) != NULL) {
+			conf_free_strings(&list, &n);
+			(void)conf_fail(err_out, "%s:%zu: bad address '%s' "
+			    "(user@domain or @domain)", name, no, w[0]);
+			free(w);
+			free(line);
+			return -1;
+		}
+		list = conf_realloc(list, n + 1, sizeof(*list));
+		list[n++] = conf_lower_dup(w[0]);
+		free(w);
+		free(line);
+	}
+	if (n > 0)
+		qsort(list, n, sizeof(*list), conf_cmp_str);
+	conf_free_strings(&c->rcpt_addrs, &c->nrcpt_addrs);
+	c->rcpt_addrs = list;
+	c->nrcpt_addrs = n;
+	return 0;
+}
+
+/* conf_has_addr - whether the lower-cased key is in the sorted list. */
+static bool
+conf_has_addr(const struct config *c, const char *key)
+{
+	return c->nrcpt_addrs > 0 && bsearch(&key, c->rcpt_addrs,
+	    c->nrcpt_addrs, sizeof(*c->rcpt_addrs), conf_cmp_str) != NULL;
+}
+
+bool
+conf_is_valid_recipient(const struct config *c, const char *local,
+    const char *domain)
+{
+	char *full, *dom;
+	bool ok;
+
+	if (c->recipients == NULL)
+		return true;
+	full = conf_strf("%s@%s", local, domain);
+	dom = conf_strf("@%s", domain);
+	for (char *p = full; *p != '\0'; p++)
+		*p = conf_lower(*p);
+	for (char *p = dom; *p != '\0'; p++)
+		*p = conf_lower(*p);
+	ok = conf_has_addr(c, full) || conf_has_addr(c, dom);
+	free(full);
+	free(dom);
+	return ok;
+}
+
+bool
+conf_has_auth(const struct config *c)
+{
+	return c->sasl_db != NULL || c->sasl_pwcheck == CONF_PWCHECK_SASLAUTHD;
 }
 
 int

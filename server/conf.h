@@ -30,6 +30,11 @@ enum conf_tls_version {
 	CONF_TLS_1_3,
 };
 
+enum conf_pwcheck {
+	CONF_PWCHECK_AUXPROP,	/* Cyrus sasldb (sasl_db) */
+	CONF_PWCHECK_SASLAUTHD,	/* saslauthd (system/PAM users) */
+};
+
 struct conf_listen {
 	char		*addr;	/* "127.0.0.1", "::1", "0.0.0.0", "::" */
 	unsigned	 port;	/* 0 = ephemeral (tests) */
@@ -54,13 +59,56 @@ struct config {
 	unsigned	 max_connections;
 	unsigned	 max_connections_per_ip;
 	unsigned	 max_errors;		/* hard error budget */
+	unsigned	 shutdown_timeout;	/* seconds, SIGTERM grace */
 	char		*user;			/* NULL = do not drop */
 	char		**tls_certs;		/* PEM chain files, in order */
 	size_t		 ntls_certs;
 	char		**tls_keys;		/* one per certificate */
 	size_t		 ntls_keys;
 	enum conf_tls_version tls_min_version;
+	char		*sasl_db;		/* sasldb2 file */
+	enum conf_pwcheck sasl_pwcheck;
+	char		*sasl_saslauthd_path;	/* saslauthd socket */
+	char		**sasl_mechanisms;	/* SASL mech_list */
+	size_t		 nsasl_mechanisms;
+	char		*sasl_realm;		/* for logins without @domain */
+	char		**sasl_proxy_users;	/* may use a PLAIN authzid */
+	size_t		 nsasl_proxy_users;
+	bool		 mx_auth;		/* offer AUTH on mx too */
+	char		*queue;			/* Maildir for relayed mail */
+	bool		 sender_login_match;	/* MAIL FROM = login */
+	unsigned	 auth_fail_limit;	/* failures before a ban */
+	unsigned	 auth_ban_time;		/* seconds */
+	char		*recipients;		/* file of valid addresses */
+	char		*recipient_delimiter;	/* "+" for user+tag */
+	unsigned	 greet_pause;		/* seconds before the 220 */
+	unsigned	 max_transactions;	/* per session */
+	unsigned	 junk_command_limit;	/* NOOP RSET VRFY HELP EXPN */
+	uint64_t	 header_size_limit;	/* octets, 0 = none */
+	/* Loaded from the recipients file by conf_load_recipients(): */
+	char		**rcpt_addrs;		/* sorted, lower-cased */
+	size_t		 nrcpt_addrs;
 };
+
+/*
+ * conf_load_recipients - the text of the recipients file (name for
+ * errors): one address a line, "@domain" for every address of a domain,
+ * "#" comments, blank lines.  Replaces what was loaded before.  0 or -1
+ * with *err_out "name:line: ..." (heap).
+ */
+int	conf_load_recipients(struct config *c, const char *name,
+	    const char *text, size_t len, char **err_out);
+
+/*
+ * conf_is_valid_recipient - with a recipients file loaded, whether
+ * local@domain (any case) is listed, or @domain is; true without one.
+ * The caller takes off a recipient_delimiter tag first.
+ */
+bool	conf_is_valid_recipient(const struct config *c, const char *local,
+	    const char *domain);
+
+/* conf_has_auth - whether an authentication backend is configured. */
+bool	conf_has_auth(const struct config *c);
 
 /*
  * conf_new - a config with every default in place.  default_hostname is

@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "conn.h"
 #include "log.h"
@@ -33,14 +34,23 @@
 #include "session.h"
 #include "smtp_reply.h"
 #include "tls.h"
+#include "workq.h"
 
 #define CONN_OUT_HIGH	(64 * 1024)	/* stop reading above this */
 #define CONN_DRAIN_MS	20		/* re-check of TLS output on close */
+
+/* A configuration and how many hold it: the env while it is current,
+ * plus each connection that started under it. */
+struct conn_cfg {
+	struct config		*cfg;
+	unsigned		 refs;
+};
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	struct conn_env		*env;
 	const struct config	*cfg;
+	struct conn_cfg		*cfg_ref;	/* keeps cfg alive */
 	struct bufferevent	*bev;
 	struct session		*session;
 	struct event		*defer;		/* completions, delayed free */
@@ -56,6 +66,13 @@ struct conn {
 	bool			 is_tls;	/* c->bev is an SSL bufferevent */
 	bool			 tls_shut;	/* close_notify queued */
 	struct tls		*tls;		/* held until the handshake ends */
+	int			 ssf;		/* TLS cipher bits, 0 before */
+	struct auth_sess	*auth;		/* SASL state, made on demand */
+	struct event		*auth_ev;	/* delivers an AUTH result */
+	struct buf		 auth_out;	/* its challenge or user */
+	enum session_auth_result auth_res;
+	struct event		*pause_ev;	/* error-budget pause, greet_pause */
+	bool			 greet_pending;	/* greet_pause running */
 	enum conf_role		 role;
 	char			 id[SESSION_ID_LEN + 1];
 	char			 addr[INET6_ADDRSTRLEN];
@@ -69,6 +86,23 @@ static void conn_tls_done(struct conn *c);
 static void conn_tls_failed(struct conn *c, short what);
 static void conn_setup_bev(struct conn *c);
 static void conn_start(struct conn *c, const struct session_tls_info *info);
+
+/* conn_cfg_unref - drop one hold on a configuration; the last frees it. */
+static void
+conn_cfg_unref(struct conn_cfg **ccp)
+{
+	struct conn_cfg *cc = *ccp;
+
+	if (cc == NULL)
+		return;
+	*ccp = NULL;
+	if (cc->refs == 0)
+		log_fatal("can't happen: configuration released twice");
+	if (--cc->refs > 0)
+		return;
+	conf_free(&cc->cfg);
+	free(cc);
+}
 
 /* conn_body_timeout_cb - a DATA/BDAT phase ran past data_timeout. */
 static void
@@ -113,10 +147,15 @@ conn_free(struct conn *c)
 	    (long long)(time(NULL) - c->started));
 	session_free(&c->session);
 	tls_unref(&c->tls);
+	auth_sess_free(&c->auth);
+	event_free(c->auth_ev);
+	event_free(c->pause_ev);
+	buf_release(&c->auth_out);
 	maildir_abort(&c->spool);
 	bufferevent_free(c->bev);
 	event_free(c->defer);
 	event_free(c->body_timer);
+	conn_cfg_unref(&c->cfg_ref);
 	TAILQ_REMOVE(&env->conns, c, entry);
 	env->nconns--;
 	free(c);
@@ -266,7 +305,55 @@ conn_unquote(const char *local, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* conn_op_spool_open - session_ops.spool_open: one copy per recipient */
+/* conn_untag - user+tag is delivered to user (recipient_delimiter); the
+ * tag stays in Delivered-To. */
+static void
+conn_untag(const struct conn *c, char *local)
+{
+	const char *d = c->cfg->recipient_delimiter;
+
+	if (d != NULL && local[0] != '\0' && local[0] != d[0])
+		local[strcspn(local, d)] = '\0';
+}
+
+/* conn_is_remote - a recipient for the outbound queue (relayed mail). */
+static bool
+conn_is_remote(const struct conn *c, const struct smtp_addr *a)
+{
+	return !c->cfg->sink && c->cfg->queue != NULL &&
+	    !conf_is_local_domain(c->cfg, a->domain);
+}
+
+/*
+ * conn_envelope - the queue copy's envelope (inlet.conf(5), QUEUE): one
+ * "key value" per line; recipients of the queue only.
+ */
+static void
+conn_envelope(const struct conn *c, const struct session_tx *tx,
+    struct buf *b)
+{
+	char stamp[32], addr[SMTP_PATH_MAX + 1];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		stamp[0] = '\0';
+	(void)buf_addf(b, "queue-id %s\narrival %s\nclient %s\nuser %s\n"
+	    "sender <%s>\n", tx->queue_id, stamp, c->addr,
+	    tx->auth_user != NULL ? tx->auth_user : "-", tx->from_str);
+	for (i = 0; i < tx->nrcpt; i++)
+		if (conn_is_remote(c, &tx->rcpts[i]))
+			(void)buf_addf(b, "recipient <%s>\n", smtp_addr_fmt(
+			    &tx->rcpts[i], addr, sizeof(addr)));
+}
+
+/*
+ * conn_op_spool_open - session_ops.spool_open: one copy per local
+ * recipient in its Maildir, and one copy for all the remote ones in the
+ * queue (with their envelope).
+ */
 static int
 conn_op_spool_open(void *ctx, const struct session_tx *tx)
 {
@@ -275,7 +362,8 @@ conn_op_spool_open(void *ctx, const struct session_tx *tx)
 	char (*dirs)[PATH_MAX];
 	char (*addrs)[SMTP_PATH_MAX + 1];
 	char local[SMTP_LOCAL_MAX + 1];
-	size_t i;
+	struct buf env;
+	size_t i, n = 0, q = SIZE_MAX;
 	int err = 0;
 
 	rc = calloc(tx->nrcpt, sizeof(*rc));
@@ -283,18 +371,32 @@ conn_op_spool_open(void *ctx, const struct session_tx *tx)
 	addrs = calloc(tx->nrcpt, sizeof(*addrs));
 	if (rc == NULL || dirs == NULL || addrs == NULL)
 		log_fatal("out of memory (recipients)");
+	buf_init(&env, SIZE_MAX);
 	for (i = 0; i < tx->nrcpt && err == 0; i++) {
-		conn_unquote(tx->rcpts[i].local, local, sizeof(local));
-		if (maildir_expand(c->cfg->maildir, local,
-		    tx->rcpts[i].domain, dirs[i], sizeof(dirs[i])) != 0)
-			err = ENAMETOOLONG;
-		rc[i].dir = dirs[i];
-		rc[i].addr = smtp_addr_fmt(&tx->rcpts[i], addrs[i],
-		    sizeof(addrs[i]));
+		if (conn_is_remote(c, &tx->rcpts[i])) {
+			if (q != SIZE_MAX)
+				continue;	/* one queue copy for all */
+			q = n;
+			conn_envelope(c, tx, &env);
+			(void)snprintf(dirs[n], sizeof(dirs[n]), "%s",
+			    c->cfg->queue);
+			rc[n].envelope = buf_cstr(&env);
+		} else {
+			conn_unquote(tx->rcpts[i].local, local, sizeof(local));
+			conn_untag(c, local);
+			if (maildir_expand(c->cfg->maildir, local,
+			    tx->rcpts[i].domain, dirs[n], sizeof(dirs[n])) != 0)
+				err = ENAMETOOLONG;
+		}
+		rc[n].dir = dirs[n];
+		rc[n].addr = smtp_addr_fmt(&tx->rcpts[i], addrs[n],
+		    sizeof(addrs[n]));
+		n++;
 	}
 	if (err == 0)
-		err = maildir_open(&c->spool, tx->from_str, rc, tx->nrcpt,
+		err = maildir_open(&c->spool, tx->from_str, rc, n,
 		    c->cfg->hostname, &c->env->seq);
+	buf_release(&env);
 	free(rc);
 	free(dirs);
 	free(addrs);
@@ -310,9 +412,33 @@ conn_op_spool_write(void *ctx, const char *data, size_t len)
 	return maildir_write(c->spool, data, len);
 }
 
+/* conn_commit_work - on a worker thread: fsync, link, fsync of new/.
+ * Touches only c->spool and c->commit_err, which the loop thread leaves
+ * alone while the session is in SESSION_ST_COMMIT. */
+static void
+conn_commit_work(void *arg)
+{
+	struct conn *c = arg;
+
+	c->commit_err = maildir_commit(c->spool);
+}
+
+/* conn_commit_finished - back on the loop thread: deliver the result. */
+static void
+conn_commit_finished(void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->commit_err != 0)
+		maildir_abort(&c->spool);
+	c->commit_done = true;
+	conn_defer_cb(-1, 0, c);
+}
+
 /*
- * conn_op_spool_commit - session_ops.spool_commit: fsync, rename, fsync
- * of new/ happen here; the 250 goes out from the deferred completion.
+ * conn_op_spool_commit - session_ops.spool_commit: the commit runs on a
+ * worker thread; the 250 goes out from its completion on the loop.
+ * While it runs every other session is served.
  */
 static void
 conn_op_spool_commit(void *ctx, const struct session_tx *tx)
@@ -320,7 +446,12 @@ conn_op_spool_commit(void *ctx, const struct session_tx *tx)
 	struct conn *c = ctx;
 
 	(void)tx;
-	c->commit_err = maildir_commit(c->spool);
+	if (c->env->workq != NULL) {
+		workq_submit(c->env->workq, conn_commit_work,
+		    conn_commit_finished, c);
+		return;
+	}
+	conn_commit_work(c);
 	if (c->commit_err != 0)
 		maildir_abort(&c->spool);
 	c->commit_done = true;
@@ -344,6 +475,147 @@ conn_op_now(void *ctx)
 	return time(NULL);
 }
 
+/* conn_auth_sess - the session's SASL state, made on first use. */
+static struct auth_sess *
+conn_auth_sess(struct conn *c)
+{
+	char remote[80];
+
+	if (c->auth == NULL && c->env->auth != NULL) {
+		(void)snprintf(remote, sizeof(remote), "%s;%u", c->addr, c->port);
+		c->auth = auth_sess_new(c->env->auth, c->cfg, NULL, remote,
+		    c->ssf);
+	}
+	return c->auth;
+}
+
+/* conn_op_auth_mechs - session_ops.auth_mechs */
+static const char *
+conn_op_auth_mechs(void *ctx)
+{
+	struct auth_sess *a = conn_auth_sess(ctx);
+
+	return a != NULL ? auth_sess_mechs(a) : "";
+}
+
+/* conn_auth_done_cb - hand an AUTH result to the session. */
+static void
+conn_auth_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	session_auth_done(c->session, c->auth_res, c->auth_out.len > 0 ||
+	    c->auth_res == SESSION_AUTH_CONTINUE ? buf_cstr(&c->auth_out) :
+	    NULL);
+	if (!session_is_closed(c->session)) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_process(c);
+	}
+}
+
+/*
+ * conn_auth_deliver - schedule the result: on the next loop turn, or for
+ * a failed login after a delay that grows with each failure from this
+ * address; at auth_fail_limit the address is banned (421 4.7.0).  One
+ * line per failure, fail2ban-ready; never the password.
+ */
+static void
+conn_auth_deliver(struct conn *c, enum session_auth_result r)
+{
+	struct timeval tv = { 0, 0 };
+	unsigned fails = 0;
+	int delay;
+
+	if (r == SESSION_AUTH_FAIL) {
+		delay = auth_throttle_fail(c->env->auth, c->cfg, c->addr,
+		    time(NULL), &fails);
+		log_info("session=%s event=auth-failed client=%s user=\"%s\" "
+		    "mech=%s fails=%u delay=%ds", c->id, c->addr,
+		    auth_sess_login(c->auth), auth_sess_mech(c->auth), fails,
+		    delay < 0 ? 0 : delay);
+		if (delay < 0)
+			r = SESSION_AUTH_BANNED;
+		else
+			tv.tv_sec = delay;
+	} else if (r == SESSION_AUTH_OK) {
+		char user[300];
+
+		log_info("session=%s event=auth client=%s user=\"%s\" mech=%s",
+		    c->id, c->addr, log_clean(user, sizeof(user),
+		    c->auth_out.data, c->auth_out.len), auth_sess_mech(c->auth));
+	}
+	c->auth_res = r;
+	(void)evtimer_add(c->auth_ev, &tv);
+}
+
+/* conn_op_auth_start - session_ops.auth_start */
+static void
+conn_op_auth_start(void *ctx, const char *mech, const char *ir, size_t irlen)
+{
+	struct conn *c = ctx;
+	struct auth_sess *a = conn_auth_sess(c);
+
+	buf_reset(&c->auth_out);
+	if (a == NULL) {
+		conn_auth_deliver(c, SESSION_AUTH_TEMP);
+		return;
+	}
+	conn_auth_deliver(c, auth_sess_start(a, mech, ir, irlen, &c->auth_out));
+}
+
+/* conn_op_auth_step - session_ops.auth_step */
+static void
+conn_op_auth_step(void *ctx, const char *resp, size_t len)
+{
+	struct conn *c = ctx;
+
+	buf_reset(&c->auth_out);
+	conn_auth_deliver(c, auth_sess_step(c->auth, resp, len, &c->auth_out));
+}
+
+/* conn_pause_cb - the pause is over: greet, or resume the session. */
+static void
+conn_pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->greet_pending) {
+		c->greet_pending = false;
+		session_start(c->session);
+	} else {
+		session_resume(c->session);
+	}
+	if (!session_is_closed(c->session)) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_process(c);
+	}
+}
+
+/* conn_op_pause - session_ops.pause: one second. */
+static void
+conn_op_pause(void *ctx)
+{
+	struct conn *c = ctx;
+	struct timeval tv = { 1, 0 };
+
+	(void)evtimer_add(c->pause_ev, &tv);
+}
+
+/* conn_op_auth_abort - session_ops.auth_abort */
+static void
+conn_op_auth_abort(void *ctx)
+{
+	struct conn *c = ctx;
+
+	(void)evtimer_del(c->auth_ev);
+	if (c->auth != NULL)
+		auth_sess_abort(c->auth);
+}
+
 static const struct session_ops conn_session_ops = {
 	.send = conn_op_send,
 	.close = conn_op_close,
@@ -353,6 +625,11 @@ static const struct session_ops conn_session_ops = {
 	.spool_commit = conn_op_spool_commit,
 	.spool_abort = conn_op_spool_abort,
 	.now = conn_op_now,
+	.auth_mechs = conn_op_auth_mechs,
+	.auth_start = conn_op_auth_start,
+	.auth_step = conn_op_auth_step,
+	.auth_abort = conn_op_auth_abort,
+	.pause = conn_op_pause,
 };
 
 /* conn_ssl_errors - libevent's queued OpenSSL errors as one line. */
@@ -385,6 +662,9 @@ conn_tls_failed(struct conn *c, short what)
 
 	if ((what & BEV_EVENT_TIMEOUT) != 0)
 		(void)snprintf(why, sizeof(why), "handshake timeout");
+	else if ((what & BEV_EVENT_EOF) != 0)
+		(void)snprintf(why, sizeof(why), "connection closed during the "
+		    "handshake");
 	else
 		conn_ssl_errors(c, why, sizeof(why));
 	log_info("session=%s event=tls-failed client=%s reason=\"%s\"",
@@ -415,7 +695,9 @@ conn_tls_done(struct conn *c)
 	    c->id, info.version, info.cipher, info.bits, sni == NULL ? "" :
 	    log_clean(clean, sizeof(clean), sni, strlen(sni)));
 	c->handshaking = false;
+	c->ssf = info.bits;
 	tls_unref(&c->tls);
+	auth_sess_free(&c->auth);	/* RFC 3207 §4.2: SASL state anew */
 	if (c->session == NULL)
 		conn_start(c, &info);
 	else
@@ -468,6 +750,14 @@ conn_process(struct conn *c)
 
 	if (c->session == NULL || c->handshaking)
 		return;		/* no application data before the handshake */
+	if (c->greet_pending) {	/* talked before the greeting */
+		if (evbuffer_get_length(in) == 0)
+			return;
+		c->greet_pending = false;
+		(void)evtimer_del(c->pause_ev);
+		session_pregreet(c->session);
+		return;
+	}
 	while ((avail = evbuffer_get_contiguous_space(in)) > 0) {
 		if (session_is_busy(c->session) ||
 		    session_is_closed(c->session))
@@ -602,14 +892,14 @@ conn_count_ip(const struct conn_env *env, const char *addr)
 /* conn_refuse - answer 421 straight on the socket and close it. */
 static void
 conn_refuse(struct conn_env *env, int fd, const char *addr,
-    const char *why)
+    const char *why, enum smtp_reply_id id)
 {
 	struct buf b;
 	ssize_t n;
 
 	log_info("session=- event=refused client=%s reason=%s", addr, why);
 	buf_init(&b, 512);
-	if (smtp_reply_fmt(&b, SMTP_R_TOO_MANY_CONN, env->cfg->hostname) == 0)
+	if (smtp_reply_fmt(&b, id, env->cfg->hostname) == 0)
 		n = write(fd, b.data, b.len);	/* best effort, non-blocking */
 	(void)n;
 	buf_release(&b);
@@ -632,6 +922,13 @@ conn_start(struct conn *c, const struct session_tls_info *info)
 	p.tls = info;
 	p.tls_available = c->tls != NULL && info == NULL;
 	c->session = session_new(&p, &conn_session_ops, c);
+	if (c->cfg->greet_pause > 0 && info == NULL) {
+		struct timeval tv = { (time_t)c->cfg->greet_pause, 0 };
+
+		c->greet_pending = true;	/* postscreen-style pregreet test */
+		(void)evtimer_add(c->pause_ev, &tv);
+		return;
+	}
 	session_start(c->session);
 }
 
@@ -659,12 +956,24 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	(void)salen;
 	conn_addr_fmt(sa, addr, sizeof(addr), &port);
 	if (env->stopping || env->nconns >= cfg->max_connections) {
-		conn_refuse(env, fd, addr, "max_connections");
+		conn_refuse(env, fd, addr, "max_connections",
+		    SMTP_R_TOO_MANY_CONN);
 		return;
 	}
 	if (cfg->max_connections_per_ip > 0 &&
 	    conn_count_ip(env, addr) >= cfg->max_connections_per_ip) {
-		conn_refuse(env, fd, addr, "max_connections_per_ip");
+		conn_refuse(env, fd, addr, "max_connections_per_ip",
+		    SMTP_R_TOO_MANY_CONN);
+		return;
+	}
+	if (env->auth != NULL && auth_is_banned(env->auth, addr, time(NULL))) {
+		if (role == CONF_ROLE_SUBMISSIONS) {	/* no clear text on 465 */
+			log_info("session=- event=refused client=%s "
+			    "reason=auth-ban", addr);
+			evutil_closesocket(fd);
+			return;
+		}
+		conn_refuse(env, fd, addr, "auth-ban", SMTP_R_AUTH_BANNED);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -672,6 +981,9 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 		log_fatal("out of memory (connection)");
 	c->env = env;
 	c->cfg = cfg;
+	c->cfg_ref = env->cfg_ref;
+	if (c->cfg_ref != NULL)
+		c->cfg_ref->refs++;
 	c->role = role;
 	c->port = port;
 	c->started = time(NULL);
@@ -686,7 +998,11 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	    bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->defer = event_new(env->base, -1, 0, conn_defer_cb, c);
 	c->body_timer = evtimer_new(env->base, conn_body_timeout_cb, c);
-	if (c->bev == NULL || c->defer == NULL || c->body_timer == NULL)
+	c->auth_ev = evtimer_new(env->base, conn_auth_done_cb, c);
+	c->pause_ev = evtimer_new(env->base, conn_pause_cb, c);
+	buf_init(&c->auth_out, 16384);
+	if (c->bev == NULL || c->defer == NULL || c->body_timer == NULL ||
+	    c->auth_ev == NULL || c->pause_ev == NULL)
 		log_fatal("out of memory (bufferevent)");
 	TAILQ_INSERT_TAIL(&env->conns, c, entry);
 	env->nconns++;
@@ -697,6 +1013,23 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	conn_setup_bev(c);
 	if (!c->handshaking)
 		conn_start(c, NULL);
+}
+
+void
+conn_env_set_cfg(struct conn_env *env, struct config *cfg)
+{
+	struct conn_cfg *cc = NULL;
+
+	if (cfg != NULL) {
+		cc = calloc(1, sizeof(*cc));
+		if (cc == NULL)
+			log_fatal("out of memory (configuration)");
+		cc->cfg = cfg;
+		cc->refs = 1;
+	}
+	conn_cfg_unref(&env->cfg_ref);
+	env->cfg_ref = cc;
+	env->cfg = cfg;
 }
 
 void

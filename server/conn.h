@@ -16,22 +16,29 @@
 #include "conf.h"
 
 struct conn;
+struct conn_cfg;
 struct tls;
+struct auth;
+struct workq;
 TAILQ_HEAD(conn_list, conn);
 
 /*
  * What every connection shares: owned by main, passed down by pointer.
- * cfg may be swapped by a reload; a connection keeps the one it started
- * with.
+ * cfg is set and swapped only through conn_env_set_cfg(); a connection
+ * keeps the one it started with, and holds a reference to it (cfg_ref)
+ * until it is freed.
  */
 struct conn_env {
 	struct event_base	*base;
-	const struct config	*cfg;
+	const struct config	*cfg;		/* for new connections */
+	struct conn_cfg		*cfg_ref;	/* cfg and its user count */
 	struct conn_list	 conns;
 	unsigned		 nconns;
 	unsigned long		 seq;		/* Maildir file name counter */
 	unsigned long		 messages;	/* committed */
 	struct tls		*tls;		/* NULL without certificates */
+	struct auth		*auth;		/* NULL without AUTH */
+	struct workq		*workq;		/* commits; NULL: on the loop */
 	bool			 stopping;
 	void			(*idle_cb)(struct conn_env *);	/* last conn gone */
 };
@@ -45,6 +52,14 @@ struct conn_env {
  */
 void	conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	    socklen_t salen, enum conf_role role);
+
+/*
+ * conn_env_set_cfg - make cfg the configuration of new connections; env
+ * takes it over.  The configuration it replaces is freed at once if no
+ * connection uses it, else when the last connection using it is freed.
+ * cfg NULL just releases the current one (at exit).
+ */
+void	conn_env_set_cfg(struct conn_env *env, struct config *cfg);
 
 /* conn_shutdown_all - tell every session the daemon is stopping. */
 void	conn_shutdown_all(struct conn_env *env);

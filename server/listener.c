@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * listener - bind each configured address with evconnlistener and pass
- * accepted sockets to conn.  Owns nothing but the listening socket and a
- * timer used to back off when the process runs out of descriptors.
+ * listener - bind each configured address with evconnlistener (or take
+ * over a socket passed by systemd) and pass accepted sockets to conn.
+ * Owns nothing but the listening socket and a timer used to back off when
+ * the process runs out of descriptors.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -28,6 +30,9 @@ struct listener {
 	struct evconnlistener	*lev;
 	struct event		*resume;
 	enum conf_role		 role;
+	bool			 inherited;	/* from listener_new_fd() */
+	char			 addr[INET6_ADDRSTRLEN];	/* as configured */
+	unsigned		 port;		/* as configured, maybe 0 */
 	char			 name[INET6_ADDRSTRLEN + 16];
 };
 
@@ -121,6 +126,17 @@ listener_name(struct listener *l)
 	    "[%s]:%u %s" : "%s:%u %s", host, port, conf_role_name(l->role));
 }
 
+/* listener_finish - the back-off timer, error callback and name. */
+static void
+listener_finish(struct listener *l)
+{
+	l->resume = evtimer_new(l->env->base, listener_resume_cb, l);
+	if (l->resume == NULL)
+		log_fatal("out of memory (listener timer)");
+	evconnlistener_set_error_cb(l->lev, listener_error_cb);
+	listener_name(l);
+}
+
 struct listener *
 listener_new(struct conn_env *env, const struct conf_listen *cl,
     const char **err_out)
@@ -142,6 +158,8 @@ listener_new(struct conn_env *env, const struct conf_listen *cl,
 		log_fatal("out of memory (listener)");
 	l->env = env;
 	l->role = cl->role;
+	(void)snprintf(l->addr, sizeof(l->addr), "%s", cl->addr);
+	l->port = cl->port;
 	l->lev = evconnlistener_new_bind(env->base, listener_accept_cb, l,
 	    flags, LISTENER_BACKLOG, (struct sockaddr *)&ss, len);
 	if (l->lev == NULL) {
@@ -149,12 +167,64 @@ listener_new(struct conn_env *env, const struct conf_listen *cl,
 		free(l);
 		return NULL;
 	}
-	l->resume = evtimer_new(env->base, listener_resume_cb, l);
-	if (l->resume == NULL)
-		log_fatal("out of memory (listener timer)");
-	evconnlistener_set_error_cb(l->lev, listener_error_cb);
-	listener_name(l);
+	listener_finish(l);
 	return l;
+}
+
+struct listener *
+listener_new_fd(struct conn_env *env, int fd, enum conf_role role,
+    const char **err_out)
+{
+	struct listener *l;
+	int type = 0, on = 0;
+	socklen_t len = sizeof(type), onlen = sizeof(on);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &onlen) != 0 ||
+	    on == 0) {
+		*err_out = "not a listening stream socket";
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	if (evutil_make_socket_nonblocking(fd) != 0 ||
+	    evutil_make_socket_closeonexec(fd) != 0) {
+		*err_out = strerror(errno);
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		log_fatal("out of memory (listener)");
+	l->env = env;
+	l->role = role;
+	l->inherited = true;
+	/* backlog 0: the socket is listening already */
+	l->lev = evconnlistener_new(env->base, listener_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	if (l->lev == NULL) {
+		*err_out = strerror(errno);
+		evutil_closesocket(fd);
+		free(l);
+		return NULL;
+	}
+	listener_finish(l);
+	return l;
+}
+
+bool
+listener_is_same(const struct listener *l, const struct conf_listen *cl,
+    bool with_role)
+{
+	return !l->inherited && strcmp(l->addr, cl->addr) == 0 &&
+	    l->port == cl->port && (!with_role || l->role == cl->role);
+}
+
+void
+listener_set_role(struct listener *l, enum conf_role role)
+{
+	l->role = role;
+	listener_name(l);
 }
 
 void

@@ -8,6 +8,7 @@
 #ifndef INLET_LISTENER_H
 #define INLET_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -22,6 +23,26 @@ struct listener;
  */
 struct listener *listener_new(struct conn_env *env,
 	    const struct conf_listen *l, const char **err_out);
+
+/*
+ * listener_new_fd - accept on fd, a socket already bound and listening
+ * (socket activation); it is made non-blocking and close-on-exec, and
+ * the listener owns it from now on, even on failure.  Returns NULL and
+ * sets *err_out (static text) when fd is not a listening stream socket.
+ */
+struct listener *listener_new_fd(struct conn_env *env, int fd,
+	    enum conf_role role, const char **err_out);
+
+/*
+ * listener_is_same - whether l was made from a listen line with this
+ * address, port (as configured: 0 stays 0) and, when with_role, role.
+ * A listener made by listener_new_fd() matches no listen line.
+ */
+bool	listener_is_same(const struct listener *l,
+	    const struct conf_listen *cl, bool with_role);
+
+/* listener_set_role - connections accepted from now on get role. */
+void	listener_set_role(struct listener *l, enum conf_role role);
 
 /* listener_free - close the socket; NULL-safe, NULLs *lp. */
 void	listener_free(struct listener **lp);

@@ -37,6 +37,8 @@ struct maildir_copy {
 	char		*addr;	/* for Delivered-To: */
 	char		*tmp;	/* dir/tmp/<name> while that file exists */
 	char		*new;	/* dir/new/<name>,S=<size> */
+	char		*envelope; /* queue copy: the envelope text, else NULL */
+	char		*env;	/* dir/env/<name>,S=<size> once written */
 	bool		 linked; /* new names our file (set by commit) */
 	int		 fd;
 	unsigned long	 q;	/* the Q number of this copy's name */
@@ -288,17 +290,21 @@ maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
 
 /*
  * maildir_header - put c's Return-Path: and Delivered-To: lines into the
- * (empty) buffer.  Returns their length, or 0 when they do not fit.
+ * (empty) buffer (none for a queue copy).  Returns their length, or
+ * MAILDIR_NOHDR when they do not fit.
  */
+#define MAILDIR_NOHDR	((size_t)-1)
 static size_t
 maildir_header(struct maildir_spool *sp, const struct maildir_copy *c)
 {
 	int n;
 
+	if (c->envelope != NULL)
+		return 0;
 	n = snprintf(sp->buf, sizeof(sp->buf),
 	    "Return-Path: <%s>\nDelivered-To: %s\n", sp->return_path, c->addr);
 	if (n < 0 || (size_t)n >= sizeof(sp->buf))
-		return 0;
+		return MAILDIR_NOHDR;
 	return (size_t)n;
 }
 
@@ -341,6 +347,8 @@ maildir_spool_new(const char *return_path, const struct maildir_rcpt *rcpts,
 	for (i = 0; i < nrcpt; i++) {
 		sp->copies[i].dir = maildir_strdup(rcpts[i].dir);
 		sp->copies[i].addr = maildir_strdup(rcpts[i].addr);
+		sp->copies[i].envelope = rcpts[i].envelope != NULL ?
+		    maildir_strdup(rcpts[i].envelope) : NULL;
 		sp->copies[i].fd = -1;
 		/* Taken now: commit must not touch the caller's counter. */
 		sp->copies[i].q = (*seq)++;
@@ -386,7 +394,8 @@ maildir_open(struct maildir_spool **sp_out, const char *return_path,
 	/* Read back by commit to make the other recipients' copies. */
 	if ((err = maildir_tmp_create(sp, &sp->copies[0], O_RDWR)) != 0)
 		goto fail;
-	if ((sp->buflen = maildir_header(sp, &sp->copies[0])) == 0) {
+	if ((sp->buflen = maildir_header(sp, &sp->copies[0])) ==
+	    MAILDIR_NOHDR) {
 		err = ENAMETOOLONG;
 		goto fail;
 	}
@@ -493,9 +502,9 @@ maildir_copy_make(struct maildir_spool *sp, struct maildir_copy *c)
 
 	if ((err = maildir_tmp_create(sp, c, O_WRONLY)) != 0)
 		return err;
-	if ((hlen = maildir_header(sp, c)) == 0)
+	if ((hlen = maildir_header(sp, c)) == MAILDIR_NOHDR)
 		return ENAMETOOLONG;
-	if ((err = maildir_write_all(c->fd, sp->buf, hlen)) != 0)
+	if (hlen > 0 && (err = maildir_write_all(c->fd, sp->buf, hlen)) != 0)
 		return err;
 	c->size = hlen + body;
 	return maildir_copy_body(sp, sp->copies[0].fd, c->fd,
@@ -521,6 +530,63 @@ maildir_sync_close(struct maildir_copy *c)
 	return 0;
 }
 
+/* maildir_fsync_path - fsync a directory by name. */
+static int
+maildir_fsync_path(const char *path)
+{
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return errno;
+	if (fsync(fd) == -1)
+		err = errno;
+	(void)close(fd);
+	return err;
+}
+
+/*
+ * maildir_envelope - a queue copy's envelope: written to tmp/<name>.env,
+ * fsynced, renamed to env/<name>,S=<size> and env/ fsynced, all before
+ * the message itself enters new/, so a relay agent that sees the message
+ * always finds its envelope.
+ */
+static int
+maildir_envelope(struct maildir_copy *c, const char *name)
+{
+	char *tmp = maildir_strf("%s/tmp/%s.env", c->dir, name);
+	char *dir = maildir_strf("%s/env", c->dir);
+	int fd, err;
+
+	c->env = maildir_strf("%s/%s", dir, strrchr(c->new, '/') + 1);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		err = errno;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		err = errno;
+		goto out;
+	}
+	err = maildir_write_all(fd, c->envelope, strlen(c->envelope));
+	if (fsync(fd) == -1 && err == 0)
+		err = errno;
+	if (close(fd) == -1 && err == 0 && errno != EINTR)
+		err = errno;
+	if (err == 0 && rename(tmp, c->env) == -1)
+		err = errno;
+	if (err == 0)
+		err = maildir_fsync_path(dir);
+out:
+	if (err != 0) {
+		(void)unlink(tmp);
+		(void)unlink(c->env);
+	}
+	free(tmp);
+	free(dir);
+	return err;
+}
+
 /*
  * maildir_deliver - move c from tmp/ into new/ as <name>,S=<size>.
  * link() refuses to replace an existing name, where rename() would not.
@@ -529,8 +595,11 @@ static int
 maildir_deliver(struct maildir_copy *c)
 {
 	const char *name = strrchr(c->tmp, '/') + 1;
+	int err;
 
 	c->new = maildir_strf("%s/new/%s,S=%" PRIu64, c->dir, name, c->size);
+	if (c->envelope != NULL && (err = maildir_envelope(c, name)) != 0)
+		return err;
 	if (link(c->tmp, c->new) == -1)
 		return errno;
 	c->linked = true;
@@ -585,6 +654,10 @@ maildir_rollback(struct maildir_spool *sp)
 			log_warn("event=spool op=unlink path=%s error=\"%s\"",
 			    c->new, strerror(errno));
 		c->linked = false;
+		if (c->env != NULL)
+			(void)unlink(c->env);
+		free(c->env);
+		c->env = NULL;
 	}
 }
 
@@ -631,13 +704,18 @@ maildir_release(struct maildir_spool **spp)
 	if (sp == NULL)
 		return;
 	*spp = NULL;
-	for (i = 0; i < sp->ncopy; i++)
+	for (i = 0; i < sp->ncopy; i++) {
+		/* in new/ and env/ after a good commit: delivered, kept */
 		sp->copies[i].linked = false;
+		free(sp->copies[i].env);
+		sp->copies[i].env = NULL;
+	}
 	maildir_rollback(sp);
 	for (i = 0; i < sp->ncopy; i++) {
 		free(sp->copies[i].dir);
 		free(sp->copies[i].addr);
 		free(sp->copies[i].new);
+		free(sp->copies[i].envelope);
 	}
 	free(sp->copies);
 	free(sp->return_path);

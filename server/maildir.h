@@ -27,6 +27,14 @@ struct maildir_spool;
 struct maildir_rcpt {
 	const char *addr;	/* for Delivered-To: (copied) */
 	const char *dir;	/* the Maildir (copied); created on demand */
+	/*
+	 * NULL for a delivered copy.  Otherwise this copy is for the queue:
+	 * it gets no Return-Path:/Delivered-To: lines (the message is still
+	 * in transit), and this text (copied) is stored durably as
+	 * dir/env/<name> -- the same name the message gets in new/ --
+	 * before the message enters new/.
+	 */
+	const char *envelope;
 };
 
 /*

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * main - inletd: arguments, configuration, listeners, privilege drop,
- * signals and the event loop.  The only main() and the only place the two
- * globals (cfg and rt) are named; everything else receives what it needs.
+ * main - inletd: arguments, configuration, listeners (bound here or passed
+ * by systemd), privilege drop, signals (SIGHUP reloads everything), the
+ * sd_notify state and the event loop.  The only main() and the only place
+ * the two globals (cfg and rt) are named; everything else receives what
+ * it needs.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,11 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <sasl/sasl.h>
@@ -33,13 +39,16 @@
 #include "listener.h"
 #include "log.h"
 #include "maildir.h"
+#include "auth.h"
 #include "tls.h"
+#include "workq.h"
 
 #ifndef INLET_CONF
 #define INLET_CONF "/etc/inlet/inlet.conf"
 #endif
-#define MAIN_SHUTDOWN_SECS	30
 #define MAIN_CONF_MAX		(1024 * 1024)
+#define MAIN_COMMIT_THREADS	4	/* Maildir commits off the loop */
+#define MAIN_STATUS_SECS	10	/* sd_notify STATUS= refresh */
 
 struct options {
 	const char	*conf_file;
@@ -54,11 +63,17 @@ struct options {
 };
 
 struct runtime {
+	const struct options	*opts;		/* kept for reloads */
 	struct event_base	*base;
 	struct conn_env		 env;
 	struct listener		**listeners;
 	size_t			 nlisteners;
+	bool			 activated;	/* listeners from systemd */
+	bool			 activated_tls;	/* ... with a TLS role */
 	struct event		*sig_term, *sig_int, *sig_hup, *stop_timer;
+	struct event		*status_timer;	/* NULL without NOTIFY_SOCKET */
+	unsigned		 status_conns;	/* what STATUS= said last */
+	unsigned long		 status_msgs;
 };
 
 const struct config *cfg;
@@ -255,11 +270,50 @@ sink_text(const char *dir)
 	return text;
 }
 
-/* load_config - defaults, file or sink, overrides, cross-checks. */
-static struct config *
-load_config(const struct options *o)
+/* errf - "a: b" in a fresh heap string (for *err_out). */
+static char *
+errf(const char *a, const char *b)
 {
-	char host[256], *text, *err = NULL;
+	size_t len = strlen(a) + strlen(b) + 3;
+	char *p = malloc(len);
+
+	if (p == NULL)
+		log_fatal("out of memory (error text)");
+	(void)snprintf(p, len, "%s: %s", a, b);
+	return p;
+}
+
+/*
+ * load_recipients - read the recipients file named by c (at start and on
+ * every reload, so edits take effect with SIGHUP).
+ */
+static int
+load_recipients(struct config *c, char **err_out)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	if (c->recipients == NULL)
+		return 0;
+	if ((text = read_file(c->recipients, &len)) == NULL) {
+		*err_out = errf(c->recipients, strerror(errno));
+		return -1;
+	}
+	rc = conf_load_recipients(c, c->recipients, text, len, err_out);
+	free(text);
+	return rc;
+}
+
+/*
+ * load_config - defaults, then the file (or the --sink text), then the
+ * -o overrides, then the cross-checks.  NULL and *err_out (heap, naming
+ * file:line) on any error; used at start and by every reload.
+ */
+static struct config *
+load_config(const struct options *o, char **err_out)
+{
+	char host[256], *text;
 	const char *name;
 	struct config *c;
 	size_t len, i;
@@ -267,29 +321,61 @@ load_config(const struct options *o)
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		(void)snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	c = conf_new(host);
 	if (o->sink) {
 		name = "--sink";
 		text = sink_text(o->sink_dir);
 		len = strlen(text);
 	} else {
 		name = o->conf_file != NULL ? o->conf_file : INLET_CONF;
-		text = read_file(name, &len);
-		if (text == NULL) {
-			(void)fprintf(stderr, "inletd: %s: %s\n", name,
-			    strerror(errno));
-			exit(2);
+		if ((text = read_file(name, &len)) == NULL) {
+			*err_out = errf(name, strerror(errno));
+			return NULL;
 		}
 	}
-	if (conf_parse(c, name, text, len, &err) != 0)
-		config_fail(err);
-	free(text);
+	c = conf_new(host);
+	if (conf_parse(c, name, text, len, err_out) != 0)
+		goto fail;
 	for (i = 0; i < o->noverrides; i++)
-		if (conf_set(c, o->overrides[i], &err) != 0)
-			config_fail(err);
-	if (conf_check(c, &err) != 0)
-		config_fail(err);
+		if (conf_set(c, o->overrides[i], err_out) != 0)
+			goto fail;
+	if (conf_check(c, err_out) != 0 || load_recipients(c, err_out) != 0)
+		goto fail;
+	free(text);
 	return c;
+fail:
+	free(text);
+	conf_free(&c);
+	return NULL;
+}
+
+/*
+ * notify - tell systemd (or a test's NOTIFY_SOCKET) a new state, always
+ * with STATUS= counts.  Nothing without libsystemd or NOTIFY_SOCKET.
+ */
+static void
+notify(const char *state)
+{
+	rt.status_conns = rt.env.nconns;
+	rt.status_msgs = rt.env.messages;
+#ifdef HAVE_SYSTEMD
+	(void)sd_notifyf(0, "%s%sSTATUS=%s%u sessions, %lu messages accepted",
+	    state, state[0] != '\0' ? "\n" : "", rt.env.stopping ?
+	    "stopping: " : "", rt.env.nconns, rt.env.messages);
+#else
+	(void)state;
+#endif
+}
+
+/* status_cb - refresh STATUS= every MAIN_STATUS_SECS if it changed. */
+static void
+status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (rt.status_conns != rt.env.nconns ||
+	    rt.status_msgs != rt.env.messages)
+		notify("");
 }
 
 /* stop_loop_cb - the shutdown grace time is over. */
@@ -316,18 +402,17 @@ env_idle_cb(struct conn_env *env)
 static void
 stop_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct timeval tv = { MAIN_SHUTDOWN_SECS, 0 };
+	struct timeval tv = { (time_t)cfg->shutdown_timeout, 0 };
 	size_t i;
 
 	(void)what;
 	(void)arg;
 	if (rt.env.stopping)
 		return;
-	log_info("event=stop signal=%d sessions=%u", (int)sig, rt.env.nconns);
-#ifdef HAVE_SYSTEMD
-	(void)sd_notify(0, "STOPPING=1");
-#endif
+	log_info("event=stop signal=%d sessions=%u timeout=%us", (int)sig,
+	    rt.env.nconns, cfg->shutdown_timeout);
 	rt.env.stopping = true;
+	notify("STOPPING=1");
 	for (i = 0; i < rt.nlisteners; i++)
 		listener_free(&rt.listeners[i]);
 	conn_shutdown_all(&rt.env);
@@ -341,67 +426,141 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * load_tls - the TLS contexts at start (a self-signed certificate is made
- * first for --sink); a bad certificate or key is a configuration error.
+ * make_tls - the TLS contexts of c (after making the self-signed
+ * certificate for --sink when it is missing): 0 with *tls_out set (NULL
+ * without tls_cert), or -1 with *err_out.
+ */
+static int
+make_tls(const struct options *o, const struct config *c,
+    struct tls **tls_out, char **err_out)
+{
+	*tls_out = NULL;
+	if (c->ntls_certs == 0)
+		return 0;
+	if (o->sink && tls_selfsigned(c->tls_certs[0], c->tls_keys[0],
+	    "localhost", err_out) != 0)
+		return -1;
+	*tls_out = tls_new(c, err_out);
+	return *tls_out != NULL ? 0 : -1;
+}
+
+/*
+ * load_tls - the TLS contexts at start; a bad certificate or key is a
+ * configuration error.
  */
 static void
 load_tls(const struct options *o)
 {
 	char *err = NULL;
 
-	if (cfg->ntls_certs == 0)
-		return;
-	if (o->sink && tls_selfsigned(cfg->tls_certs[0], cfg->tls_keys[0],
-	    "localhost", &err) != 0)
+	if (make_tls(o, cfg, &rt.env.tls, &err) != 0)
 		config_fail(err);
-	rt.env.tls = tls_new(cfg, &err);
-	if (rt.env.tls == NULL)
-		config_fail(err);
-	(void)tls_check_expiry(rt.env.tls, time(NULL));
+	if (rt.env.tls != NULL)
+		(void)tls_check_expiry(rt.env.tls, time(NULL));
 }
 
 /*
- * hup_cb - SIGHUP: load the certificates and keys again; if they all load
- * and match, new connections use them; otherwise keep the old ones and
- * say why.  (Reloading the rest of the configuration is future work.)
+ * load_auth - Cyrus SASL for AUTH when sasl_db or saslauthd is set (or
+ * the sink's stand-in); an unreadable sasldb is a configuration error.
  */
 static void
-hup_cb(evutil_socket_t sig, short what, void *arg)
+load_auth(void)
 {
-	struct tls *t;
 	char *err = NULL;
 
-	(void)sig;
-	(void)what;
-	(void)arg;
-	if (cfg->ntls_certs == 0) {
-		log_info("event=reload tls=none");
+	if (!cfg->sink && !conf_has_auth(cfg))
 		return;
-	}
-	t = tls_new(cfg, &err);
-	if (t == NULL) {
-		log_err("event=reload tls=failed error=\"%s\" "
-		    "action=\"keeping the loaded certificates\"", err);
-		free(err);
-		return;
-	}
-	tls_unref(&rt.env.tls);
-	rt.env.tls = t;
-	(void)tls_check_expiry(t, time(NULL));
-	log_info("event=reload tls=ok certificates=%zu", cfg->ntls_certs);
+	rt.env.auth = auth_new(cfg, &err);
+	if (rt.env.auth == NULL)
+		config_fail(err);
 }
 
-/* open_listeners - bind every listen line; report them on -R's fd. */
+#ifdef HAVE_SYSTEMD
+/* role_by_port - the role of a listen line without one (conf.c). */
+static enum conf_role
+role_by_port(unsigned port)
+{
+	if (port == 587)
+		return CONF_ROLE_SUBMISSION;
+	if (port == 465)
+		return CONF_ROLE_SUBMISSIONS;
+	return CONF_ROLE_MX;
+}
+
+/* fd_role - an inherited socket's role: its FileDescriptorName= if that
+ * is a role name, else what its port implies. */
+static enum conf_role
+fd_role(int fd, const char *name)
+{
+	static const enum conf_role roles[] = { CONF_ROLE_MX,
+	    CONF_ROLE_SUBMISSION, CONF_ROLE_SUBMISSIONS };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	size_t i;
+
+	for (i = 0; name != NULL && i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(name, conf_role_name(roles[i])) == 0)
+			return roles[i];
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return CONF_ROLE_MX;
+	if (ss.ss_family == AF_INET)
+		return role_by_port(ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	if (ss.ss_family == AF_INET6)
+		return role_by_port(
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	return CONF_ROLE_MX;
+}
+
+/*
+ * inherit_listeners - take over the sockets systemd passed (LISTEN_FDS,
+ * LISTEN_FDNAMES); they replace the listen lines for the life of the
+ * process.  Returns false when there are none; exits 2 on a bad one.
+ */
+static bool
+inherit_listeners(void)
+{
+	char **names = NULL;
+	const char *err = NULL;
+	enum conf_role role;
+	int n = sd_listen_fds_with_names(1, &names), i, fd;
+
+	if (n <= 0) {
+		if (n < 0)
+			log_warn("event=start warning=\"LISTEN_FDS: %s\"",
+			    strerror(-n));
+		return false;
+	}
+	rt.listeners = calloc((size_t)n, sizeof(*rt.listeners));
+	if (rt.listeners == NULL)
+		log_fatal("out of memory (listeners)");
+	for (i = 0; i < n; i++) {
+		fd = SD_LISTEN_FDS_START + i;
+		role = fd_role(fd, names != NULL ? names[i] : NULL);
+		rt.listeners[i] = listener_new_fd(&rt.env, fd, role, &err);
+		if (rt.listeners[i] == NULL) {
+			(void)fprintf(stderr, "inletd: inherited socket %d "
+			    "(%s): %s\n", fd, names != NULL ? names[i] : "",
+			    err);
+			exit(2);
+		}
+		rt.nlisteners++;
+		rt.activated_tls |= role != CONF_ROLE_MX;
+	}
+	for (i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+	rt.activated = true;
+	return true;
+}
+#endif
+
+/* bind_listeners - bind every listen line of cfg; exit 2 on failure. */
 static void
-open_listeners(const struct options *o)
+bind_listeners(void)
 {
 	const char *err = NULL;
-	char name[128];
 	size_t i;
-	FILE *rep = NULL;
 
-	if (o->report_fd >= 0 && (rep = fdopen(o->report_fd, "w")) == NULL)
-		log_fatal("-R %d: %s", o->report_fd, strerror(errno));
 	rt.listeners = calloc(cfg->nlistens, sizeof(*rt.listeners));
 	if (rt.listeners == NULL)
 		log_fatal("out of memory (listeners)");
@@ -414,15 +573,280 @@ open_listeners(const struct options *o)
 			exit(2);
 		}
 		rt.nlisteners++;
+	}
+}
+
+/*
+ * open_listeners - the sockets passed by systemd, or else every listen
+ * line; log them and list them on -R's fd (returned, still open: "ready"
+ * follows once privileges are dropped, so a harness that sees it may
+ * rely on the daemon being fully started).
+ */
+static FILE *
+open_listeners(const struct options *o)
+{
+	char name[128];
+	size_t i;
+	FILE *rep = NULL;
+
+	if (o->report_fd >= 0 && (rep = fdopen(o->report_fd, "w")) == NULL)
+		log_fatal("-R %d: %s", o->report_fd, strerror(errno));
+#ifdef HAVE_SYSTEMD
+	if (!inherit_listeners())
+#endif
+		bind_listeners();
+	if (rt.activated_tls && rt.env.tls == NULL) {
+		(void)fprintf(stderr, "inletd: a socket passed for a "
+		    "submission role needs tls_cert and tls_key\n");
+		exit(2);
+	}
+	for (i = 0; i < rt.nlisteners; i++) {
 		listener_fmt(rt.listeners[i], name, sizeof(name));
-		log_info("event=listen address=\"%s\"", name);
+		log_info("event=listen address=\"%s\"%s", name,
+		    rt.activated ? " inherited=yes" : "");
 		if (rep != NULL)
 			(void)fprintf(rep, "listen %s\n", name);
 	}
-	if (rep != NULL) {
-		(void)fprintf(rep, "ready\n");
-		(void)fclose(rep);
+	return rep;
+}
+
+/* A reload's plan for the listeners: next[j] serves c->listens[j]. */
+struct relisten {
+	struct listener	**next;
+	bool		 *kept;		/* per old listener: still in use */
+	bool		 *fresh;	/* per line: bound by this reload */
+	bool		 *rerole;	/* per line: old socket, new role */
+	size_t		  added, removed;
+};
+
+/* relisten_match - give line j an old listener that is the same
+ * (address, port and, when with_role, role) and not yet taken. */
+static void
+relisten_match(struct relisten *r, const struct config *c, bool with_role)
+{
+	size_t i, j;
+
+	for (j = 0; j < c->nlistens; j++) {
+		if (r->next[j] != NULL ||
+		    (!with_role && c->listens[j].port == 0))
+			continue;
+		for (i = 0; i < rt.nlisteners && r->next[j] == NULL; i++) {
+			if (r->kept[i] || !listener_is_same(rt.listeners[i],
+			    &c->listens[j], with_role))
+				continue;
+			r->next[j] = rt.listeners[i];
+			r->kept[i] = true;
+			r->rerole[j] = !with_role;
+		}
 	}
+}
+
+/* relisten_bind - bind the lines no old listener serves; -1 and
+ * *err_out naming the line if one cannot be bound. */
+static int
+relisten_bind(struct relisten *r, const struct config *c, char **err_out)
+{
+	const struct conf_listen *cl;
+	const char *err = NULL;
+	char what[128];
+	size_t j;
+
+	for (j = 0; j < c->nlistens; j++) {
+		if (r->next[j] != NULL)
+			continue;
+		cl = &c->listens[j];
+		r->next[j] = listener_new(&rt.env, cl, &err);
+		if (r->next[j] == NULL) {
+			(void)snprintf(what, sizeof(what), "%s: listen %s:%u",
+			    cl->where, cl->addr, cl->port);
+			*err_out = errf(what, err);
+			return -1;
+		}
+		r->fresh[j] = true;
+		r->added++;
+	}
+	return 0;
+}
+
+/*
+ * relisten_commit - the new listeners are all bound: give re-used
+ * sockets their new role, close the ones no line names, and switch.
+ */
+static void
+relisten_commit(struct relisten *r, const struct config *c)
+{
+	char name[128];
+	size_t i, j;
+
+	for (j = 0; j < c->nlistens; j++) {
+		if (r->rerole[j])
+			listener_set_role(r->next[j], c->listens[j].role);
+		if (r->fresh[j] || r->rerole[j]) {
+			listener_fmt(r->next[j], name, sizeof(name));
+			log_info("event=listen address=\"%s\"", name);
+		}
+	}
+	for (i = 0; i < rt.nlisteners; i++) {
+		if (r->kept[i])
+			continue;
+		listener_fmt(rt.listeners[i], name, sizeof(name));
+		log_info("event=unlisten address=\"%s\"", name);
+		listener_free(&rt.listeners[i]);
+		r->removed++;
+	}
+	free(rt.listeners);
+	rt.listeners = r->next;
+	rt.nlisteners = c->nlistens;
+	r->next = NULL;
+}
+
+/*
+ * relisten - make the listeners match c's listen lines, all or nothing:
+ * a line that is unchanged (address, port, role) keeps its socket, one
+ * that only changed its role keeps it too, new ones are bound, and only
+ * then are the listeners no line names any more closed.  When a bind
+ * fails nothing changes.  Sockets passed by systemd stay as they are.
+ */
+static int
+relisten(const struct config *c, size_t *added_out, size_t *removed_out,
+    char **err_out)
+{
+	struct relisten r;
+	size_t j;
+	int rc = 0;
+
+	*added_out = *removed_out = 0;
+	if (rt.activated)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.next = calloc(c->nlistens, sizeof(*r.next));
+	r.kept = calloc(rt.nlisteners + 1, sizeof(*r.kept));
+	r.fresh = calloc(c->nlistens, sizeof(*r.fresh));
+	r.rerole = calloc(c->nlistens, sizeof(*r.rerole));
+	if (r.next == NULL || r.kept == NULL || r.fresh == NULL ||
+	    r.rerole == NULL)
+		log_fatal("out of memory (listeners)");
+	relisten_match(&r, c, true);
+	relisten_match(&r, c, false);
+	if (relisten_bind(&r, c, err_out) == 0) {
+		relisten_commit(&r, c);
+		*added_out = r.added;
+		*removed_out = r.removed;
+	} else {
+		for (j = 0; j < c->nlistens; j++)
+			if (r.fresh[j])
+				listener_free(&r.next[j]);
+		rc = -1;
+	}
+	free(r.next);
+	free(r.kept);
+	free(r.fresh);
+	free(r.rerole);
+	return rc;
+}
+
+/* is_catchall - c's maildir names one Maildir (no %d or %u); its path,
+ * with %% undone, goes to out. */
+static bool
+is_catchall(const struct config *c, char *out, size_t outlen)
+{
+	return strstr(c->maildir, "%d") == NULL &&
+	    strstr(c->maildir, "%u") == NULL &&
+	    maildir_expand(c->maildir, "", "", out, outlen) == 0;
+}
+
+/* reload_check - what a reload needs besides a valid file: the catch-all
+ * Maildir exists, and passed sockets with TLS roles have certificates. */
+static int
+reload_check(const struct config *c, const struct tls *t, char **err_out)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (is_catchall(c, path, sizeof(path)) &&
+	    (err = maildir_create(path)) != 0) {
+		*err_out = errf(path, strerror(err));
+		return -1;
+	}
+	if (rt.activated_tls && t == NULL) {
+		*err_out = errf("tls_cert", "a socket passed for a submission "
+		    "role needs certificates");
+		return -1;
+	}
+	return 0;
+}
+
+/* reload_failed - log why and keep everything as it is. */
+static void
+reload_failed(bool tls_failed, char *err)
+{
+	log_err("event=reload %serror=\"%s\" status=failed "
+	    "action=\"keeping the running configuration\"",
+	    tls_failed ? "tls=failed " : "", err);
+	free(err);
+	notify("READY=1");
+}
+
+/*
+ * reload - SIGHUP: read the configuration again (the same file or
+ * --sink, the same -o overrides), check it, load its certificates, bind
+ * its new listeners; only when all of that works do new connections get
+ * it (and listeners it no longer names close).  Connections already
+ * running keep the configuration they started with (conn_env_set_cfg).
+ */
+static void
+reload(void)
+{
+	struct config *c;
+	struct tls *t = NULL;
+	char *err = NULL;
+	size_t added, removed;
+
+	notify("RELOADING=1");
+	if ((c = load_config(rt.opts, &err)) == NULL) {
+		reload_failed(false, err);
+		return;
+	}
+	if (make_tls(rt.opts, c, &t, &err) != 0) {
+		reload_failed(true, err);
+		conf_free(&c);
+		return;
+	}
+	if (reload_check(c, t, &err) != 0 ||
+	    relisten(c, &added, &removed, &err) != 0) {
+		reload_failed(false, err);
+		tls_unref(&t);
+		conf_free(&c);
+		return;
+	}
+	if ((cfg->user == NULL) != (c->user == NULL) || (c->user != NULL &&
+	    strcmp(cfg->user, c->user) != 0))
+		log_warn("event=reload warning=\"a new user takes effect "
+		    "only at restart\"");
+	conn_env_set_cfg(&rt.env, c);
+	cfg = c;
+	tls_unref(&rt.env.tls);
+	rt.env.tls = t;
+	if (t != NULL)
+		(void)tls_check_expiry(t, time(NULL));
+	log_info("event=reload tls=%s certificates=%zu status=ok listeners=%zu "
+	    "added=%zu removed=%zu sessions=%u", t != NULL ? "ok" : "none",
+	    c->ntls_certs, rt.nlisteners, added, removed, rt.env.nconns);
+	notify("READY=1");
+}
+
+/* hup_cb - SIGHUP: reload, unless already stopping. */
+static void
+hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (rt.env.stopping) {
+		log_info("event=reload status=ignored reason=stopping");
+		return;
+	}
+	reload();
 }
 
 /* drop_privileges - become `user` (after binding); verify no way back. */
@@ -443,6 +867,12 @@ drop_privileges(void)
 		    cfg->user);
 		exit(2);
 	}
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
+	    getgid() == pw->pw_gid && getegid() == pw->pw_gid) {
+		/* e.g. User= in the systemd unit: nothing left to drop */
+		log_info("event=privileges user=%s already=yes", cfg->user);
+		return;
+	}
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
 	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
 		log_fatal("cannot become user %s: %s", cfg->user,
@@ -454,14 +884,27 @@ drop_privileges(void)
 	    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
 }
 
-/* is_catchall - the maildir setting names one Maildir (no %d or %u);
- * its path, with %% undone, goes to out. */
-static bool
-is_catchall(char *out, size_t outlen)
+/*
+ * raise_nofile - lift the soft descriptor limit to the hard one, so that
+ * max_connections sessions (each one socket, plus a file while a message
+ * is committed) fit; say so when even the hard limit is too low.
+ */
+static void
+raise_nofile(void)
 {
-	return strstr(cfg->maildir, "%d") == NULL &&
-	    strstr(cfg->maildir, "%u") == NULL &&
-	    maildir_expand(cfg->maildir, "", "", out, outlen) == 0;
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_connections * 2 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("event=start warning=\"descriptor limit %llu is low "
+		    "for max_connections %u\"", (unsigned long long)rl.rlim_cur,
+		    cfg->max_connections);
 }
 
 /* clean_maildirs - remove stale tmp/ files (> 36 h) at start. */
@@ -471,7 +914,7 @@ clean_maildirs(void)
 	char path[PATH_MAX];
 	int n;
 
-	if (is_catchall(path, sizeof(path)))
+	if (is_catchall(cfg, path, sizeof(path)))
 		n = maildir_clean_tmp(path, time(NULL), MAILDIR_TMP_MAX_AGE);
 	else
 		n = maildir_clean_template(cfg->maildir, cfg->domains,
@@ -480,10 +923,20 @@ clean_maildirs(void)
 		log_info("event=tmp-clean removed=%d", n);
 }
 
-/* setup_signals - TERM/INT stop, HUP reload, PIPE ignored. */
+/* setup_signals - TERM/INT stop, HUP reload, PIPE ignored; the STATUS=
+ * timer when there is someone to notify. */
 static void
 setup_signals(void)
 {
+	struct timeval tv = { MAIN_STATUS_SECS, 0 };
+
+	if (getenv("NOTIFY_SOCKET") != NULL) {
+		rt.status_timer = event_new(rt.base, -1, EV_PERSIST, status_cb,
+		    NULL);
+		if (rt.status_timer == NULL ||
+		    evtimer_add(rt.status_timer, &tv) != 0)
+			log_fatal("cannot set up the status timer");
+	}
 	(void)signal(SIGPIPE, SIG_IGN);
 	rt.sig_term = evsignal_new(rt.base, SIGTERM, stop_cb, NULL);
 	rt.sig_int = evsignal_new(rt.base, SIGINT, stop_cb, NULL);
@@ -495,12 +948,24 @@ setup_signals(void)
 		log_fatal("cannot set up signal handlers");
 }
 
-/* cleanup - free what the loop used (valgrind-clean exit). */
+/*
+ * cleanup - free what the loop used (valgrind-clean exit).  The stop
+ * signals are blocked and the worker threads joined first: once the loop
+ * has ended, a late SIGTERM (whose handler goes with its event) must not
+ * turn a clean exit into death by signal, in any thread.
+ */
 static void
 cleanup(void)
 {
+	sigset_t late;
 	size_t i;
 
+	(void)sigemptyset(&late);
+	(void)sigaddset(&late, SIGTERM);
+	(void)sigaddset(&late, SIGINT);
+	(void)sigaddset(&late, SIGHUP);
+	(void)pthread_sigmask(SIG_BLOCK, &late, NULL);
+	workq_free(&rt.env.workq);	/* no other thread to take a signal */
 	for (i = 0; i < rt.nlisteners; i++)
 		listener_free(&rt.listeners[i]);
 	free(rt.listeners);
@@ -509,8 +974,13 @@ cleanup(void)
 	event_free(rt.sig_hup);
 	if (rt.stop_timer != NULL)
 		event_free(rt.stop_timer);
+	if (rt.status_timer != NULL)
+		event_free(rt.status_timer);
 	event_base_free(rt.base);
 	tls_unref(&rt.env.tls);
+	auth_free(&rt.env.auth);
+	conn_env_set_cfg(&rt.env, NULL);
+	cfg = NULL;
 }
 
 int
@@ -518,12 +988,15 @@ main(int argc, char **argv)
 {
 	struct options o;
 	struct config *c;
-	char *text, path[PATH_MAX];
+	char *text, *cerr = NULL, path[PATH_MAX];
+	FILE *report;
 	int err;
 
 	parse_args(argc, argv, &o);
-	c = load_config(&o);
+	if ((c = load_config(&o, &cerr)) == NULL)
+		config_fail(cerr);
 	cfg = c;
+	rt.opts = &o;
 	if (o.check_only) {
 		text = conf_fmt(cfg);
 		(void)fputs(text, stdout);
@@ -534,29 +1007,39 @@ main(int argc, char **argv)
 	}
 	log_open("inletd", o.foreground || o.sink,
 	    o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	if (is_catchall(path, sizeof(path)) && (err = maildir_create(path)))
+	if (is_catchall(cfg, path, sizeof(path)) &&
+	    (err = maildir_create(path)) != 0)
 		log_fatal("maildir %s: %s", path, strerror(err));
 	load_tls(&o);
+	load_auth();
+	raise_nofile();
+	if (evthread_use_pthreads() != 0)
+		log_fatal("libevent without pthreads support");
 	rt.base = event_base_new();
 	if (rt.base == NULL)
 		log_fatal("cannot create the event loop");
+	rt.env.workq = workq_new(rt.base, MAIN_COMMIT_THREADS);
+	if (rt.env.workq == NULL)
+		log_warn("event=start warning=\"no worker threads: commits run "
+		    "on the event loop\"");
 	rt.env.base = rt.base;
-	rt.env.cfg = cfg;
+	conn_env_set_cfg(&rt.env, c);	/* rt.env owns c from here on */
 	rt.env.idle_cb = env_idle_cb;
 	TAILQ_INIT(&rt.env.conns);
 	setup_signals();
-	open_listeners(&o);
+	report = open_listeners(&o);
 	drop_privileges();
 	clean_maildirs();
+	if (report != NULL) {
+		(void)fprintf(report, "ready\n");
+		(void)fclose(report);
+	}
 	log_info("event=start version=%s sink=%s maildir=\"%s\"",
 	    PACKAGE_VERSION, cfg->sink ? "yes" : "no", cfg->maildir);
-#ifdef HAVE_SYSTEMD
-	(void)sd_notify(0, "READY=1\nSTATUS=accepting mail");
-#endif
+	notify("READY=1");
 	(void)event_base_dispatch(rt.base);
 	log_info("event=exit messages=%lu", rt.env.messages);
 	cleanup();
-	conf_free(&c);
 	free(o.overrides);
 	return 0;
 }

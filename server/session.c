@@ -21,6 +21,7 @@
 #include "smtp_reply.h"
 
 #define SESSION_CMD_LINE_MAX	512	/* RFC 5321 §4.5.3.1.4 */
+#define SESSION_AUTH_LINE_MAX	12288	/* RFC 4954 §4 */
 #define SESSION_OUT_MAX		(64 * 1024)
 #define SESSION_OUT_FLUSH	(8 * 1024)
 #define SESSION_CHUNK		4096	/* body bytes decoded per step */
@@ -65,6 +66,7 @@ struct session {
 	int			 tls_bits;
 	bool			 esmtp;
 	bool			 authenticated;
+	char			 auth_user[256];	/* authorization id */
 	char			 helo[SESSION_CMD_LINE_MAX];
 	struct smtp_line	 line;
 	struct buf		 out;
@@ -76,6 +78,11 @@ struct session {
 	int			 bdat_err;	/* reply id after skip, or -1 */
 	enum session_state	 bdat_prev;	/* state to return to after skip */
 	int			 end_after;	/* 421 reply due after commit, or -1 */
+	bool			 pause_due;	/* an error past half the budget */
+	bool			 paused;	/* waiting for session_resume() */
+	unsigned		 ntx_mail;	/* MAIL commands accepted */
+	unsigned		 junk;		/* NOOP etc. since the last message */
+	uint64_t		 hdr_size;	/* header octets of this message */
 	int			 spool_err;	/* first spool_write error */
 	struct session_hdr	 hdr;
 	char			*scratch;	/* SESSION_CHUNK + 2, in tx */
@@ -116,6 +123,10 @@ session_state_name(enum session_state st)
 		return "commit";
 	case SESSION_ST_TLS:
 		return "tls";
+	case SESSION_ST_AUTH:
+		return "auth";
+	case SESSION_ST_AUTH_WAIT:
+		return "auth-wait";
 	case SESSION_ST_CLOSED:
 		return "closed";
 	}
@@ -146,6 +157,8 @@ session_flush(struct session *s)
 static void
 session_close(struct session *s)
 {
+	if (s->state == SESSION_ST_AUTH || s->state == SESSION_ST_AUTH_WAIT)
+		s->ops->auth_abort(s->ctx);
 	if (s->tx.spool_open) {
 		s->ops->spool_abort(s->ctx);
 		s->tx.spool_open = false;
@@ -173,6 +186,7 @@ session_tx_reset(struct session *s)
 	s->spool_err = 0;
 	memset(&s->hdr, 0, sizeof(s->hdr));
 	s->hdr.bol = true;
+	s->hdr_size = 0;
 	if (s->state == SESSION_ST_MAIL || s->state == SESSION_ST_RCPT ||
 	    s->state == SESSION_ST_DATA || s->state == SESSION_ST_BDAT ||
 	    s->state == SESSION_ST_COMMIT)
@@ -199,7 +213,21 @@ session_is_error_reply(enum smtp_reply_id id)
 	case SMTP_R_PARAM_VALUE:
 	case SMTP_R_BDAT_MIXED:
 	case SMTP_R_NO_VALID_RCPT:
+	case SMTP_R_AUTH_BADB64:
+	case SMTP_R_AUTH_MECH:
 		return true;
+	case SMTP_R_AUTH_OK:
+	case SMTP_R_AUTH_CHALLENGE:
+	case SMTP_R_AUTH_FAILED:
+	case SMTP_R_AUTH_CANCELLED:
+	case SMTP_R_AUTH_TEMP:
+	case SMTP_R_AUTH_ENCRYPT:
+	case SMTP_R_AUTH_WEAK:
+	case SMTP_R_AUTH_BANNED:
+	case SMTP_R_SENDER_NOT_OWNED:
+	case SMTP_R_TOO_MANY_TX:
+	case SMTP_R_TOO_MANY_JUNK:
+	case SMTP_R_HEADER_TOO_BIG:
 	case SMTP_R_GREETING:
 	case SMTP_R_HELO:
 	case SMTP_R_OK:
@@ -268,8 +296,11 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 	if (!session_is_error_reply(id))
 		return;
 	s->stats.errors++;
-	if (s->stats.errors < s->cfg->max_errors)
+	if (s->stats.errors < s->cfg->max_errors) {
+		/* STYLE.md: past half the budget, each error costs a second */
+		s->pause_due = s->stats.errors >= (s->cfg->max_errors + 1) / 2;
 		return;
+	}
 	log_info("session=%s event=error-limit errors=%u client=%s", s->id,
 	    s->stats.errors, s->client);
 	if (smtp_reply_fmt(&s->out, SMTP_R_TOO_MANY_ERRORS, s->cfg->hostname))
@@ -344,7 +375,8 @@ session_state(const struct session *s)
 bool
 session_is_busy(const struct session *s)
 {
-	return s->state == SESSION_ST_COMMIT || s->state == SESSION_ST_TLS;
+	return s->state == SESSION_ST_COMMIT || s->state == SESSION_ST_TLS ||
+	    s->state == SESSION_ST_AUTH_WAIT || s->paused;
 }
 
 bool
@@ -555,8 +587,10 @@ session_hdr_scan(struct session *s, const char *p, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n && !s->hdr.done; i++)
+	for (i = 0; i < n && !s->hdr.done; i++) {
 		session_hdr_byte(s, &s->hdr, p[i]);
+		s->hdr_size++;
+	}
 }
 
 /* session_ehlo_keywords - the EHLO list for this session's state. */
@@ -583,12 +617,31 @@ session_ehlo_keywords(const struct session *s, const char **kw,
 	return n;
 }
 
+/*
+ * session_auth_offered - may AUTH be used now (RFC 4954 §4; RFC 8314
+ * §5.1: no passwords before TLS on submission)?  mx only with mx_auth;
+ * the sink always.
+ */
+static bool
+session_auth_offered(const struct session *s)
+{
+	if (s->authenticated)
+		return false;
+	if (s->cfg->sink)
+		return true;
+	if (!conf_has_auth(s->cfg))
+		return false;
+	if (s->role == CONF_ROLE_MX)
+		return s->cfg->mx_auth;
+	return s->tls_active;
+}
+
 /* session_helo - HELO and EHLO (RFC 5321 §4.1.1.1): reset and greet. */
 static void
 session_helo(struct session *s, const struct smtp_cmd *cmd)
 {
-	const char *kw[16];
-	char size_kw[32];
+	const char *kw[16], *mechs;
+	char size_kw[32], auth_kw[256];
 	size_t n;
 
 	if (smtp_cmd_parse_helo(cmd->arg, cmd->arglen) != SMTP_CMD_OK) {
@@ -609,6 +662,12 @@ session_helo(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	n = session_ehlo_keywords(s, kw, size_kw, sizeof(size_kw));
+	auth_kw[0] = '\0';
+	if (session_auth_offered(s) && (mechs = s->ops->auth_mechs(s->ctx)) !=
+	    NULL && mechs[0] != '\0') {
+		(void)snprintf(auth_kw, sizeof(auth_kw), "AUTH %s", mechs);
+		kw[n++] = auth_kw;			/* RFC 4954 */
+	}
 	if (smtp_reply_ehlo_fmt(&s->out, s->cfg->hostname, s->helo, kw, n))
 		log_fatal("can't happen: EHLO reply too long");
 }
@@ -635,6 +694,21 @@ session_mail_err(enum smtp_cmd_err err)
 	return SMTP_R_SYNTAX_ARGS;
 }
 
+/*
+ * session_sender_ok - sender_login_match: an authenticated client may use
+ * only its own address (or <>) as the envelope sender (RFC 6409 §6.1).
+ */
+static bool
+session_sender_ok(const struct session *s, const struct smtp_addr *from)
+{
+	char addr[SMTP_PATH_MAX + 1];
+
+	if (!s->cfg->sender_login_match || !s->authenticated || from->null)
+		return true;
+	smtp_addr_fmt(from, addr, sizeof(addr));
+	return strcasecmp(addr, s->auth_user) == 0;
+}
+
 /* session_mail - MAIL FROM (RFC 5321 §4.1.1.2; SIZE RFC 1870 §6). */
 static void
 session_mail(struct session *s, const struct smtp_cmd *cmd)
@@ -659,7 +733,16 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 		session_reply(s, SMTP_R_TOO_BIG, NULL);
 		return;
 	}
+	if (!session_sender_ok(s, &m.from)) {
+		session_reply(s, SMTP_R_SENDER_NOT_OWNED, s->auth_user);
+		return;
+	}
+	if (++s->ntx_mail > s->cfg->max_transactions) {
+		session_end_with(s, SMTP_R_TOO_MANY_TX);
+		return;
+	}
 	session_tx_reset(s);
+	s->tx.auth_user = s->authenticated ? s->auth_user : NULL;
 	s->tx.from = m.from;
 	smtp_addr_fmt(&m.from, s->tx.from_str, sizeof(s->tx.from_str));
 	s->tx.smtputf8 = m.smtputf8;
@@ -692,6 +775,29 @@ session_rcpt_err(enum smtp_cmd_err err)
 }
 
 /*
+ * session_rcpt_known - a local recipient is listed in the recipients
+ * file (after taking off a recipient_delimiter tag: user+tag is user);
+ * postmaster is always known (RFC 5321 §4.5.1).
+ */
+static bool
+session_rcpt_known(const struct session *s, const struct smtp_addr *a)
+{
+	char local[SMTP_LOCAL_MAX + 1];
+	const char *d = s->cfg->recipient_delimiter;
+	size_t i, o = 0;
+
+	for (i = 0; a->local[i] != '\0' && o + 1 < sizeof(local); i++)
+		if (a->local[i] != '"')
+			local[o++] = a->local[i];
+	local[o] = '\0';
+	if (d != NULL && o > 0 && local[0] != d[0])
+		local[strcspn(local, d)] = '\0';
+	if (strcasecmp(local, "postmaster") == 0)
+		return true;
+	return conf_is_valid_recipient(s->cfg, local, a->domain);
+}
+
+/*
  * session_rcpt_policy - may this recipient be accepted?  Returns -1 for
  * yes, or the reply.  Sink mode takes everything; <postmaster> is always
  * accepted (RFC 5321 §4.5.1); otherwise mx takes only local domains and
@@ -705,8 +811,10 @@ session_rcpt_policy(const struct session *s, const struct smtp_addr *a)
 	if (s->cfg->sink || a->domain[0] == '\0')
 		return -1;
 	if (conf_is_local_domain(s->cfg, a->domain))
-		return -1;
-	return s->authenticated ? -1 : SMTP_R_RELAY_DENIED;
+		return session_rcpt_known(s, a) ? -1 : SMTP_R_UNKNOWN_USER;
+	/* relayed mail goes to the queue: only for logged-in users */
+	return s->authenticated && s->cfg->queue != NULL ? -1 :
+	    SMTP_R_RELAY_DENIED;
 }
 
 /* session_rcpt_add - append an accepted recipient. */
@@ -872,11 +980,27 @@ session_bdat(struct session *s, const struct smtp_cmd *cmd)
 		session_bdat_chunk_end(s);
 }
 
+/*
+ * session_junk - count NOOP, RSET, VRFY, EXPN and HELP (Postfix's
+ * smtpd_junk_command_limit); too many between two messages: 421, close.
+ * Returns false when the session ended.
+ */
+static bool
+session_junk(struct session *s)
+{
+	if (++s->junk <= s->cfg->junk_command_limit)
+		return true;
+	session_end_with(s, SMTP_R_TOO_MANY_JUNK);
+	return false;
+}
+
 /* session_rset - RSET (RFC 5321 §4.1.1.5). */
 static void
 session_rset(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
+	if (!session_junk(s))
+		return;
 	session_tx_reset(s);
 	session_reply(s, SMTP_R_OK, NULL);
 }
@@ -886,6 +1010,8 @@ static void
 session_noop(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
+	if (!session_junk(s))
+		return;
 	session_reply(s, SMTP_R_OK, NULL);
 }
 
@@ -902,6 +1028,8 @@ session_quit(struct session *s, const struct smtp_cmd *cmd)
 static void
 session_vrfy(struct session *s, const struct smtp_cmd *cmd)
 {
+	if (!session_junk(s))
+		return;
 	if (cmd->arglen == 0) {
 		session_reply(s, SMTP_R_SYNTAX_ARGS, "VRFY address");
 		return;
@@ -909,11 +1037,13 @@ session_vrfy(struct session *s, const struct smtp_cmd *cmd)
 	session_reply(s, SMTP_R_VRFY, NULL);
 }
 
-/* session_not_impl - EXPN, and AUTH until it is configured. */
+/* session_not_impl - EXPN, and AUTH where it is not offered. */
 static void
 session_not_impl(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
+	if (cmd->verb == SMTP_VERB_EXPN && !session_junk(s))
+		return;
 	session_reply(s, SMTP_R_NOT_IMPL, NULL);
 }
 
@@ -922,6 +1052,8 @@ static void
 session_help(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
+	if (!session_junk(s))
+		return;
 	session_reply(s, SMTP_R_HELP, NULL);
 }
 
@@ -946,6 +1078,109 @@ session_starttls(struct session *s, const struct smtp_cmd *cmd)
 	session_flush(s);
 	session_set_state(s, SESSION_ST_TLS);
 	s->ops->starttls(s->ctx);
+}
+
+/* session_has_word - whether the space-separated list has word. */
+static bool
+session_has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/*
+ * session_auth - AUTH mechanism [initial-response] (RFC 4954 §4).  The
+ * exchange itself runs in the edge; replies come back through
+ * session_auth_done().
+ */
+static void
+session_auth(struct session *s, const struct smtp_cmd *cmd)
+{
+	char mech[21];
+	const char *ir, *mechs;
+	size_t irlen;
+
+	if (s->authenticated || s->state != SESSION_ST_READY) {
+		session_reply(s, SMTP_R_BAD_SEQ, s->authenticated ?
+		    "already authenticated" : "AUTH not allowed during a "
+		    "mail transaction");
+		return;
+	}
+	if (session_needs_tls(s) && conf_has_auth(s->cfg)) {
+		session_reply(s, SMTP_R_AUTH_ENCRYPT, NULL);	/* RFC 4954 §6 */
+		return;
+	}
+	if (!session_auth_offered(s)) {
+		session_reply(s, SMTP_R_NOT_IMPL, NULL);
+		return;
+	}
+	if (smtp_cmd_parse_auth(cmd->arg, cmd->arglen, mech, &ir, &irlen) !=
+	    SMTP_CMD_OK) {
+		session_reply(s, SMTP_R_SYNTAX_ARGS, "AUTH mechanism "
+		    "[initial-response]");
+		return;
+	}
+	mechs = s->ops->auth_mechs(s->ctx);
+	if (mechs == NULL || !session_has_word(mechs, mech)) {
+		session_reply(s, SMTP_R_AUTH_MECH, NULL);
+		return;
+	}
+	session_set_state(s, SESSION_ST_AUTH_WAIT);
+	smtp_line_set_max(&s->line, SESSION_AUTH_LINE_MAX);
+	s->ops->auth_start(s->ctx, mech, ir, irlen);
+}
+
+/* session_auth_end - back to command mode after an exchange. */
+static void
+session_auth_end(struct session *s)
+{
+	smtp_line_set_max(&s->line, SESSION_CMD_LINE_MAX);
+	session_set_state(s, SESSION_ST_READY);
+}
+
+/* session_feed_auth - a response line to a 334 challenge. */
+static size_t
+session_feed_auth(struct session *s, const char *in, size_t len)
+{
+	enum smtp_line_result r;
+	const char *line;
+	size_t used, n;
+
+	r = smtp_line_feed(&s->line, in, len, &used, &line, &n);
+	switch (r) {
+	case SMTP_LINE_MORE:
+		return used;
+	case SMTP_LINE_OK:
+	case SMTP_LINE_BARE_LF:
+		if (n == 1 && line[0] == '*') {		/* RFC 4954 §4 */
+			s->ops->auth_abort(s->ctx);
+			session_auth_end(s);
+			session_reply(s, SMTP_R_AUTH_CANCELLED, NULL);
+			return used;
+		}
+		session_set_state(s, SESSION_ST_AUTH_WAIT);
+		s->ops->auth_step(s->ctx, line, n);
+		return used;
+	case SMTP_LINE_BARE_CR:
+	case SMTP_LINE_NUL:
+		s->ops->auth_abort(s->ctx);
+		session_auth_end(s);
+		session_reply(s, SMTP_R_AUTH_BADB64, NULL);
+		return used;
+	case SMTP_LINE_TOOLONG:
+		s->ops->auth_abort(s->ctx);
+		session_auth_end(s);
+		session_reply(s, SMTP_R_AUTH_TOOLONG, NULL);
+		return used;
+	}
+	return used;
 }
 
 /* session_http - an HTTP request line: not a mail client; close. */
@@ -979,7 +1214,8 @@ static const struct session_cmd session_cmds[] = {
 	    session_help },
 	{ SMTP_VERB_STARTTLS, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
 	    CMD_F_NO_ARGS, session_starttls },
-	{ SMTP_VERB_AUTH, ST_HELO_DONE, CMD_F_PRE_AUTH, session_not_impl },
+	{ SMTP_VERB_AUTH, ST_HELO_DONE, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
+	    session_auth },
 	{ SMTP_VERB_HTTP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
 	    CMD_F_IN_BDAT, session_http },
 };
@@ -1107,6 +1343,9 @@ session_body_verdict(struct session *s, bool too_big, bool bare)
 		return SMTP_R_BARE_NEWLINE;
 	if (s->hdr.received > SESSION_RECEIVED_MAX)
 		return SMTP_R_LOOP;
+	if (s->cfg->header_size_limit > 0 &&
+	    s->hdr_size > s->cfg->header_size_limit)
+		return SMTP_R_HEADER_TOO_BIG;
 	return -1;
 }
 
@@ -1205,7 +1444,8 @@ session_feed(struct session *s, const char *data, size_t len)
 {
 	size_t off = 0;
 
-	while (off < len && !session_is_busy(s) && !session_is_closed(s)) {
+	while (off < len && !session_is_busy(s) && !session_is_closed(s) &&
+	    !s->pause_due) {
 		switch (s->state) {
 		case SESSION_ST_GREETED:
 		case SESSION_ST_READY:
@@ -1219,8 +1459,12 @@ session_feed(struct session *s, const char *data, size_t len)
 		case SESSION_ST_BDAT:
 			off += session_feed_bdat(s, data + off, len - off);
 			break;
+		case SESSION_ST_AUTH:
+			off += session_feed_auth(s, data + off, len - off);
+			break;
 		case SESSION_ST_COMMIT:
 		case SESSION_ST_TLS:
+		case SESSION_ST_AUTH_WAIT:
 		case SESSION_ST_CLOSED:
 			break;
 		}
@@ -1230,6 +1474,12 @@ session_feed(struct session *s, const char *data, size_t len)
 			log_info("session=%s event=starttls-purge bytes=%zu",
 			    s->id, len - off);
 		off = len;	/* RFC 3207 §4.2: discard, never execute */
+	}
+	if (s->pause_due && !session_is_closed(s)) {
+		s->pause_due = false;
+		s->paused = true;
+		s->ops->pause(s->ctx);
+		return off;	/* the replies wait for session_resume() */
 	}
 	session_flush(s);
 	return off;
@@ -1246,9 +1496,11 @@ session_commit_done(struct session *s, int err)
 	s->tx.spool_open = false;	/* committed or cleaned up */
 	if (err == 0) {
 		s->stats.messages++;
+		s->junk = 0;
 		log_info("session=%s event=queued id=%s from=<%s> nrcpt=%zu "
-		    "size=%llu", s->id, tx->queue_id, tx->from_str, tx->nrcpt,
-		    (unsigned long long)tx->size);
+		    "size=%llu user=%s", s->id, tx->queue_id, tx->from_str,
+		    tx->nrcpt, (unsigned long long)tx->size,
+		    tx->auth_user != NULL ? tx->auth_user : "-");
 		session_reply(s, SMTP_R_QUEUED, tx->queue_id);
 	} else {
 		log_warn("session=%s event=spool-error id=%s error=\"%s\"",
@@ -1278,6 +1530,7 @@ session_starttls_done(struct session *s, const struct session_tls_info *info)
 	s->helo[0] = '\0';
 	s->esmtp = false;
 	s->authenticated = false;
+	s->auth_user[0] = '\0';
 	s->tls_active = true;
 	(void)snprintf(s->tls_version, sizeof(s->tls_version), "%s",
 	    info->version);
@@ -1285,6 +1538,60 @@ session_starttls_done(struct session *s, const struct session_tls_info *info)
 	    info->cipher);
 	s->tls_bits = info->bits;
 	session_set_state(s, SESSION_ST_GREETED);
+}
+
+/* session_auth_reply - the reply for an exchange result. */
+static enum smtp_reply_id
+session_auth_reply(enum session_auth_result r)
+{
+	switch (r) {
+	case SESSION_AUTH_OK:
+		return SMTP_R_AUTH_OK;
+	case SESSION_AUTH_CONTINUE:
+		return SMTP_R_AUTH_CHALLENGE;
+	case SESSION_AUTH_FAIL:
+		return SMTP_R_AUTH_FAILED;
+	case SESSION_AUTH_BADB64:
+		return SMTP_R_AUTH_BADB64;
+	case SESSION_AUTH_TEMP:
+		return SMTP_R_AUTH_TEMP;
+	case SESSION_AUTH_ENCRYPT:
+		return SMTP_R_AUTH_ENCRYPT;
+	case SESSION_AUTH_WEAK:
+		return SMTP_R_AUTH_WEAK;
+	case SESSION_AUTH_NOMECH:
+		return SMTP_R_AUTH_MECH;
+	case SESSION_AUTH_BANNED:
+		return SMTP_R_AUTH_BANNED;
+	}
+	return SMTP_R_AUTH_TEMP;
+}
+
+void
+session_auth_done(struct session *s, enum session_auth_result r,
+    const char *data)
+{
+	if (s->state != SESSION_ST_AUTH_WAIT)
+		log_fatal("can't happen: AUTH done in state %s",
+		    session_state_name(s->state));
+	s->cur_verb = "AUTH";
+	if (r == SESSION_AUTH_CONTINUE) {
+		session_set_state(s, SESSION_ST_AUTH);
+		session_reply(s, SMTP_R_AUTH_CHALLENGE, data);
+	} else if (r == SESSION_AUTH_BANNED) {
+		session_auth_end(s);
+		session_end_with(s, SMTP_R_AUTH_BANNED);
+	} else {
+		session_auth_end(s);
+		if (r == SESSION_AUTH_OK) {
+			s->authenticated = true;
+			(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s",
+			    data != NULL ? data : "");
+		}
+		session_reply(s, session_auth_reply(r), NULL);
+	}
+	s->cur_verb = NULL;
+	session_flush(s);
 }
 
 /*
@@ -1302,6 +1609,21 @@ session_end_with(struct session *s, enum smtp_reply_id id)
 	}
 	session_reply(s, id, s->cfg->hostname);
 	session_close(s);
+}
+
+void
+session_resume(struct session *s)
+{
+	s->paused = false;
+	session_flush(s);
+}
+
+void
+session_pregreet(struct session *s)
+{
+	log_info("session=%s event=pregreet client=%s", s->id, s->client);
+	s->cur_verb = "-";
+	session_end_with(s, SMTP_R_PREGREET);
 }
 
 void
@@ -1323,6 +1645,8 @@ session_eof(struct session *s)
 {
 	if (s->state == SESSION_ST_COMMIT)
 		return;		/* the commit finishes; the client retries */
+	if (s->state == SESSION_ST_AUTH || s->state == SESSION_ST_AUTH_WAIT)
+		s->ops->auth_abort(s->ctx);
 	if (s->tx.spool_open) {
 		log_info("session=%s event=lost id=%s state=%s", s->id,
 		    s->tx.queue_id, session_state_name(s->state));

@@ -34,6 +34,8 @@ enum session_state {
 	SESSION_ST_BDAT,	/* reading a BDAT chunk */
 	SESSION_ST_COMMIT,	/* waiting for session_commit_done() */
 	SESSION_ST_TLS,		/* waiting for session_starttls_done() */
+	SESSION_ST_AUTH,	/* 334 sent: reading an AUTH response line */
+	SESSION_ST_AUTH_WAIT,	/* waiting for session_auth_done() */
 	SESSION_ST_CLOSED,	/* closing: input is ignored */
 };
 
@@ -42,6 +44,19 @@ struct session_tls_info {
 	const char	*version;	/* "TLSv1.3" */
 	const char	*cipher;	/* "TLS_AES_256_GCM_SHA384" */
 	int		 bits;
+};
+
+/* How an AUTH exchange step ended (RFC 4954 §4, §6). */
+enum session_auth_result {
+	SESSION_AUTH_OK,	/* 235 2.7.0; data: the authorization id */
+	SESSION_AUTH_CONTINUE,	/* 334; data: the base64 challenge */
+	SESSION_AUTH_FAIL,	/* 535 5.7.8 (bad password or unknown user) */
+	SESSION_AUTH_BADB64,	/* 501 5.5.2 */
+	SESSION_AUTH_TEMP,	/* 454 4.7.0 (backend unavailable) */
+	SESSION_AUTH_ENCRYPT,	/* 538 5.7.11 (mechanism needs TLS) */
+	SESSION_AUTH_WEAK,	/* 534 5.7.9 */
+	SESSION_AUTH_NOMECH,	/* 504 5.5.4 */
+	SESSION_AUTH_BANNED,	/* 421 4.7.0, close (too many failures) */
 };
 
 /* One transaction (MAIL ... end of data), readable by the edges. */
@@ -59,6 +74,7 @@ struct session_tx {
 	uint64_t	 size;		/* message octets received */
 	char		 subject[SESSION_SUBJECT_MAX + 1];	/* raw, cleaned */
 	bool		 bdat;		/* a BDAT was accepted in this tx */
+	const char	*auth_user;	/* authorization id, or NULL */
 };
 
 /*
@@ -86,6 +102,24 @@ struct session_ops {
 	void	(*spool_abort)(void *ctx);
 	/* the current time (for the Received: header) */
 	time_t	(*now)(void *ctx);
+	/* SASL mechanisms to offer now, space-separated ("" for none) */
+	const char *(*auth_mechs)(void *ctx);
+	/*
+	 * start an AUTH exchange: mech upper-cased, ir the initial response
+	 * as sent (base64, or "=" for empty; NULL when absent); later
+	 * session_auth_done()
+	 */
+	void	(*auth_start)(void *ctx, const char *mech, const char *ir,
+		    size_t irlen);
+	/* the client's response line (base64); later session_auth_done() */
+	void	(*auth_step)(void *ctx, const char *resp, size_t len);
+	/* the exchange ended early (cancelled, line too long, closed) */
+	void	(*auth_abort)(void *ctx);
+	/*
+	 * the error budget is half spent: hold everything for a second,
+	 * then call session_resume() (replies stay queued until then)
+	 */
+	void	(*pause)(void *ctx);
 };
 
 struct session_params {
@@ -129,6 +163,22 @@ void	session_commit_done(struct session *s, int err);
  */
 void	session_starttls_done(struct session *s,
 	    const struct session_tls_info *info);
+
+/*
+ * session_auth_done - an AUTH step finished; data is the challenge
+ * (CONTINUE) or the authorization id (OK), else NULL.
+ */
+void	session_auth_done(struct session *s, enum session_auth_result r,
+	    const char *data);
+
+/* session_resume - the pause asked for through ops->pause is over. */
+void	session_resume(struct session *s);
+
+/*
+ * session_pregreet - the client talked before the greeting (greet_pause):
+ * 554 5.5.1 and close, instead of session_start().
+ */
+void	session_pregreet(struct session *s);
 
 /* session_timeout - the client was idle too long: 421 4.4.2, close. */
 void	session_timeout(struct session *s);

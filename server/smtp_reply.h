@@ -59,6 +59,20 @@ enum smtp_reply_id {
 	SMTP_R_HTTP,		/* 554 5.7.0 not an HTTP server */
 	SMTP_R_PREGREET,	/* 554 5.5.1 talked before the greeting */
 	SMTP_R_BDAT_MIXED,	/* 503 5.5.1 DATA/BDAT mixed */
+	SMTP_R_AUTH_OK,		/* 235 2.7.0 */
+	SMTP_R_AUTH_CHALLENGE,	/* 334 %s (no enhanced code) */
+	SMTP_R_AUTH_FAILED,	/* 535 5.7.8 */
+	SMTP_R_AUTH_CANCELLED,	/* 501 5.7.0 */
+	SMTP_R_AUTH_BADB64,	/* 501 5.5.2 */
+	SMTP_R_AUTH_TEMP,	/* 454 4.7.0 */
+	SMTP_R_AUTH_ENCRYPT,	/* 538 5.7.11 */
+	SMTP_R_AUTH_WEAK,	/* 534 5.7.9 */
+	SMTP_R_AUTH_MECH,	/* 504 5.5.4 */
+	SMTP_R_AUTH_BANNED,	/* 421 4.7.0 */
+	SMTP_R_SENDER_NOT_OWNED, /* 553 5.7.1 */
+	SMTP_R_TOO_MANY_TX,	/* 421 4.7.0 */
+	SMTP_R_TOO_MANY_JUNK,	/* 421 4.7.0 */
+	SMTP_R_HEADER_TOO_BIG,	/* 552 5.3.4 */
 	SMTP_R_COUNT		/* number of replies */
 };
 

@@ -108,7 +108,7 @@ struct chat *
 chat_load(const char *path)
 {
 	struct chat *c;
-	char line[4096];
+	char line[16384];
 	unsigned no = 0;
 	FILE *fp;
 

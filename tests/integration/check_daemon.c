@@ -52,7 +52,7 @@ struct daemon {
 
 /* A throwaway certificate made by main() with openssl req. */
 static char tls_dir[] = "/tmp/inlet-tls-XXXXXX";
-static char tls_cert[64], tls_key[64];
+static char tls_cert[64], tls_key[64], sasldb[64];
 
 struct client {
 	int	fd;
@@ -175,8 +175,8 @@ daemon_start_tmpl(struct daemon *d, const char *tmpl, const char *conf,
 	(void)snprintf(path, sizeof(path), "%s/inlet.conf", d->dir);
 	(void)snprintf(text, sizeof(text), "hostname mx.test\n"
 	    "listen 127.0.0.1:0 mx\ndomains example.test example.org\n"
-	    "maildir %s\ntls_cert %s\ntls_key %s\n%s", d->maildir, tls_cert,
-	    tls_key, conf != NULL ? conf : "");
+	    "maildir %s\ntls_cert %s\ntls_key %s\nsasl_db %s\n%s", d->maildir,
+	    tls_cert, tls_key, sasldb, conf != NULL ? conf : "");
 	write_file(path, text);
 	argv[argc++] = a_daemon;
 	argv[argc++] = a_d;
@@ -871,6 +871,17 @@ make_cert(const char *cert, const char *key)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* make_sasldb - user alice@example.test, password secret. */
+static int
+make_sasldb(const char *path)
+{
+	char cmd[256];
+
+	(void)snprintf(cmd, sizeof(cmd), "printf %%s secret | saslpasswd2 -p "
+	    "-c -f %s -u example.test alice", path);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 static Suite *
 daemon_suite(void)
 {
@@ -913,6 +924,12 @@ main(void)
 		(void)fprintf(stderr, "openssl req failed: cannot make a "
 		    "test certificate\n");
 		return EXIT_FAILURE;
+	}
+	(void)snprintf(sasldb, sizeof(sasldb), "%s/sasldb2", tls_dir);
+	if (make_sasldb(sasldb) != 0) {
+		(void)fprintf(stderr, "saslpasswd2 failed: cannot make the "
+		    "test sasldb (apt-get install sasl2-bin)\n");
+		return getenv("CI") == NULL ? 77 : EXIT_FAILURE;
 	}
 	all = chat_list(dir != NULL ? dir : CHAT_DIR, &n);
 	for (i = 0; i < n; i++) {

@@ -382,6 +382,14 @@ static const struct {
 	{ "max_errors 1000", "max_errors 1000", NULL },
 	{ "max_errors 1001", NULL,
 	  "t.conf:1: max_errors: '1001' out of range (1..1000)" },
+	{ "shutdown_timeout 0", "shutdown_timeout 0", NULL },
+	{ "shutdown_timeout 1", "shutdown_timeout 1s", NULL },
+	{ "shutdown_timeout 90s", "shutdown_timeout 90s", NULL },
+	{ "shutdown_timeout 3600", "shutdown_timeout 1h", NULL },
+	{ "shutdown_timeout 3601", NULL,
+	  "t.conf:1: shutdown_timeout: '3601' out of range (0..1h)" },
+	{ "shutdown_timeout -1", NULL,
+	  "t.conf:1: shutdown_timeout: bad duration '-1'" },
 	{ "user inlet", "user inlet", NULL },
 	{ "user", NULL, "t.conf:1: user: missing value" },
 	{ "user a b", NULL, "t.conf:1: user: extra value 'b'" },
@@ -823,9 +831,15 @@ static const struct {
 	  "t.conf:2: an mx listener needs domains (or sink yes)" },
 	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n", NULL },
 #define TLS	"tls_cert /c.pem\ntls_key /k.pem\n"
-	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:465\n", NULL },
-	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:2525\n",
-	  "t.conf:5: an mx listener needs domains (or sink yes)" },
+	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:465\n"
+	  "sasl_db /s\n", NULL },
+	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:2525\n"
+	  "sasl_db /s\n", "t.conf:5: an mx listener needs domains (or sink yes)" },
+	{ TLS "maildir /m\nlisten 127.0.0.1:587\n",
+	  "t.conf:4: a submission listener needs sasl_db (or sasl_pwcheck "
+	  "saslauthd)" },
+	{ TLS "maildir /m\nlisten 127.0.0.1:587\nsasl_pwcheck saslauthd\n",
+	  NULL },
 	{ "maildir /m\nlisten 127.0.0.1:587\n",
 	  "t.conf:2: a submission listener needs tls_cert and tls_key" },
 	{ "maildir /m\nsink yes\nlisten 127.0.0.1:25\nlisten 127.0.0.1:465\n",
@@ -834,7 +848,7 @@ static const struct {
 	  "tls_cert and tls_key: 2 certificate(s) but 1 key(s); they pair up "
 	  "in order" },
 	{ TLS "tls_cert /c2.pem\ntls_key /k2.pem\ntls_min_version TLSv1.3\n"
-	  BASE "listen 127.0.0.1:465\n", NULL },
+	  BASE "listen 127.0.0.1:465\nsasl_db /s\n", NULL },
 };
 
 START_TEST(t_check)
@@ -904,6 +918,7 @@ START_TEST(t_defaults)
 	ck_assert_uint_eq(c->max_connections, 1000);
 	ck_assert_uint_eq(c->max_connections_per_ip, 50);
 	ck_assert_uint_eq(c->max_errors, 20);
+	ck_assert_uint_eq(c->shutdown_timeout, 30);
 	ck_assert_ptr_null(c->user);
 	conf_free(&c);
 	c = conf_new(NULL);
@@ -930,6 +945,7 @@ START_TEST(t_fmt_defaults)
 		"max_connections 1000",
 		"max_connections_per_ip 50",
 		"max_errors 20",
+		"shutdown_timeout 30s",
 		"# user (not set)",
 	};
 	struct config *c = new_conf();
@@ -966,6 +982,7 @@ static const char *const fmt_cases[] = {
 	"max_connections 5\n"
 	"max_connections_per_ip 0\n"
 	"max_errors 1000\n"
+	"shutdown_timeout 2m\n"
 	"user inlet\n",
 	"listen 127.0.0.1:0\nmaildir ./Maildir\nsink yes\n",
 	"message_size_limit 1025\ncommand_timeout 61\n",
@@ -1053,6 +1070,7 @@ END_TEST
 static const char *const sample_files[] = {
 	CONF_DIR "/inlet.conf",
 	CONF_DIR "/sink.conf",
+	CONF_DIR "/submission.conf",
 };
 
 START_TEST(t_sample)

@@ -212,7 +212,7 @@ START_TEST(test_one_rcpt)
 	static const char want[] = "Return-Path: <alice@example.net>\n"
 	    "Delivered-To: Bob@Example.org\n" "Subject: hi\n\nbody\n.line\n";
 	size_t i, len = strlen(body), step = _i == 0 ? len : 1;
-	struct maildir_rcpt r = { "Bob@Example.org", NULL };
+	struct maildir_rcpt r = { "Bob@Example.org", NULL, NULL };
 	struct maildir_spool *sp;
 	const char *p, *name;
 	char md[TEST_PATH];
@@ -250,7 +250,7 @@ END_TEST
 START_TEST(test_name_format)
 {
 	const char *md = tpath("Maildir");
-	struct maildir_rcpt r = { "u@d", md };
+	struct maildir_rcpt r = { "u@d", md, NULL };
 	struct maildir_spool *sp;
 	long long sec;
 	long usec, pid;
@@ -315,8 +315,8 @@ START_TEST(test_three_rcpts)
 {
 	const char *a = tpath("A"), *b = tpath("B");
 	struct maildir_rcpt r[] = {
-		{ "one@example.org", a }, { "two@example.org", b },
-		{ "three@example.org", a },
+		{ "one@example.org", a, NULL }, { "two@example.org", b, NULL },
+		{ "three@example.org", a, NULL },
 	};
 	struct maildir_spool *sp;
 	char *body = big_body(200000);
@@ -334,6 +334,49 @@ START_TEST(test_three_rcpts)
 }
 END_TEST
 
+/* A queue copy (first or second): no Return-Path/Delivered-To, and its
+ * envelope in env/ under the same name as the message in new/. */
+START_TEST(test_queue_copy)
+{
+	static const char body[] = "Received: x\n\nqueued\n";
+	static const char env[] = "sender <a@example.org>\n"
+	    "recipient <x@remote.example>\n";
+	const char *local = tpath("L"), *queue = tpath("Q");
+	struct maildir_rcpt r[] = {
+		{ "u@example.org", local, NULL },
+		{ "x@remote.example", queue, env },
+	};
+	struct maildir_spool *sp;
+	char envpath[TEST_PATH], want[256];
+	const char *qpath;
+	size_t len;
+	char *got;
+
+	if (_i == 1) {		/* the queue copy first */
+		struct maildir_rcpt t = r[0];
+
+		r[0] = r[1];
+		r[1] = t;
+	}
+	ck_assert_int_eq(deliver(&sp, "a@example.org", r, 2, body), 0);
+	qpath = maildir_path(sp, _i == 1 ? 0 : 1);
+	assert_file(qpath, body);
+	snprintf(want, sizeof(want), "Return-Path: <a@example.org>\n"
+	    "Delivered-To: u@example.org\n%s", body);
+	assert_file(maildir_path(sp, _i == 1 ? 1 : 0), want);
+	snprintf(envpath, sizeof(envpath), "%s/env/%s", queue,
+	    strrchr(qpath, '/') + 1);
+	got = slurp(envpath, &len);
+	ck_assert_str_eq(got, env);
+	free(got);
+	assert_counts(queue, 0, 1);
+	assert_counts(local, 0, 1);
+	maildir_free(&sp);
+	snprintf(envpath, sizeof(envpath), "%s/env", queue);
+	ck_assert_int_eq(count_entries(envpath), 1);
+}
+END_TEST
+
 /*
  * A copy on another filesystem (tmpfs) takes the pread/write path after
  * copy_file_range() says EXDEV; without /dev/shm both share /tmp.
@@ -341,7 +384,7 @@ END_TEST
 START_TEST(test_other_fs)
 {
 	struct maildir_rcpt r[] = {
-		{ "one@example.org", tpath("A") }, { "two@example.org", NULL },
+		{ "one@example.org", tpath("A"), NULL }, { "two@example.org", NULL, NULL },
 	};
 	struct maildir_spool *sp;
 	char *body = big_body(300001);
@@ -406,8 +449,8 @@ START_TEST(test_big_body)
 	    131071, 3, 200003 };
 	const uint64_t total = 6 * 1024 * 1024 + 12345;
 	struct maildir_rcpt r[] = {
-		{ "a@example.org", tpath("A") },
-		{ "b@example.org", tpath("B") },
+		{ "a@example.org", tpath("A"), NULL },
+		{ "b@example.org", tpath("B"), NULL },
 	};
 	static char chunk[200003];
 	struct maildir_spool *sp;
@@ -440,8 +483,8 @@ END_TEST
 START_TEST(test_abort)
 {
 	struct maildir_rcpt r[] = {
-		{ "a@example.org", tpath("A") },
-		{ "b@example.org", tpath("A") },
+		{ "a@example.org", tpath("A"), NULL },
+		{ "b@example.org", tpath("A"), NULL },
 	};
 	struct maildir_spool *sp;
 	char *body = big_body(100000);
@@ -461,8 +504,8 @@ END_TEST
 /* Bad arguments are refused before anything is created. */
 START_TEST(test_bad_args)
 {
-	struct maildir_rcpt r = { "a@example.org", tpath("A") };
-	struct maildir_rcpt evil = { "a@x\r\nBcc: b@y", tpath("A") };
+	struct maildir_rcpt r = { "a@example.org", tpath("A"), NULL };
+	struct maildir_rcpt evil = { "a@x\r\nBcc: b@y", tpath("A"), NULL };
 	struct maildir_spool *sp;
 
 	ck_assert_int_eq(maildir_open(&sp, "s@x", &r, 0, "mx", &seq), EINVAL);
@@ -537,7 +580,7 @@ efbig_run(const struct maildir_rcpt *r, rlim_t max, const char *body)
 START_TEST(test_efbig)
 {
 	struct maildir_rcpt r[] = {
-		{ "a@x", tpath("A") }, { "much-longer@x", tpath("B") },
+		{ "a@x", tpath("A"), NULL }, { "much-longer@x", tpath("B"), NULL },
 	};
 	char *body = big_body(150000);
 	rlim_t max;
@@ -555,7 +598,7 @@ END_TEST
 START_TEST(test_rollback_new)
 {
 	struct maildir_rcpt r[] = {
-		{ "a@x", tpath("A") }, { "b@x", tpath("B") },
+		{ "a@x", tpath("A"), NULL }, { "b@x", tpath("B"), NULL },
 	};
 	struct maildir_spool *sp;
 
@@ -598,7 +641,7 @@ name_at(const char *sub, long usec, const char *suffix)
  */
 START_TEST(test_no_overwrite)
 {
-	struct maildir_rcpt r = { "a@x", tpath("A") };
+	struct maildir_rcpt r = { "a@x", tpath("A"), NULL };
 	struct maildir_spool *sp = NULL;
 	const char *taken = _i == 1 ? name_at("new", 5, ",S=39") :
 	    name_at("tmp", 5, "");
@@ -633,7 +676,7 @@ END_TEST
 /* 1000 deliveries into one Maildir: 1000 names (link never replaces). */
 START_TEST(test_unique)
 {
-	struct maildir_rcpt r = { "a@x", tpath("A") };
+	struct maildir_rcpt r = { "a@x", tpath("A"), NULL };
 	struct maildir_spool *sp;
 	int i;
 
@@ -786,6 +829,7 @@ maildir_suite(TCase **fail_out)
 	tcase_add_loop_test(tc, test_one_rcpt, 0, 2);
 	tcase_add_test(tc, test_name_format);
 	tcase_add_test(tc, test_three_rcpts);
+	tcase_add_loop_test(tc, test_queue_copy, 0, 2);
 	tcase_add_test(tc, test_other_fs);
 	tcase_add_test(tc, test_big_body);
 	tcase_add_test(tc, test_unique);

@@ -21,7 +21,8 @@
 	"hostname mx.test\n" \
 	"listen 127.0.0.1:0 mx\n" \
 	"domains example.test example.org\n" \
-	"maildir /nonexistent/Maildir\n"
+	"maildir /nonexistent/Maildir\n" \
+	"sasl_db /nonexistent/sasldb2\n"
 
 struct fake {
 	struct session	*s;
@@ -39,6 +40,12 @@ struct fake {
 	size_t		 commit_nrcpt;
 	long		 delivered;
 	unsigned	 starttls_calls;
+	bool		 auth_pending;	/* a result to deliver next turn */
+	enum session_auth_result auth_res;
+	const char	*auth_data;
+	int		 auth_step;	/* LOGIN: 1 user sent, 2 password */
+	bool		 pause_pending;	/* ops->pause: resume next turn */
+	unsigned	 pauses;
 };
 
 /* has_rcpt - whether a recipient's local part is name. */
@@ -131,9 +138,89 @@ fake_now(void *ctx)
 	return 1800000000;	/* fixed, so spooled headers are stable */
 }
 
+static const char *
+fake_auth_mechs(void *ctx)
+{
+	(void)ctx;
+	return "PLAIN LOGIN";
+}
+
+/* fake_auth_result - queue a result for the next "loop turn". */
+static void
+fake_auth_result(struct fake *f, enum session_auth_result r, const char *d)
+{
+	ck_assert(!f->auth_pending);
+	f->auth_pending = true;
+	f->auth_res = r;
+	f->auth_data = d;
+}
+
+/*
+ * fake_auth_start - a scripted SASL: PLAIN "\0user\0secret" and LOGIN
+ * user/secret succeed; "=" and anything else fail; "AAA" is bad base64.
+ */
+static void
+fake_auth_start(void *ctx, const char *mech, const char *ir, size_t irlen)
+{
+	struct fake *f = ctx;
+
+	f->auth_step = 0;
+	if (strcmp(mech, "LOGIN") == 0 && ir == NULL) {
+		f->auth_step = 1;
+		fake_auth_result(f, SESSION_AUTH_CONTINUE, "VXNlcm5hbWU6");
+	} else if (ir == NULL) {
+		fake_auth_result(f, SESSION_AUTH_CONTINUE, "");
+	} else if (irlen == 16 && memcmp(ir, "AHVzZXIAc2VjcmV0", 16) == 0) {
+		fake_auth_result(f, SESSION_AUTH_OK, "user@example.test");
+	} else if (irlen == 36 && memcmp(ir,
+	    "AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=", 36) == 0) {
+		fake_auth_result(f, SESSION_AUTH_OK, "alice@example.test");
+	} else if (irlen == 3 && memcmp(ir, "AAA", 3) == 0) {
+		fake_auth_result(f, SESSION_AUTH_BADB64, NULL);
+	} else {
+		fake_auth_result(f, SESSION_AUTH_FAIL, NULL);
+	}
+}
+
+static void
+fake_auth_step(void *ctx, const char *resp, size_t len)
+{
+	struct fake *f = ctx;
+
+	if (f->auth_step == 1 && len == 8 && memcmp(resp, "dXNlcg==", 8) == 0) {
+		f->auth_step = 2;
+		fake_auth_result(f, SESSION_AUTH_CONTINUE, "UGFzc3dvcmQ6");
+	} else if (f->auth_step == 2 && len == 8 &&
+	    memcmp(resp, "c2VjcmV0", 8) == 0) {
+		fake_auth_result(f, SESSION_AUTH_OK, "user@example.test");
+	} else {
+		fake_auth_start(ctx, "PLAIN", resp, len);
+	}
+}
+
+static void
+fake_auth_abort(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->auth_pending = false;
+	f->auth_step = 0;
+}
+
+static void
+fake_pause(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->pause_pending = true;
+	f->pauses++;
+}
+
 static const struct session_ops fake_ops = {
 	fake_send, fake_close, fake_starttls, fake_spool_open,
 	fake_spool_write, fake_spool_commit, fake_spool_abort, fake_now,
+	fake_auth_mechs, fake_auth_start, fake_auth_step, fake_auth_abort,
+	fake_pause,
 };
 
 /* fake_pump - feed pending input; deliver completions "next turn". */
@@ -143,6 +230,16 @@ fake_pump(struct fake *f)
 	size_t n;
 
 	for (;;) {
+		if (f->pause_pending) {
+			f->pause_pending = false;
+			session_resume(f->s);
+			continue;
+		}
+		if (f->auth_pending) {
+			f->auth_pending = false;
+			session_auth_done(f->s, f->auth_res, f->auth_data);
+			continue;
+		}
 		if (f->commit_pending) {
 			f->commit_pending = false;
 			if (f->commit_err == 0)
@@ -154,7 +251,8 @@ fake_pump(struct fake *f)
 			break;
 		n = session_feed(f->s, f->in.data, f->trickle ? 1 : f->in.len);
 		buf_drop(&f->in, n);
-		if (n == 0 && !f->commit_pending)
+		if (n == 0 && !f->commit_pending && !f->auth_pending &&
+		    !f->pause_pending)
 			break;
 	}
 }
@@ -394,6 +492,28 @@ START_TEST(test_subject)
 }
 END_TEST
 
+/* test_error_pause - past half the error budget every error reply is
+ * held for a pause (ops->pause) before it is sent. */
+START_TEST(test_error_pause)
+{
+	char ov0[] = "max_errors=6";
+	char *ov[] = { ov0 };
+	struct fake f;
+	int i;
+
+	fake_init(&f, ov, 1, false);
+	f.trickle = _i == 1;
+	for (i = 0; i < 5; i++)
+		io_send(&f, "BOGUS\r\n", 7);
+	ck_assert_uint_eq(f.pauses, 3);		/* errors 3, 4 and 5 */
+	ck_assert(!f.closed);
+	io_send(&f, "BOGUS\r\n", 7);
+	ck_assert(f.closed);
+	ck_assert_ptr_nonnull(strstr(replies(&f), "421 4.7.0"));
+	fake_fini(&f);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -407,6 +527,7 @@ session_suite(void)
 	tcase_add_loop_test(tc, test_starttls_purge, 0, 2);
 	tcase_add_loop_test(tc, test_spool_content, 0, 2);
 	tcase_add_loop_test(tc, test_subject, 0, 2);
+	tcase_add_loop_test(tc, test_error_pause, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -27,9 +27,9 @@ START_TEST(test_row)
 		ck_assert_int_eq(pct[1], 's');
 		ck_assert_ptr_null(strchr(pct + 1, '%'));
 	}
-	if (r->enh == NULL) {	/* only the greeting, HELO and 354 */
+	if (r->enh == NULL) {	/* greeting, HELO, 354, 334 */
 		ck_assert(_i == SMTP_R_GREETING || _i == SMTP_R_HELO ||
-		    _i == SMTP_R_DATA_GO);
+		    _i == SMTP_R_DATA_GO || _i == SMTP_R_AUTH_CHALLENGE);
 		return;
 	}
 	ck_assert_int_eq(strlen(r->enh) >= 5, 1);
