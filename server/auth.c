@@ -127,26 +127,38 @@ auth_set_options(struct auth *a, const struct config *cfg)
 		    "%s%s", i > 0 ? " " : "", cfg->sasl_mechanisms[i]);
 }
 
+int
+auth_check(const struct config *cfg, char **err_out)
+{
+	if (cfg->sink || cfg->sasl_pwcheck != CONF_PWCHECK_AUXPROP ||
+	    (cfg->sasl_db != NULL && access(cfg->sasl_db, R_OK) == 0))
+		return 0;
+	*err_out = malloc(1200);
+	if (*err_out == NULL)
+		log_fatal("out of memory (auth)");
+	(void)snprintf(*err_out, 1200, "sasl_db %s: cannot be read (%s)",
+	    cfg->sasl_db != NULL ? cfg->sasl_db : "(not set)",
+	    cfg->sasl_db != NULL ? strerror(errno) : "set sasl_db");
+	return -1;
+}
+
+void
+auth_reconfigure(struct auth *a, const struct config *cfg)
+{
+	auth_set_options(a, cfg);
+}
+
 struct auth *
 auth_new(const struct config *cfg, char **err_out)
 {
-	struct auth *a = calloc(1, sizeof(*a));
+	struct auth *a;
 	int rc;
 
-	if (a == NULL)
+	if (auth_check(cfg, err_out) != 0)
+		return NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
 		log_fatal("out of memory (auth)");
 	auth_set_options(a, cfg);
-	if (!cfg->sink && cfg->sasl_pwcheck == CONF_PWCHECK_AUXPROP &&
-	    (cfg->sasl_db == NULL || access(cfg->sasl_db, R_OK) != 0)) {
-		*err_out = malloc(1200);
-		if (*err_out == NULL)
-			log_fatal("out of memory (auth)");
-		(void)snprintf(*err_out, 1200, "sasl_db %s: cannot be read "
-		    "(%s)", cfg->sasl_db != NULL ? cfg->sasl_db : "(not set)",
-		    cfg->sasl_db != NULL ? strerror(errno) : "set sasl_db");
-		free(a);
-		return NULL;
-	}
 	a->cbs[0] = (sasl_callback_t){ SASL_CB_GETOPT,
 	    (int (*)(void))(void (*)(void))auth_getopt_cb, a };
 	a->cbs[1] = (sasl_callback_t){ SASL_CB_LOG,

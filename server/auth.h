@@ -31,6 +31,18 @@ struct auth_sess;	/* one per SMTP session */
  */
 struct auth *auth_new(const struct config *cfg, char **err_out);
 
+/*
+ * auth_check - whether cfg's AUTH backend can be used: the sasldb must be
+ * readable.  0, or -1 and *err_out (heap).  Nothing changes.
+ */
+int	auth_check(const struct config *cfg, char **err_out);
+
+/*
+ * auth_reconfigure - take cfg's SASL settings (after a reload that
+ * passed auth_check); sessions started later see them.
+ */
+void	auth_reconfigure(struct auth *a, const struct config *cfg);
+
 /* auth_free - sasl_done(); NULL-safe, NULLs *ap. */
 void	auth_free(struct auth **ap);
 

@@ -812,6 +812,12 @@ reload(void)
 		conf_free(&c);
 		return;
 	}
+	if ((c->sink || conf_has_auth(c)) && auth_check(c, &err) != 0) {
+		reload_failed(false, err);
+		tls_unref(&t);
+		conf_free(&c);
+		return;
+	}
 	if (reload_check(c, t, &err) != 0 ||
 	    relisten(c, &added, &removed, &err) != 0) {
 		reload_failed(false, err);
@@ -827,6 +833,10 @@ reload(void)
 	cfg = c;
 	tls_unref(&rt.env.tls);
 	rt.env.tls = t;
+	if (rt.env.auth != NULL)
+		auth_reconfigure(rt.env.auth, c);
+	else
+		load_auth();	/* AUTH configured for the first time */
 	if (t != NULL)
 		(void)tls_check_expiry(t, time(NULL));
 	log_info("event=reload tls=%s certificates=%zu status=ok listeners=%zu "
