@@ -521,9 +521,11 @@ session_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("chat");
+	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
 	tcase_add_loop_test(tc, test_chat, 0, (int)(2 * nchat_files));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("direct");
+	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
 	tcase_add_loop_test(tc, test_starttls_purge, 0, 2);
 	tcase_add_loop_test(tc, test_spool_content, 0, 2);
 	tcase_add_loop_test(tc, test_subject, 0, 2);

@@ -981,6 +981,7 @@ add_table(Suite *s, const char *name, const TTest *ttest, size_t rows)
 {
 	TCase *tc = tcase_create(name);
 
+	tcase_set_timeout(tc, 60);	/* ASan on a busy CI machine */
 	tcase_add_loop_test(tc, ttest, 0, (int)rows);
 	suite_add_tcase(s, tc);
 }

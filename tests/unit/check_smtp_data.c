@@ -440,9 +440,11 @@ data_suite(void)
 
 	s = suite_create("smtp_data");
 	tc = tcase_create("data");
+	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
 	tcase_add_loop_test(tc, test_data_cases, 0, (int)NDATA);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("bdat");
+	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
 	tcase_add_loop_test(tc, test_bdat_cases, 0, (int)NBDAT);
 	tcase_add_test(tc, test_bdat_huge);
 	suite_add_tcase(s, tc);

@@ -348,9 +348,11 @@ line_suite(void)
 
 	s = suite_create("smtp_line");
 	tc = tcase_create("streams");
+	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
 	tcase_add_loop_test(tc, test_line_cases, 0, (int)NCASES);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("api");
+	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
 	tcase_add_test(tc, test_line_empty_feed);
 	tcase_add_test(tc, test_line_pointer);
 	tcase_add_test(tc, test_line_reset);
