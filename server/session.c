@@ -672,17 +672,21 @@ session_helo(struct session *s, const struct smtp_cmd *cmd)
 		log_fatal("can't happen: EHLO reply too long");
 }
 
-/* session_mail_err - the reply for a MAIL parse error. */
+/*
+ * session_path_err - the reply for a MAIL or RCPT parse error: a bad
+ * sender is 501 5.1.7, a bad recipient 501 5.1.3 (RFC 3463).
+ */
 static enum smtp_reply_id
-session_mail_err(enum smtp_cmd_err err)
+session_path_err(enum smtp_cmd_err err, bool rcpt)
 {
 	switch (err) {
 	case SMTP_CMD_OK:
 	case SMTP_CMD_ERR_SYNTAX:
 		return SMTP_R_SYNTAX_ARGS;
 	case SMTP_CMD_ERR_PATH:
+		return rcpt ? SMTP_R_SYNTAX_RCPT : SMTP_R_SYNTAX_SENDER;
 	case SMTP_CMD_ERR_PATH_LONG:
-		return SMTP_R_SYNTAX_SENDER;
+		return rcpt ? SMTP_R_PATH_TOOLONG : SMTP_R_SYNTAX_SENDER;
 	case SMTP_CMD_ERR_UTF8:
 		return SMTP_R_UTF8_REQUIRED;
 	case SMTP_CMD_ERR_PARAM_UNKNOWN:
@@ -693,6 +697,7 @@ session_mail_err(enum smtp_cmd_err err)
 	}
 	return SMTP_R_SYNTAX_ARGS;
 }
+
 
 /*
  * session_sender_ok - sender_login_match: an authenticated client may use
@@ -723,7 +728,7 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 	}
 	err = smtp_cmd_parse_mail(cmd->arg, cmd->arglen, flags, &m);
 	if (err != SMTP_CMD_OK) {
-		session_reply(s, session_mail_err(err),
+		session_reply(s, session_path_err(err, false),
 		    err == SMTP_CMD_ERR_SYNTAX ? "MAIL FROM:<address>" :
 		    "MAIL parameter");
 		return;
@@ -751,28 +756,6 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 	session_reply(s, SMTP_R_MAIL_OK, NULL);
 }
 
-/* session_rcpt_err - the reply for a RCPT parse error. */
-static enum smtp_reply_id
-session_rcpt_err(enum smtp_cmd_err err)
-{
-	switch (err) {
-	case SMTP_CMD_OK:
-	case SMTP_CMD_ERR_SYNTAX:
-		return SMTP_R_SYNTAX_ARGS;
-	case SMTP_CMD_ERR_PATH:
-		return SMTP_R_SYNTAX_RCPT;
-	case SMTP_CMD_ERR_PATH_LONG:
-		return SMTP_R_PATH_TOOLONG;
-	case SMTP_CMD_ERR_UTF8:
-		return SMTP_R_UTF8_REQUIRED;
-	case SMTP_CMD_ERR_PARAM_UNKNOWN:
-		return SMTP_R_PARAM_UNKNOWN;
-	case SMTP_CMD_ERR_PARAM:
-	case SMTP_CMD_ERR_PARAM_VALUE:
-		return SMTP_R_PARAM_VALUE;
-	}
-	return SMTP_R_SYNTAX_ARGS;
-}
 
 /*
  * session_rcpt_known - a local recipient is listed in the recipients
@@ -859,7 +842,7 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		flags |= SMTP_CMD_F_UTF8;
 	err = smtp_cmd_parse_rcpt(cmd->arg, cmd->arglen, flags, &r);
 	if (err != SMTP_CMD_OK) {
-		session_reply(s, session_rcpt_err(err), err ==
+		session_reply(s, session_path_err(err, true), err ==
 		    SMTP_CMD_ERR_SYNTAX ? "RCPT TO:<address>" : "RCPT parameter");
 		return;
 	}
