@@ -194,6 +194,22 @@ class Policy(unittest.TestCase):
                                                      "new")) and
                          os.listdir(os.path.join(d.root, "Maildir", "new")))
 
+    def test_data_timeout(self):
+        d = self.start("data_timeout 1s\n", "Maildir")
+        c = Client(d.port)
+        c.reply()
+        c.cmd(b"EHLO client.test")
+        c.cmd(b"MAIL FROM:<s@example.net>")
+        c.cmd(b"RCPT TO:<u@example.test>")
+        self.assertTrue(c.cmd(b"DATA").startswith(b"354"))
+        c.s.sendall(b"Subject: slow\r\n\r\nthe rest never comes")
+        self.assertTrue(c.reply().startswith(b"421 4.4.2"))
+        self.assertTrue(c.closed())
+        c.close()
+        self.assertIn("event=timeout state=data", d.logtext())
+        tmp = os.path.join(d.root, "Maildir", "tmp")
+        self.assertEqual(os.listdir(tmp) if os.path.isdir(tmp) else [], [])
+
     @unittest.skipUnless(os.geteuid() == 0, "needs root to drop privileges")
     def test_privilege_drop(self):
         nobody = pwd.getpwnam("nobody")

@@ -175,6 +175,8 @@ fake_auth_start(void *ctx, const char *mech, const char *ir, size_t irlen)
 	} else if (irlen == 36 && memcmp(ir,
 	    "AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=", 36) == 0) {
 		fake_auth_result(f, SESSION_AUTH_OK, "alice@example.test");
+	} else if (irlen == 8 && memcmp(ir, "VEVNUA==", 8) == 0) {
+		fake_auth_result(f, SESSION_AUTH_TEMP, NULL);	/* "TEMP" */
 	} else if (irlen == 3 && memcmp(ir, "AAA", 3) == 0) {
 		fake_auth_result(f, SESSION_AUTH_BADB64, NULL);
 	} else {
