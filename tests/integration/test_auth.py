@@ -23,19 +23,16 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-INLETD = os.environ.get("INLETD", os.path.join(
-    os.path.dirname(__file__), "..", "..", "server", "inletd"))
-WAIT = 10   # seconds, the bound on every wait
-LISTEN_ALL = ("listen 127.0.0.1:0 mx\nlisten 127.0.0.1:0 submission\n"
-              "listen 127.0.0.1:0 submissions\n")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inlet_harness as harness  # noqa: E402
+from inlet_harness import LISTEN_ALL, WAIT, client_ctx, read  # noqa: E402
+
 MECHS = "PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256"
 
 ALICE = "alice@example.test"
@@ -66,31 +63,15 @@ FILE_DIR = None
 def setUpModule():
     global FILE_DIR
     FILE_DIR = tempfile.mkdtemp(prefix="inlet-auth-files-")
-    cert = os.path.join(FILE_DIR, "cert.pem")
-    key = os.path.join(FILE_DIR, "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-         "-keyout", key, "-out", cert, "-days", "30", "-subj",
-         "/CN=localhost", "-addext",
-         "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=WAIT * 3)
-    sasldb = os.path.join(FILE_DIR, "sasldb2")
-    for login, password in PASSWORDS.items():
-        user, realm = login.split("@")
-        subprocess.run(["saslpasswd2", "-p", "-c", "-f", sasldb, "-u",
-                        realm, user], input=password.encode(), check=True,
-                       capture_output=True, timeout=WAIT)
+    cert, key = harness.make_cert(FILE_DIR, "auth")
+    sasldb = harness.make_sasldb(os.path.join(FILE_DIR, "sasldb2"),
+                                 PASSWORDS)
     FILES.update(cert=cert, key=key, sasldb=sasldb)
 
 
 def tearDownModule():
     if FILE_DIR is not None:
         shutil.rmtree(FILE_DIR, ignore_errors=True)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def b64(data):
@@ -104,27 +85,19 @@ def plain(authcid, password, authzid=""):
     return b64(f"{authzid}\0{authcid}\0{password}")
 
 
-def client_ctx():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-class Daemon:
-    """One inletd with its own temp dir; stopped by PID.
+class Daemon(harness.Daemon):
+    """One inletd (inlet_harness.Daemon) with per-user Maildirs and a
+    queue in its temp dir.
 
     opts are inlet.conf keys added to (or replacing) the AUTH defaults
     below; a value of None drops a key.
     """
 
     def __init__(self, opts=None, listen=LISTEN_ALL, args=None):
-        self.dir = tempfile.mkdtemp(prefix="inlet-auth-")
-        self.maildir = os.path.join(self.dir, "Maildir")
-        self.queue = os.path.join(self.dir, "queue")
-        self.conf = os.path.join(self.dir, "inlet.conf")
-        self.logpath = os.path.join(self.dir, "inletd.log")
-        self.outpath = os.path.join(self.dir, "stdout")
+        super().__init__(listen=listen, domains="example.test example.org",
+                         maildir="Maildir/%d/%u", prefix="inlet-auth-",
+                         start=False)
+        self.queue = self.path("queue")
         conf = {
             "tls_cert": FILES["cert"],
             "tls_key": FILES["key"],
@@ -135,199 +108,44 @@ class Daemon:
             "sender_login_match": "yes",
         }
         conf.update(opts or {})
-        with open(self.conf, "w") as f:
-            f.write("hostname mx.test\n" + listen +
-                    "domains example.test example.org\n"
-                    f"maildir {self.maildir}/%d/%u\n")
-            for k, v in conf.items():
-                if v is not None:
-                    f.write(f"{k} {v}\n")
-        if args is None:
-            args = ["-d", "-c", self.conf]
-        rfd, wfd = os.pipe()
-        self.log = open(self.logpath, "w")
-        self.out = open(self.outpath, "w")
-        self.proc = subprocess.Popen(
-            [INLETD] + args + ["-R", str(wfd)], pass_fds=(wfd,),
-            stdout=self.out, stderr=self.log, stdin=subprocess.DEVNULL)
-        os.close(wfd)
-        self.listeners = self._read_report(rfd)
-
-    def _read_report(self, rfd):
-        data = b""
-        with os.fdopen(rfd, "rb") as r:
-            while b"ready\n" not in data:
-                chunk = r.read1(4096)
-                if not chunk:
-                    break
-                data += chunk
-        found = []
-        for line in data.decode().splitlines():
-            m = re.fullmatch(r"listen 127\.0\.0\.1:(\d+) (\S+)", line)
-            if m:
-                found.append((int(m.group(1)), m.group(2)))
-        if b"ready\n" not in data or not found:
-            self.stop()
-            raise RuntimeError("inletd did not report ready: "
-                               + read(self.logpath).decode(errors="replace"))
-        return found
-
-    def port(self, role):
-        for port, r in self.listeners:
-            if r == role:
-                return port
-        raise KeyError(role)
+        self.write_conf(conf)
+        self.start(args)
 
     def user_files(self, user, domain="example.test"):
-        return sorted(glob.glob(os.path.join(self.maildir, domain, user,
-                                             "new", "*")))
+        return self.new_files(os.path.join(self.maildir, domain, user))
 
     def all_mail(self):
         return sorted(glob.glob(os.path.join(self.maildir, "*", "*",
                                              "new", "*")))
 
     def queue_files(self):
-        return sorted(glob.glob(os.path.join(self.queue, "new", "*")))
-
-    def log_text(self):
-        return read(self.logpath).decode(errors="replace")
-
-    def out_text(self):
-        return read(self.outpath).decode(errors="replace")
-
-    def wait_log(self, needle, count=1):
-        """Poll the log until needle occurs count times (bounded)."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            text = self.log_text()
-            if text.count(needle) >= count:
-                return text
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise AssertionError(f"log never had {count} x {needle!r}:"
-                                     f"\n{text}")
-            time.sleep(0.05)
-
-    def log_lines(self, needle):
-        return [l for l in self.log_text().splitlines() if needle in l]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self.log.close()
-        self.out.close()
-        return self.proc.returncode
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        return self.new_files(self.queue)
 
 
-class Smtp:
-    """A line-level SMTP client on a plain or TLS socket."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-
-    def reply(self):
-        """One whole (possibly multiline) reply: (code, [lines])."""
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                chunk = self.sock.recv(4096)
-                if not chunk:
-                    raise EOFError(f"closed after {lines!r} {self.buf!r}")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line)
-            if line[3:4] != b"-":
-                return int(line[:3]), lines
-
-    def cmd(self, line):
-        self.sock.sendall(line + b"\r\n")
-        return self.reply()
-
-    def line(self, line):
-        """Send a command; its one-line reply."""
-        code, lines = self.cmd(line)
-        if len(lines) != 1:
-            raise AssertionError(f"{line!r}: multiline {lines!r}")
-        return lines[0]
-
-    def ehlo(self):
-        code, lines = self.cmd(b"EHLO client.test")
-        if code != 250:
-            raise AssertionError(f"EHLO got {lines!r}")
-        return lines
-
-    def starttls(self):
-        code, lines = self.cmd(b"STARTTLS")
-        if (code, lines) != (220, [b"220 2.0.0 Ready to start TLS"]):
-            raise AssertionError(f"STARTTLS got {lines!r}")
-        self.sock = client_ctx().wrap_socket(self.sock,
-                                             server_hostname="localhost")
-
+class Smtp(harness.Smtp):
     def send_mail(self, sender, rcpts, subject=b"auth"):
         """A whole transaction that must succeed: the queue id."""
-        for line, want in ([(b"MAIL FROM:<" + sender + b">", 250)] +
-                           [(b"RCPT TO:<" + r + b">", 250) for r in rcpts] +
-                           [(b"DATA", 354)]):
-            code, lines = self.cmd(line)
-            if code != want:
-                raise AssertionError(f"{line!r} got {lines!r}")
-        code, lines = self.cmd(b"Subject: " + subject +
-                               b"\r\n\r\nauthenticated body\r\n.")
+        code, lines = self.transaction(sender, rcpts, b"Subject: " + subject +
+                                       b"\r\n\r\nauthenticated body\r\n")
         m = re.fullmatch(rb"250 2\.0\.0 Ok: queued as (\S+)", lines[0])
         if m is None:
             raise AssertionError(f"end of DATA got {lines!r}")
         return m.group(1)
 
-    def read_to_eof(self):
-        data = self.buf
-        self.buf = b""
-        while True:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                return data
-            data += chunk
-
-    def close(self):
-        self.sock.close()
-
 
 def connect(port):
-    """A plain connection, greeting read."""
-    s = Smtp(socket.create_connection(("127.0.0.1", port), timeout=WAIT))
-    code, lines = s.reply()
-    if code != 220:
-        s.close()
-        raise AssertionError(f"greeting {lines!r}")
-    return s
+    """A plain connection, greeting read (SNI localhost after STARTTLS)."""
+    return harness.connect(port, cls=Smtp, server_hostname="localhost")
 
 
 def connect_tls(port):
-    """An implicit-TLS connection, greeting read."""
-    raw = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-    try:
-        sock = client_ctx().wrap_socket(raw, server_hostname="localhost")
-    except BaseException:
-        raw.close()
-        raise
-    s = Smtp(sock)
-    code, lines = s.reply()
-    if code != 220:
-        s.close()
-        raise AssertionError(f"greeting {lines!r}")
-    return s
+    """An implicit-TLS connection (SNI localhost), greeting read."""
+    return harness.connect_tls(port, server_hostname="localhost", cls=Smtp)
 
 
 def raw_greeting(port):
     """All a new plain connection receives before EOF or its first line."""
-    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sk:
+    with harness.dial(port) as sk:
         data = b""
         while b"\r\n" not in data:
             chunk = sk.recv(4096)
@@ -1272,30 +1090,15 @@ class Sink(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-class StartupErrors(unittest.TestCase):
+class StartupErrors(harness.ConfigErrorCase):
     """A sasl_db that cannot be read is a configuration error: exit 2."""
 
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="inlet-auth-bad-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
     def run_conf(self, extra):
-        conf = os.path.join(self.dir, "inlet.conf")
-        with open(conf, "w") as f:
-            f.write("hostname mx.test\n" + LISTEN_ALL +
-                    "domains example.test\n"
-                    f"maildir {self.dir}/Maildir\n"
-                    f"tls_cert {FILES['cert']}\ntls_key {FILES['key']}\n"
-                    + extra)
-        r = subprocess.run([INLETD, "-d", "-c", conf],
-                           stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=WAIT)
-        err = r.stderr.decode(errors="replace")
-        self.assertEqual(r.returncode, 2, err)
-        self.assertEqual(len(err.strip().splitlines()), 1, err)
-        return err
+        """The one line of stderr for the base config plus extra."""
+        return super().run_conf(
+            "hostname mx.test\n" + LISTEN_ALL + "domains example.test\n"
+            f"maildir {self.dir}/Maildir\n"
+            f"tls_cert {FILES['cert']}\ntls_key {FILES['key']}\n" + extra)[1]
 
     def test_missing_sasl_db(self):
         missing = os.path.join(self.dir, "no-such-sasldb2")
@@ -1310,37 +1113,7 @@ class StartupErrors(unittest.TestCase):
         self.assertIn(missing, err)
 
 
-def missing_tools():
-    missing = [t for t in ("openssl", "swaks", "curl", "saslpasswd2")
-               if shutil.which(t) is None]
-    if "swaks" not in missing:
-        try:
-            r = subprocess.run(["perl", "-MNet::SSLeay", "-MDigest::MD5",
-                                "-e", "1"], capture_output=True,
-                               timeout=WAIT)
-            if r.returncode != 0:
-                missing.append("perl Net::SSLeay / Digest::MD5")
-        except (OSError, subprocess.TimeoutExpired):
-            missing.append("perl")
-    if not os.access(INLETD, os.X_OK):
-        missing.append(INLETD)
-    return missing
-
-
-def main():
-    missing = missing_tools()
-    if missing:
-        print("missing: " + ", ".join(missing))
-        return 1 if os.environ.get("CI") == "true" else 77
-    suite = unittest.defaultTestLoader.loadTestsFromModule(
-        sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(
-        suite)
-    # a test may fail and then error in tearDown: count tests, not reports
-    failed = len({id(t) for t, _ in result.failures + result.errors})
-    print(f"test_auth: {result.testsRun - failed} passed, {failed} failed")
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("test_auth",
+                          ("openssl", "swaks", "curl", "saslpasswd2"),
+                          ("Net::SSLeay", "Digest::MD5")))

@@ -9,10 +9,8 @@ bounded.  A missing client tool fails under CI=true; elsewhere the whole
 script is skipped (exit 77) so a developer machine without swaks still
 runs `make check`.
 """
-import glob
 import os
 import shutil
-import signal
 import smtplib
 import socket
 import subprocess
@@ -21,83 +19,28 @@ import tempfile
 import unittest
 from email.message import EmailMessage
 
-INLETD = os.environ.get("INLETD", os.path.join(
-    os.path.dirname(__file__), "..", "..", "server", "inletd"))
-WAIT = 10  # seconds, the bound on every wait
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inlet_harness as harness  # noqa: E402
+from inlet_harness import WAIT, read  # noqa: E402
+
+DOMAINS = "example.test example.org"
 
 
-class Daemon:
-    """One inletd with its own temp dir; stopped by PID."""
-
-    def __init__(self, extra_conf="", args=None):
-        self.dir = tempfile.mkdtemp(prefix="inlet-py-")
-        self.maildir = os.path.join(self.dir, "Maildir")
-        conf = os.path.join(self.dir, "inlet.conf")
-        with open(conf, "w") as f:
-            f.write("hostname mx.test\nlisten 127.0.0.1:0 mx\n"
-                    "domains example.test example.org\n"
-                    f"maildir {self.maildir}\n{extra_conf}")
-        if args is None:
-            args = ["-d", "-c", conf]
-        rfd, wfd = os.pipe()
-        self.log = open(os.path.join(self.dir, "inletd.log"), "w")
-        self.out = open(os.path.join(self.dir, "stdout"), "w")
-        self.proc = subprocess.Popen(
-            [INLETD] + args + ["-R", str(wfd)], pass_fds=(wfd,),
-            stdout=self.out, stderr=self.log, stdin=subprocess.DEVNULL)
-        os.close(wfd)
-        self.port = self._read_report(rfd)
-
-    def _read_report(self, rfd):
-        data = b""
-        with os.fdopen(rfd, "rb") as r:
-            while b"ready\n" not in data:
-                chunk = r.read1(4096) if hasattr(r, "read1") else r.read(4096)
-                if not chunk:
-                    break
-                data += chunk
-        for line in data.decode().splitlines():
-            if line.startswith("listen 127.0.0.1:"):
-                return int(line.split(":")[1].split()[0])
-        self.stop()
-        raise RuntimeError("inletd did not report ready")
-
-    def new_files(self, maildir=None):
-        return sorted(glob.glob(os.path.join(maildir or self.maildir,
-                                             "new", "*")))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self.log.close()
-        self.out.close()
-        rc = self.proc.returncode
-        return rc
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
+def start_daemon(args=None):
+    """An inletd (inlet_harness.Daemon) taking mail for DOMAINS."""
+    return harness.Daemon(domains=DOMAINS, prefix="inlet-py-", args=args)
 
 
 class Clients(unittest.TestCase):
     def setUp(self):
-        self.d = Daemon()
+        self.d = start_daemon()
 
     def tearDown(self):
         self.assertEqual(self.d.stop(), 0)
         self.d.cleanup()
 
     def test_smtplib_two_recipients(self):
-        with smtplib.SMTP("127.0.0.1", self.d.port, timeout=WAIT) as s:
+        with smtplib.SMTP("127.0.0.1", self.d.port("mx"), timeout=WAIT) as s:
             code, _ = s.ehlo("client.test")
             self.assertEqual(code, 250)
             self.assertTrue(s.has_extn("pipelining"))
@@ -119,7 +62,7 @@ class Clients(unittest.TestCase):
             self.assertNotIn(b"\r", body)
 
     def test_smtplib_refusals(self):
-        with smtplib.SMTP("127.0.0.1", self.d.port, timeout=WAIT) as s:
+        with smtplib.SMTP("127.0.0.1", self.d.port("mx"), timeout=WAIT) as s:
             s.ehlo("client.test")
             with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
                 s.sendmail("from@example.net", ["x@elsewhere.example"],
@@ -137,7 +80,7 @@ class Clients(unittest.TestCase):
         msg["To"] = "ünï@example.test"
         msg["Subject"] = "grüße"
         msg.set_content("Grüße aus dem Test\n")
-        with smtplib.SMTP("127.0.0.1", self.d.port, timeout=WAIT) as s:
+        with smtplib.SMTP("127.0.0.1", self.d.port("mx"), timeout=WAIT) as s:
             s.send_message(msg)  # smtplib adds SMTPUTF8 itself
         files = self.d.new_files()
         self.assertEqual(len(files), 1)
@@ -148,7 +91,8 @@ class Clients(unittest.TestCase):
     def test_swaks(self):
         r = subprocess.run(
             ["swaks", "--to", "x@example.test", "--from", "s@example.net",
-             "--server", f"127.0.0.1:{self.d.port}", "--helo", "swaks.test",
+             "--server", f"127.0.0.1:{self.d.port('mx')}", "--helo",
+             "swaks.test",
              "--header", "Subject: from swaks", "--pipeline"],
             capture_output=True, timeout=WAIT * 3)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -160,7 +104,7 @@ class Clients(unittest.TestCase):
     def test_swaks_relay_refused(self):
         r = subprocess.run(
             ["swaks", "--to", "x@elsewhere.example", "--server",
-             f"127.0.0.1:{self.d.port}"], capture_output=True,
+             f"127.0.0.1:{self.d.port('mx')}"], capture_output=True,
             timeout=WAIT * 3)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(b"550 5.7.1", r.stdout)
@@ -172,7 +116,7 @@ class Clients(unittest.TestCase):
             f.write(b"Subject: from curl\r\n\r\ncurl body\r\n")
         r = subprocess.run(
             ["curl", "--silent", "--show-error", "--max-time", str(WAIT),
-             f"smtp://127.0.0.1:{self.d.port}/client.test",
+             f"smtp://127.0.0.1:{self.d.port('mx')}/client.test",
              "--mail-from", "c@example.net", "--mail-rcpt",
              "y@example.test", "--upload-file", mail],
             capture_output=True, timeout=WAIT * 3)
@@ -183,7 +127,7 @@ class Clients(unittest.TestCase):
             b"Subject: from curl\n\ncurl body\n"))
 
     def test_raw_pipelined_one_write(self):
-        with socket.create_connection(("127.0.0.1", self.d.port),
+        with socket.create_connection(("127.0.0.1", self.d.port("mx")),
                                       timeout=WAIT) as sock:
             sock.recv(4096)
             sock.sendall(b"EHLO raw.test\r\nMAIL FROM:<r@example.net>\r\n"
@@ -204,13 +148,13 @@ class Clients(unittest.TestCase):
 class Sink(unittest.TestCase):
     def test_sink_any_domain(self):
         tmp = tempfile.mkdtemp(prefix="inlet-sink-")
-        d = Daemon(args=["--sink", os.path.join(tmp, "Maildir"), "-o",
-                         "listen=127.0.0.1:0"])
+        d = start_daemon(args=["--sink", os.path.join(tmp, "Maildir"),
+                               "-o", "listen=127.0.0.1:0"])
         try:
             r = subprocess.run(
                 ["swaks", "--to", "x@example.test,dev@anything.invalid",
                  "--server",
-                 f"127.0.0.1:{d.port}", "--header", "Subject: sunk"],
+                 f"127.0.0.1:{d.port('mx')}", "--header", "Subject: sunk"],
                 capture_output=True, timeout=WAIT * 3)
             self.assertEqual(r.returncode, 0, r.stdout)
         finally:
@@ -227,22 +171,5 @@ class Sink(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
-    missing = [t for t in ("swaks", "curl") if shutil.which(t) is None]
-    if not os.access(INLETD, os.X_OK):
-        missing.append(INLETD)
-    if missing:
-        print("missing: " + ", ".join(missing))
-        return 1 if os.environ.get("CI") == "true" else 77
-    suite = unittest.defaultTestLoader.loadTestsFromModule(
-        sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(
-        suite)
-    failed = len(result.failures) + len(result.errors)
-    print(f"test_clients: {result.testsRun - failed} passed, "
-          f"{failed} failed")
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("test_clients", ("swaks", "curl")))

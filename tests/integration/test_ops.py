@@ -21,16 +21,15 @@ import signal
 import smtplib
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-INLETD = os.environ.get("INLETD", os.path.join(
-    os.path.dirname(__file__), "..", "..", "server", "inletd"))
-WAIT = 10  # seconds, the bound on every wait
-CI = os.environ.get("CI") == "true"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inlet_harness as harness  # noqa: E402
+from inlet_harness import CI, INLETD, WAIT  # noqa: E402
+
 TOOLS = ("systemd-socket-activate", "openssl")
 CERT = {}  # "cert", "key": a throwaway self-signed pair (setUpModule)
 
@@ -60,98 +59,35 @@ def free_port():
 
 def setUpModule():
     d = tempfile.mkdtemp(prefix="inlet-ops-tls-")
-    CERT.update(dir=d, cert=os.path.join(d, "cert.pem"),
-                key=os.path.join(d, "key.pem"))
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
-         "-days", "2", "-keyout", CERT["key"], "-out", CERT["cert"]],
-        check=True, capture_output=True, timeout=WAIT)
+    cert, key = harness.make_cert(d, "ops", ec=True)
+    CERT.update(dir=d, cert=cert, key=key)
 
 
 def tearDownModule():
     shutil.rmtree(CERT["dir"], ignore_errors=True)
 
 
-class Daemon:
+class Daemon(harness.Daemon):
     """One inletd (maybe under systemd-socket-activate) in its own temp
     dir, with its own notify socket; stopped by PID."""
 
     def __init__(self, conf="", args=None, activate=None):
-        self.dir = tempfile.mkdtemp(prefix="inlet-ops-")
-        self.maildir = os.path.join(self.dir, "Maildir")
-        self.conf = os.path.join(self.dir, "inlet.conf")
-        self.logpath = os.path.join(self.dir, "inletd.log")
-        self.write_conf(conf)
+        super().__init__(conf, prefix="inlet-ops-", start=False)
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.notify_path = os.path.join(self.dir, "notify")
+        self.notify_path = self.path("notify")
         self.notify.bind(self.notify_path)
-        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
-        cmd = [INLETD] + (args or ["-d", "-c", self.conf])
-        fds = ()
+        wrap = ()
         if activate is not None:
             # systemd-socket-activate passes only the LISTEN_* variables
             # and the descriptors it made; it starts inletd on the first
             # connection.
-            cmd = (["systemd-socket-activate",
-                    "-E", "NOTIFY_SOCKET=" + self.notify_path] +
-                   activate + cmd)
-        else:
-            rfd, wfd = os.pipe()
-            cmd += ["-R", str(wfd)]
-            fds = (wfd,)
-        self.log = open(self.logpath, "w")
-        self.proc = subprocess.Popen(
-            cmd, pass_fds=fds, env=env, stdout=subprocess.DEVNULL,
-            stderr=self.log, stdin=subprocess.DEVNULL)
-        self.ports = []
-        if activate is None:
-            os.close(wfd)
-            self.ports = self._read_report(rfd)
-            self.port = self.ports[0]
+            wrap = (["systemd-socket-activate",
+                     "-E", "NOTIFY_SOCKET=" + self.notify_path] + activate)
+        self.start(args, env={"NOTIFY_SOCKET": self.notify_path}, wrap=wrap,
+                   report=activate is None)
 
-    def write_conf(self, extra, base=True):
-        with open(self.conf, "w") as f:
-            if base:
-                f.write("hostname mx.test\nlisten 127.0.0.1:0 mx\n"
-                        "domains example.test\n"
-                        f"maildir {self.maildir}\n")
-            f.write(extra)
-
-    def _read_report(self, rfd):
-        data = b""
-        deadline = time.monotonic() + WAIT
-        with os.fdopen(rfd, "rb") as r:
-            while b"ready\n" not in data and time.monotonic() < deadline:
-                chunk = r.read1(4096)
-                if not chunk:
-                    break
-                data += chunk
-        ports = [int(m) for m in re.findall(
-            r"^listen 127\.0\.0\.1:(\d+) ", data.decode(), re.M)]
-        if b"ready\n" not in data or not ports:
-            self.stop()
-            raise RuntimeError("inletd did not report ready: " +
-                               self.log_text())
-        return ports
-
-    def log_text(self):
-        with open(self.logpath, errors="replace") as f:
-            return f.read()
-
-    def wait_log(self, pattern, count=1):
-        """Poll the log until pattern (a regex) has matched count times;
-        returns the last match."""
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            found = list(re.finditer(pattern, self.log_text()))
-            if len(found) >= count:
-                return found[count - 1]
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no {pattern!r} in the log:\n" +
-                             self.log_text())
+    # here the log is waited for by regex: the count-th match
+    wait_log = harness.Daemon.wait_log_re
 
     def wait_notify(self, word):
         """Read notify datagrams until one holds word; returns it (None
@@ -171,53 +107,21 @@ class Daemon:
             if word in msg.split("\n"):
                 return msg
 
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self.log.close()
+        rc = super().stop()
         self.notify.close()
-        return self.proc.returncode
-
-    def new_files(self):
-        return sorted(glob.glob(os.path.join(self.maildir, "new", "*")))
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        return rc
 
 
-class Conversation:
-    """A raw SMTP client: one command, one (multi-line) reply."""
+class Conversation(harness.Smtp):
+    """A raw SMTP client: one command, one (multi-line) reply's lines."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=WAIT)
-        self.buf = b""
+        super().__init__(harness.dial(port))
         self.greeting = self.reply()
 
     def reply(self):
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                chunk = self.sock.recv(4096)
-                if not chunk:
-                    raise EOFError(b"\n".join(lines))
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line)
-            if line[3:4] != b"-":
-                return lines
-
-    def cmd(self, text):
-        self.sock.sendall(text.encode() + b"\r\n")
-        return self.reply()
+        return super().reply()[1]
 
     def size(self):
         """The SIZE an EHLO announces now."""
@@ -225,9 +129,6 @@ class Conversation:
             if line[4:9] == b"SIZE ":
                 return int(line[9:])
         return None
-
-    def close(self):
-        self.sock.close()
 
 
 def ehlo_size(port):
@@ -263,7 +164,7 @@ class Notify(OpsCase):
         """READY=1 and a STATUS= with the counts once listening."""
         msg = self.d.wait_notify("READY=1")
         self.assertRegex(msg, r"STATUS=0 sessions, 0 messages accepted")
-        send_one(self.d.port)
+        send_one(self.d.port("mx"))
         self.d.signal(signal.SIGHUP)
         self.d.wait_notify("RELOADING=1")
         msg = self.d.wait_notify("READY=1")
@@ -287,18 +188,18 @@ class Reload(OpsCase):
     def test_size_changes(self):
         """A new message_size_limit reaches new sessions only."""
         self.d.wait_notify("READY=1")
-        old = Conversation(self.d.port)
+        old = Conversation(self.d.port("mx"))
         try:
             self.assertEqual(old.size(), 1048576)
             self.d.write_conf("message_size_limit 2M\n")
             self.assertEqual(self.reload().group(1), "ok")
-            self.assertEqual(ehlo_size(self.d.port), 2097152)
+            self.assertEqual(ehlo_size(self.d.port("mx")), 2097152)
             # the session from before the reload keeps its configuration
             self.assertEqual(old.size(), 1048576)
             self.assertEqual(old.cmd("QUIT")[0][:3], b"221")
         finally:
             old.close()
-        send_one(self.d.port)
+        send_one(self.d.port("mx"))
         self.assertEqual(len(self.d.new_files()), 1)
 
     def test_broken_config_kept(self):
@@ -309,11 +210,11 @@ class Reload(OpsCase):
         line = self.d.wait_log(r".*event=reload.*status=failed.*").group(0)
         self.assertIn(self.d.conf + ":6: ", line)
         self.assertIn("keeping the running configuration", line)
-        self.assertEqual(ehlo_size(self.d.port), 1048576)
+        self.assertEqual(ehlo_size(self.d.port("mx")), 1048576)
         # a good file afterwards still works
         self.d.write_conf("message_size_limit 3M\n")
         self.assertEqual(self.reload(2).group(1), "ok")
-        self.assertEqual(ehlo_size(self.d.port), 3 * 1048576)
+        self.assertEqual(ehlo_size(self.d.port("mx")), 3 * 1048576)
 
     def test_missing_file_kept(self):
         self.d.wait_notify("READY=1")
@@ -321,7 +222,7 @@ class Reload(OpsCase):
         self.assertEqual(self.reload().group(1), "failed")
         self.assertIn("No such file", self.d.wait_log(
             r".*status=failed.*").group(0))
-        self.assertEqual(ehlo_size(self.d.port), 1048576)
+        self.assertEqual(ehlo_size(self.d.port("mx")), 1048576)
 
     def test_listener_added_and_removed(self):
         self.d.wait_notify("READY=1")
@@ -332,7 +233,7 @@ class Reload(OpsCase):
             r'event=listen address="127\.0\.0\.1:(\d+) mx"',
             self.d.log_text())]
         self.assertEqual(len(ports), 2)
-        self.assertEqual(ports[0], self.d.port)  # kept, not re-bound
+        self.assertEqual(ports[0], self.d.port("mx"))  # kept, not re-bound
         send_one(ports[1])
         self.assertEqual(len(self.d.new_files()), 1)
         self.d.write_conf(self.conf)
@@ -340,7 +241,7 @@ class Reload(OpsCase):
         self.d.wait_log(r"added=0 removed=1")
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", ports[1]), timeout=WAIT)
-        self.assertEqual(ehlo_size(self.d.port), 1048576)
+        self.assertEqual(ehlo_size(self.d.port("mx")), 1048576)
 
     def test_bind_failure_changes_nothing(self):
         """A listener that cannot be bound fails the whole reload."""
@@ -354,14 +255,14 @@ class Reload(OpsCase):
             self.assertEqual(self.reload().group(1), "failed")
         self.assertIn(f"listen 127.0.0.1:{port}", self.d.wait_log(
             r".*status=failed.*").group(0))
-        self.assertEqual(ehlo_size(self.d.port), 1048576)
+        self.assertEqual(ehlo_size(self.d.port("mx")), 1048576)
 
 
 def tls_greeting(port):
     """The greeting read inside implicit TLS (role submissions)."""
     ctx = ssl.create_default_context(cafile=CERT["cert"])
     ctx.check_hostname = False
-    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as raw:
+    with harness.dial(port) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             return s.recv(4096)
 
@@ -398,7 +299,7 @@ class Shutdown(OpsCase):
     def test_timeout(self):
         """A body still arriving when shutdown_timeout runs out."""
         self.d.wait_notify("READY=1")
-        c = Conversation(self.d.port)
+        c = Conversation(self.d.port("mx"))
         try:
             c.cmd("EHLO client.test")
             c.cmd("MAIL FROM:<a@example.net>")
@@ -435,8 +336,8 @@ class Sink(OpsCase):
         self.d.wait_notify("READY=1")
         self.d.wait_log(r"event=reload tls=ok certificates=1 status=ok "
                         r"listeners=1 added=0 removed=0")
-        self.assertEqual(ehlo_size(self.d.port), 1048576)
-        send_one(self.d.port, "anyone@anywhere.invalid")
+        self.assertEqual(ehlo_size(self.d.port("mx")), 1048576)
+        send_one(self.d.port("mx"), "anyone@anywhere.invalid")
         self.assertEqual(len(glob.glob(os.path.join(
             self.sinkdir, "Maildir", "new", "*"))), 1)
 
@@ -502,23 +403,5 @@ class Activation(unittest.TestCase):
         self.assertIn("needs tls_cert", self.d.log_text())
 
 
-def main():
-    missing = [t for t in TOOLS if shutil.which(t) is None]
-    if not os.access(INLETD, os.X_OK):
-        missing.append(INLETD)
-    if missing:
-        print("missing: " + ", ".join(missing))
-        return 1 if CI else 77
-    suite = unittest.defaultTestLoader.loadTestsFromModule(
-        sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(
-        suite)
-    failed = len(result.failures) + len(result.errors)
-    skipped = len(result.skipped)
-    print(f"test_ops: {result.testsRun - failed - skipped} passed, "
-          f"{failed} failed" + (f" ({skipped} skipped)" if skipped else ""))
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("test_ops", TOOLS))

@@ -11,7 +11,6 @@ swaks, curl and raw sockets.  Deliveries are checked by the files in
 new/.  Every wait is bounded; nothing asserts timing.  A missing tool
 fails under CI=true; elsewhere the whole script is skipped (exit 77).
 """
-import glob
 import os
 import re
 import shutil
@@ -22,16 +21,14 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import warnings
 
-INLETD = os.environ.get("INLETD", os.path.join(
-    os.path.dirname(__file__), "..", "..", "server", "inletd"))
-WAIT = 10   # seconds, the bound on every wait
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inlet_harness as harness  # noqa: E402
+from inlet_harness import LISTEN_ALL, WAIT, client_ctx, read  # noqa: E402
+
 QUIET = 2   # seconds a client waits to show that nothing arrives
-LISTEN_ALL = ("listen 127.0.0.1:0 mx\nlisten 127.0.0.1:0 submission\n"
-              "listen 127.0.0.1:0 submissions\n")
 RECEIVED_TLS = re.compile(
     rb"with ESMTPS id \S+\n\t\(using TLSv1\.[23] with cipher [A-Z0-9_-]+ "
     rb"\(\d+ bits\)\)")
@@ -40,37 +37,17 @@ CERTS = {}      # name -> (cert path, key path), made by setUpModule
 CERT_DIR = None
 
 
-def make_cert(name, cn, ec=False):
-    """A self-signed certificate for cn (and 127.0.0.1) with its key."""
-    cert = os.path.join(CERT_DIR, name + "-cert.pem")
-    key = os.path.join(CERT_DIR, name + "-key.pem")
-    newkey = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
-              if ec else ["-newkey", "rsa:2048"])
-    subprocess.run(
-        ["openssl", "req", "-x509"] + newkey +
-        ["-nodes", "-keyout", key, "-out", cert, "-days", "30",
-         "-subj", "/CN=" + cn,
-         "-addext", f"subjectAltName=DNS:{cn},IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=WAIT * 3)
-    CERTS[name] = (cert, key)
-
-
 def setUpModule():
     global CERT_DIR
     CERT_DIR = tempfile.mkdtemp(prefix="inlet-tls-certs-")
-    make_cert("rsa", "localhost")
-    make_cert("ec", "localhost", ec=True)
-    make_cert("other", "other.test")
+    CERTS["rsa"] = harness.make_cert(CERT_DIR, "rsa", "localhost")
+    CERTS["ec"] = harness.make_cert(CERT_DIR, "ec", "localhost", ec=True)
+    CERTS["other"] = harness.make_cert(CERT_DIR, "other", "other.test")
 
 
 def tearDownModule():
     if CERT_DIR is not None:
         shutil.rmtree(CERT_DIR, ignore_errors=True)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def der(name):
@@ -79,216 +56,35 @@ def der(name):
         return ssl.PEM_cert_to_DER_cert(f.read())
 
 
-class Daemon:
-    """One inletd with its own temp dir; stopped by PID.
-
-    certs names pairs from CERTS, copied into the temp dir as
-    NAME-cert.pem / NAME-key.pem (so a test may overwrite them).
-    """
-
-    def __init__(self, certs=("rsa",), extra_conf="", listen=LISTEN_ALL,
-                 sink=False, args=None, umask=-1):
-        self.dir = tempfile.mkdtemp(prefix="inlet-tls-")
-        self.maildir = os.path.join(self.dir, "Maildir")
-        self.conf = os.path.join(self.dir, "inlet.conf")
-        self.logpath = os.path.join(self.dir, "inletd.log")
-        self.pairs = []
-        for name in certs:
-            cert = os.path.join(self.dir, name + "-cert.pem")
-            key = os.path.join(self.dir, name + "-key.pem")
-            shutil.copyfile(CERTS[name][0], cert)
-            shutil.copyfile(CERTS[name][1], key)
-            self.pairs.append((cert, key))
-        with open(self.conf, "w") as f:
-            f.write("hostname mx.test\n" + listen +
-                    "domains example.test example.org\n"
-                    f"maildir {self.maildir}\n")
-            if sink:
-                f.write("sink yes\n")
-            else:
-                # submission roles need an AUTH backend; saslauthd is not
-                # contacted until someone logs in, which these tests don't
-                f.write("sasl_pwcheck saslauthd\n")
-            for cert, key in self.pairs:
-                f.write(f"tls_cert {cert}\ntls_key {key}\n")
-            f.write(extra_conf)
-        if args is None:
-            args = ["-d", "-c", self.conf]
-        rfd, wfd = os.pipe()
-        self.log = open(self.logpath, "w")
-        self.out = open(os.path.join(self.dir, "stdout"), "w")
-        self.proc = subprocess.Popen(
-            [INLETD] + args + ["-R", str(wfd)], pass_fds=(wfd,),
-            stdout=self.out, stderr=self.log, stdin=subprocess.DEVNULL,
-            umask=umask)
-        os.close(wfd)
-        self.listeners = self._read_report(rfd)
-
-    def _read_report(self, rfd):
-        data = b""
-        with os.fdopen(rfd, "rb") as r:
-            while b"ready\n" not in data:
-                chunk = r.read1(4096)
-                if not chunk:
-                    break
-                data += chunk
-        found = []
-        for line in data.decode().splitlines():
-            m = re.fullmatch(r"listen 127\.0\.0\.1:(\d+) (\S+)", line)
-            if m:
-                found.append((int(m.group(1)), m.group(2)))
-        if b"ready\n" not in data or not found:
-            self.stop()
-            raise RuntimeError("inletd did not report ready: "
-                               + read(self.logpath).decode(errors="replace"))
-        return found
-
-    def port(self, role):
-        """The port of the first listener with this role."""
-        for port, r in self.listeners:
-            if r == role:
-                return port
-        raise KeyError(role)
-
-    def new_files(self, maildir=None):
-        return sorted(glob.glob(os.path.join(maildir or self.maildir,
-                                             "new", "*")))
-
-    def log_text(self):
-        return read(self.logpath).decode(errors="replace")
-
-    def wait_log(self, needle, count=1):
-        """Poll the log until needle occurs count times (bounded)."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            text = self.log_text()
-            if text.count(needle) >= count:
-                return text
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise AssertionError(f"log never had {count} x {needle!r}:"
-                                     f"\n{text}")
-            time.sleep(0.05)
-
-    def signal(self, sig):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self.log.close()
-        self.out.close()
-        return self.proc.returncode
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+def Daemon(certs=("rsa",), extra_conf="", listen=LISTEN_ALL, sink=False,
+           args=None, umask=-1):
+    """One inletd (inlet_harness.Daemon) with the certs named from CERTS,
+    copied into its temp dir (so a test may overwrite them; .pairs)."""
+    # submission roles need an AUTH backend; saslauthd is not contacted
+    # until someone logs in, which these tests don't
+    conf = ("sink yes\n" if sink else "sasl_pwcheck saslauthd\n") + extra_conf
+    return harness.Daemon(conf, args=args, listen=listen,
+                          domains="example.test example.org",
+                          certs=[(n,) + CERTS[n] for n in certs],
+                          prefix="inlet-tls-", umask=umask)
 
 
-def client_ctx(cafile=None):
-    """A client context: verifying against cafile, else verifying nothing."""
-    if cafile is not None:
-        return ssl.create_default_context(cafile=cafile)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-def default_name(ctx, server_hostname):
-    """A verifying context checks the name; ours carry IP:127.0.0.1."""
-    if server_hostname is None and ctx.check_hostname:
-        return "127.0.0.1"
-    return server_hostname
-
-
-class Smtp:
-    """A line-level SMTP client on a plain or TLS socket."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-
-    def reply(self):
-        """One whole (possibly multiline) reply: (code, [lines])."""
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                chunk = self.sock.recv(4096)
-                if not chunk:
-                    raise EOFError(f"closed after {lines!r} {self.buf!r}")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line)
-            if line[3:4] != b"-":
-                return int(line[:3]), lines
-
-    def cmd(self, line):
-        self.sock.sendall(line + b"\r\n")
-        return self.reply()
-
-    def starttls(self, ctx, server_hostname=None):
-        code, lines = self.cmd(b"STARTTLS")
-        if (code, lines) != (220, [b"220 2.0.0 Ready to start TLS"]):
-            raise AssertionError(f"STARTTLS got {lines!r}")
-        if self.buf:
-            raise AssertionError(f"bytes after the 220: {self.buf!r}")
-        self.sock = ctx.wrap_socket(
-            self.sock, server_hostname=default_name(ctx, server_hostname))
-
+class Smtp(harness.Smtp):
     def send_mail(self, rcpt=b"a@example.test", subject=b"tls"):
         """MAIL, RCPT, DATA and a body: the code of the final reply."""
-        for line, want in ((b"MAIL FROM:<s@example.net>", 250),
-                           (b"RCPT TO:<" + rcpt + b">", 250),
-                           (b"DATA", 354)):
-            code, lines = self.cmd(line)
-            if code != want:
-                raise AssertionError(f"{line!r} got {lines!r}")
-        code, _ = self.cmd(b"Subject: " + subject + b"\r\n\r\nbody\r\n.")
+        code, _ = self.transaction(b"s@example.net", [rcpt], b"Subject: " +
+                                   subject + b"\r\n\r\nbody\r\n")
         return code
-
-    def read_to_eof(self):
-        data = self.buf
-        self.buf = b""
-        while True:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                return data
-            data += chunk
-
-    def close(self):
-        self.sock.close()
 
 
 def connect(port):
     """A plain connection, greeting read."""
-    s = Smtp(socket.create_connection(("127.0.0.1", port), timeout=WAIT))
-    code, lines = s.reply()
-    if code != 220:
-        raise AssertionError(f"greeting {lines!r}")
-    return s
+    return harness.connect(port, cls=Smtp)
 
 
 def connect_tls(port, ctx=None, server_hostname=None):
     """An implicit-TLS connection, greeting read."""
-    raw = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-    try:
-        ctx = ctx or client_ctx()
-        sock = ctx.wrap_socket(
-            raw, server_hostname=default_name(ctx, server_hostname))
-    except BaseException:
-        raw.close()
-        raise
-    s = Smtp(sock)
-    code, lines = s.reply()
-    if code != 220:
-        s.close()
-        raise AssertionError(f"greeting {lines!r}")
-    return s
+    return harness.connect_tls(port, ctx, server_hostname, cls=Smtp)
 
 
 def peer_cert(port, server_hostname=None, starttls=False):
@@ -854,26 +650,8 @@ class Sni(TlsTestCase):
         self.d.wait_log('sni="other.test"')
 
 
-class StartupErrors(unittest.TestCase):
+class StartupErrors(harness.ConfigErrorCase):
     """A bad TLS setup is a configuration error: exit 2, one line."""
-
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="inlet-tls-bad-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def run_conf(self, text):
-        conf = os.path.join(self.dir, "inlet.conf")
-        with open(conf, "w") as f:
-            f.write(text)
-        r = subprocess.run([INLETD, "-d", "-c", conf],
-                           stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=WAIT)
-        err = r.stderr.decode(errors="replace")
-        self.assertEqual(r.returncode, 2, err)
-        self.assertEqual(len(err.strip().splitlines()), 1, err)
-        return conf, err
 
     def base(self, listen="listen 127.0.0.1:0 mx\n"):
         return ("hostname mx.test\n" + listen + "domains example.test\n"
@@ -991,35 +769,6 @@ class Sink(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def missing_tools():
-    missing = [t for t in ("openssl", "swaks", "curl")
-               if shutil.which(t) is None]
-    if "swaks" not in missing:
-        try:
-            r = subprocess.run(["perl", "-MNet::SSLeay", "-e", "1"],
-                               capture_output=True, timeout=WAIT)
-            if r.returncode != 0:
-                missing.append("perl Net::SSLeay (libnet-ssleay-perl)")
-        except (OSError, subprocess.TimeoutExpired):
-            missing.append("perl")
-    if not os.access(INLETD, os.X_OK):
-        missing.append(INLETD)
-    return missing
-
-
-def main():
-    missing = missing_tools()
-    if missing:
-        print("missing: " + ", ".join(missing))
-        return 1 if os.environ.get("CI") == "true" else 77
-    suite = unittest.defaultTestLoader.loadTestsFromModule(
-        sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(
-        suite)
-    failed = len(result.failures) + len(result.errors)
-    print(f"test_tls: {result.testsRun - failed} passed, {failed} failed")
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main("test_tls", ("openssl", "swaks", "curl"),
+                          ("Net::SSLeay",)))
