@@ -1427,6 +1427,8 @@ session_feed(struct session *s, const char *data, size_t len)
 {
 	size_t off = 0;
 
+	if (s->paused)		/* the held replies wait for the resume */
+		return 0;
 	while (off < len && !session_is_busy(s) && !session_is_closed(s) &&
 	    !s->pause_due) {
 		switch (s->state) {

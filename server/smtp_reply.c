@@ -141,7 +141,9 @@ smtp_reply_ehlo_fmt(struct buf *out, const char *host, const char *helo,
 	size_t i;
 	int rc;
 
-	rc = buf_addf(out, "250%c%s greets %s\r\n", n > 0 ? '-' : ' ',
+	/* RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets; the
+	 * host name is at most 255, so the client's name is cut at 200 */
+	rc = buf_addf(out, "250%c%s greets %.200s\r\n", n > 0 ? '-' : ' ',
 	    host, helo);
 	for (i = 0; rc == 0 && i < n; i++)
 		rc = buf_addf(out, "250%c%s\r\n", i + 1 < n ? '-' : ' ',

@@ -501,11 +501,23 @@ START_TEST(test_error_pause)
 	char ov0[] = "max_errors=6";
 	char *ov[] = { ov0 };
 	struct fake f;
+	size_t held;
 	int i;
 
 	fake_init(&f, ov, 1, false);
 	f.trickle = _i == 1;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 2; i++)
+		io_send(&f, "BOGUS\r\n", 7);
+	/* the third error pauses: its reply is held, and input fed anyway
+	 * is neither taken nor answered until the resume */
+	held = f.out.len;
+	ck_assert_uint_eq(session_feed(f.s, "BOGUS\r\n", 7), 7);
+	ck_assert(f.pause_pending);
+	ck_assert_uint_eq(session_feed(f.s, "BOGUS\r\n", 7), 0);
+	ck_assert_uint_eq(f.out.len, held);
+	fake_pump(&f);
+	ck_assert_uint_gt(f.out.len, held);
+	for (i = 0; i < 2; i++)
 		io_send(&f, "BOGUS\r\n", 7);
 	ck_assert_uint_eq(f.pauses, 3);		/* errors 3, 4 and 5 */
 	ck_assert(!f.closed);

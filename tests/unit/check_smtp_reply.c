@@ -78,6 +78,9 @@ START_TEST(test_full_buffer)
 	ck_assert_int_eq(buf_adds(&b, "x"), 0);
 	ck_assert_int_eq(smtp_reply_fmt(&b, SMTP_R_LOCAL_ERROR, NULL), -1);
 	ck_assert_str_eq(buf_cstr(&b), "x");
+	/* formatted into the spare room, then refused: "x" as it was */
+	ck_assert_int_eq(buf_addf(&b, "%s", "0123456789abcdefghij"), -1);
+	ck_assert_str_eq(buf_cstr(&b), "x");
 	ck_assert_int_eq(smtp_reply_ehlo_fmt(&b, "h", "c", NULL, 0), 0);
 	ck_assert_str_eq(buf_cstr(&b), "x250 h greets c\r\n");
 	buf_release(&b);
@@ -98,6 +101,24 @@ START_TEST(test_ehlo)
 }
 END_TEST
 
+/* test_ehlo_long - a 500-octet client name still gives a first line of
+ * at most 512 octets (RFC 5321 §4.5.3.1.5). */
+START_TEST(test_ehlo_long)
+{
+	char host[256], helo[501];
+	struct buf b;
+
+	memset(host, 'h', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	memset(helo, 'c', sizeof(helo) - 1);
+	helo[sizeof(helo) - 1] = '\0';
+	buf_init(&b, 4096);
+	ck_assert_int_eq(smtp_reply_ehlo_fmt(&b, host, helo, NULL, 0), 0);
+	ck_assert_uint_le(strlen(buf_cstr(&b)), 512);
+	buf_release(&b);
+}
+END_TEST
+
 static Suite *
 reply_suite(void)
 {
@@ -109,6 +130,7 @@ reply_suite(void)
 	    (int)(sizeof(fmt_cases) / sizeof(fmt_cases[0])));
 	tcase_add_test(tc, test_full_buffer);
 	tcase_add_test(tc, test_ehlo);
+	tcase_add_test(tc, test_ehlo_long);
 	suite_add_tcase(s, tc);
 	return s;
 }
