@@ -59,6 +59,14 @@ buf_reserve(struct buf *b, size_t need)
 	b->cap = ncap;
 }
 
+/* buf_nul - put back the NUL after the contents (a failed format). */
+static void
+buf_nul(struct buf *b)
+{
+	if (b->data != NULL)
+		b->data[b->len] = '\0';
+}
+
 int
 buf_add(struct buf *b, const void *p, size_t n)
 {
@@ -89,18 +97,29 @@ buf_adds(struct buf *b, const char *s)
 int
 buf_addf(struct buf *b, const char *fmt, ...)
 {
+	char *end = b->data != NULL ? b->data + b->len : NULL;
+	size_t room = b->data != NULL ? b->cap - b->len : 0;
+	size_t need;
 	va_list ap;
 	int n;
-	size_t need;
 
+	/* One pass when the text fits the room already allocated. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(end, end != NULL ? room + 1 : 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		buf_nul(b);
 		return -1;
+	}
 	need = (size_t)n;
-	if (need > b->max - b->len)
+	if (need > b->max - b->len) {
+		buf_nul(b);
 		return -1;
+	}
+	if (end != NULL && need <= room) {
+		b->len += need;
+		return 0;
+	}
 	buf_reserve(b, b->len + need);
 	va_start(ap, fmt);
 	(void)vsnprintf(b->data + b->len, need + 1, fmt, ap);

@@ -41,6 +41,8 @@ struct conn_env {
 	struct workq		*workq;		/* commits; NULL: on the loop */
 	bool			 stopping;
 	void			(*idle_cb)(struct conn_env *);	/* last conn gone */
+	unsigned char		 ids[256];	/* random bytes for session ids */
+	size_t			 ids_left;	/* not yet used, at the front */
 };
 
 /*

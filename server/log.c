@@ -69,6 +69,27 @@ log_name(enum log_level level)
 	return "error";
 }
 
+/*
+ * log_stamp - now as 2026-01-01T00:00:00Z, formatted once a second and
+ * kept per thread (the commit workers log too).
+ */
+static const char *
+log_stamp(void)
+{
+	static _Thread_local char stamp[32];
+	static _Thread_local time_t last = (time_t)-1;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now == last)
+		return stamp;
+	last = now;
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		stamp[0] = '\0';
+	return stamp;
+}
+
 /* log_vmsg - format and emit one line. */
 static void log_vmsg(enum log_level, const char *, va_list)
     __attribute__((format(printf, 2, 0)));
@@ -77,20 +98,13 @@ static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[2048];
-	char stamp[32];
-	struct tm tm;
-	time_t now;
 
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	if (!log_state.to_stderr) {
 		syslog(log_prio(level), "%s", line);
 		return;
 	}
-	now = time(NULL);
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		stamp[0] = '\0';
-	(void)fprintf(stderr, "%s %s[%s]: %s\n", stamp, log_state.ident,
+	(void)fprintf(stderr, "%s %s[%s]: %s\n", log_stamp(), log_state.ident,
 	    log_name(level), line);
 }
 

@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,30 +56,39 @@ struct maildir_spool {
 	size_t			 ncopy;
 	char			*return_path;
 	char			*host;		/* escaped for file names */
+	long			 pid;		/* for file names */
 	enum maildir_state	 state;
 	int			 err;		/* sticky write error */
 	uint64_t		 hdrlen;	/* first copy's header octets */
 	uint64_t		 size;		/* first copy's octets so far */
 	size_t			 buflen;
-	char			 buf[MAILDIR_BUFSIZE];
+	char			 buf[MAILDIR_BUFSIZE];	/* last: not zeroed */
 };
 
-/* maildir_strf - a formatted string on the heap; fatal when out of memory. */
+/*
+ * maildir_strf - a formatted string on the heap; fatal when out of memory.
+ * Formatted once when it fits a path (always, for the paths made here).
+ */
 static char *
     __attribute__((format(printf, 1, 2)))
 maildir_strf(const char *fmt, ...)
 {
+	char buf[PATH_MAX];
 	va_list ap;
 	char *s;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		log_fatal("can't happen: maildir_strf: %s", strerror(errno));
 	if ((s = malloc((size_t)n + 1)) == NULL)
 		log_fatal("maildir: out of memory");
+	if ((size_t)n < sizeof(buf)) {
+		memcpy(s, buf, (size_t)n + 1);
+		return s;
+	}
 	va_start(ap, fmt);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -260,30 +270,41 @@ maildir_stamp(struct timespec *ts)
  * maildir_tmp_create - create c's file in tmp/ as
  * <sec>.M<usec>P<pid>Q<n>.<host>, never reusing an existing name.  On
  * EEXIST (a stale file, or another host or pid namespace sharing the
- * Maildir) the name is retried with a fresh timestamp.
+ * Maildir) the name is retried with a fresh timestamp.  A missing tmp/
+ * (ENOENT) means a new or removed Maildir: it is created, once, and the
+ * name tried again, so that the common case costs no mkdir().
  */
 static int
 maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
     int flags)
 {
 	struct timespec ts = { 0, 0 };
+	bool created = false;
 	char *path;
-	int i, fd;
+	int i, fd, err;
 
 	for (i = 0; i < MAILDIR_TRIES; i++) {
 		maildir_stamp(&ts);
 		path = maildir_strf("%s/tmp/%lld.M%ldP%ldQ%lu.%s", c->dir,
-		    (long long)ts.tv_sec, ts.tv_nsec / 1000L, (long)getpid(),
-		    c->q, sp->host);
+		    (long long)ts.tv_sec, ts.tv_nsec / 1000L, sp->pid, c->q,
+		    sp->host);
 		fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd != -1) {
 			c->tmp = path;
 			c->fd = fd;
 			return 0;
 		}
+		err = errno;
 		free(path);
-		if (errno != EEXIST)
-			return errno;
+		if (err == ENOENT && !created) {
+			if ((err = maildir_create(c->dir)) != 0)
+				return err;
+			created = true;
+			i--;	/* not a name taken: try this one again */
+			continue;
+		}
+		if (err != EEXIST)
+			return err;
 	}
 	return EEXIST;
 }
@@ -337,10 +358,14 @@ maildir_spool_new(const char *return_path, const struct maildir_rcpt *rcpts,
 	struct maildir_spool *sp;
 	size_t i;
 
-	if ((sp = calloc(1, sizeof(*sp))) == NULL ||
-	    (sp->copies = calloc(nrcpt, sizeof(*sp->copies))) == NULL)
+	if ((sp = malloc(sizeof(*sp))) == NULL)
+		log_fatal("maildir: out of memory");
+	/* Zeroing the 64 KiB buffer too cost more than the rest of open. */
+	memset(sp, 0, offsetof(struct maildir_spool, buf));
+	if ((sp->copies = calloc(nrcpt, sizeof(*sp->copies))) == NULL)
 		log_fatal("maildir: out of memory");
 	sp->ncopy = nrcpt;
+	sp->pid = (long)getpid();
 	sp->return_path = maildir_strdup(return_path);
 	sp->host = maildir_host_escape(host);
 	sp->state = MAILDIR_ST_OPEN;
@@ -356,14 +381,18 @@ maildir_spool_new(const char *return_path, const struct maildir_rcpt *rcpts,
 	return sp;
 }
 
-/* maildir_create_all - create every distinct Maildir of the handle. */
+/*
+ * maildir_create_all - create the Maildirs of copies 1 and up not shared
+ * with an earlier copy, so that a bad one fails the open, before the
+ * body is read.  The first copy's is made by maildir_tmp_create().
+ */
 static int
 maildir_create_all(const struct maildir_spool *sp)
 {
 	size_t i, j;
 	int err;
 
-	for (i = 0; i < sp->ncopy; i++) {
+	for (i = 1; i < sp->ncopy; i++) {
 		for (j = 0; j < i; j++)
 			if (strcmp(sp->copies[j].dir, sp->copies[i].dir) == 0)
 				break;
@@ -600,8 +629,15 @@ maildir_deliver(struct maildir_copy *c)
 	c->new = maildir_strf("%s/new/%s,S=%" PRIu64, c->dir, name, c->size);
 	if (c->envelope != NULL && (err = maildir_envelope(c, name)) != 0)
 		return err;
-	if (link(c->tmp, c->new) == -1)
-		return errno;
+	if (link(c->tmp, c->new) == -1) {
+		/* new/ gone (only tmp/ was checked): make it, try once more */
+		if (errno != ENOENT)
+			return errno;
+		if ((err = maildir_create(c->dir)) != 0)
+			return err;
+		if (link(c->tmp, c->new) == -1)
+			return errno;
+	}
 	c->linked = true;
 	if (unlink(c->tmp) == -1)
 		return errno;

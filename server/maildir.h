@@ -61,6 +61,10 @@ int	maildir_create(const char *dir);
  * tmp file, and its "Return-Path: <sender>" and "Delivered-To: rcpt"
  * lines.  Returns 0 and *sp_out, or an errno value (nothing left
  * behind; EINVAL for no recipients or an address holding CR or LF).
+ * The first copy's Maildir is made (maildir_create) only when its tmp/
+ * is missing, and commit makes it again when new/ has gone since, so a
+ * Maildir removed while the daemon runs is made anew; the others' are
+ * checked with maildir_create here.
  *
  * The Q numbers of all nrcpt copies are taken from *seq here, one per
  * copy, so commit never touches the caller's counter.  A name that

@@ -180,15 +180,64 @@ data_step(struct smtp_data *d, char c, char *out, size_t *o)
 	log_fatal("can't happen: DATA octet after the end marker");
 }
 
+/*
+ * data_span - how many octets from p on are neither CR nor LF: memchr()
+ * scans many octets a step, where a loop would take them one by one.
+ */
+static size_t
+data_span(const char *p, size_t len)
+{
+	const char *cr = memchr(p, '\r', len);
+	const char *lf;
+
+	if (cr != NULL)
+		len = (size_t)(cr - p);
+	lf = memchr(p, '\n', len);
+	return lf != NULL ? (size_t)(lf - p) : len;
+}
+
+/*
+ * data_run - n octets without CR or LF inside a line (state TEXT): what
+ * data_text() does to each of them, done at once.  Most of a body is
+ * such runs, and octet by octet they cost ten times as much.  While not
+ * too_big, size <= max_size (data_count), so the subtraction is safe.
+ */
+static void
+data_run(struct smtp_data *d, const char *p, size_t n, char *out, size_t *o)
+{
+	size_t put = n;
+
+	if (d->too_big)
+		put = 0;
+	else if (d->max_size != 0 && d->max_size - d->size < n)
+		put = (size_t)(d->max_size - d->size);
+	data_count(d, n);
+	if (d->line_len <= SMTP_DATA_TEXT_MAX &&
+	    d->line_len + n > SMTP_DATA_TEXT_MAX)
+		data_inc(&d->long_lines);
+	d->line_len += n;
+	memcpy(out + *o, p, put);
+	*o += put;
+}
+
 enum smtp_data_result
 smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
     size_t *used_out, char *out, size_t *outlen_out)
 {
-	size_t i, o;
+	size_t i, n, o;
 
 	o = 0;
-	for (i = 0; i < len && d->state != SMTP_DATA_ST_END; i++)
+	i = 0;
+	while (i < len && d->state != SMTP_DATA_ST_END) {
+		if (d->state == SMTP_DATA_ST_TEXT &&
+		    (n = data_span(in + i, len - i)) > 0) {
+			data_run(d, in + i, n, out, &o);
+			i += n;
+			continue;
+		}
 		data_step(d, in[i], out, &o);
+		i++;
+	}
 	*used_out = i;
 	*outlen_out = o;
 	return d->state == SMTP_DATA_ST_END ? SMTP_DATA_END : SMTP_DATA_MORE;

@@ -531,6 +531,37 @@ START_TEST(test_create)
 }
 END_TEST
 
+/*
+ * A Maildir removed while the daemon runs is made again: _i 0, all of it
+ * between two deliveries; 1, its new/ and cur/ between open and commit.
+ */
+START_TEST(test_recreate)
+{
+	struct maildir_rcpt r = { "a@x", tpath("A"), NULL };
+	struct maildir_spool *sp;
+
+	ck_assert_int_eq(deliver(&sp, "s@x", &r, 1, "x\n"), 0);
+	maildir_free(&sp);
+	if (_i == 0) {
+		rm_rf(r.dir);
+		ck_assert_int_eq(deliver(&sp, "s@x", &r, 1, "x\n"), 0);
+	} else {
+		ck_assert_int_eq(maildir_open(&sp, "s@x", &r, 1, "mx", &seq),
+		    0);
+		rm_rf(tpath("A/new"));
+		rm_rf(tpath("A/cur"));
+		ck_assert_int_eq(maildir_write(sp, "x\n", 2), 0);
+		ck_assert_int_eq(maildir_commit(sp), 0);
+	}
+	assert_file(maildir_path(sp, 0), "Return-Path: <s@x>\n"
+	    "Delivered-To: a@x\nx\n");
+	maildir_free(&sp);
+	assert_mode(tpath("A/tmp"));
+	assert_mode(tpath("A/cur"));
+	assert_counts(r.dir, 0, 1);	/* the first went with A or A/new */
+}
+END_TEST
+
 /* limit_fsize - set RLIMIT_FSIZE (soft) and ignore SIGXFSZ. */
 static void
 limit_fsize(rlim_t max, struct rlimit *old)
@@ -840,6 +871,7 @@ maildir_suite(TCase **fail_out)
 	tcase_add_test(tc, test_abort);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_create);
+	tcase_add_loop_test(tc, test_recreate, 0, 2);
 	tcase_add_test(tc, test_rollback_new);
 	tcase_add_loop_test(tc, test_no_overwrite, 0, 3);
 	suite_add_tcase(s, tc);
