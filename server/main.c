@@ -600,6 +600,12 @@ open_listeners(const struct options *o)
 		    "submission role needs tls_cert and tls_key\n");
 		exit(2);
 	}
+	if (rt.activated_tls && !cfg->sink && !conf_has_auth(cfg)) {
+		(void)fprintf(stderr, "inletd: a socket passed for a "
+		    "submission role needs sasl_db (or sasl_pwcheck "
+		    "saslauthd)\n");
+		exit(2);
+	}
 	for (i = 0; i < rt.nlisteners; i++) {
 		listener_fmt(rt.listeners[i], name, sizeof(name));
 		log_info("event=listen address=\"%s\"%s", name,
@@ -771,6 +777,11 @@ reload_check(const struct config *c, const struct tls *t, char **err_out)
 	if (rt.activated_tls && t == NULL) {
 		*err_out = errf("tls_cert", "a socket passed for a submission "
 		    "role needs certificates");
+		return -1;
+	}
+	if (rt.activated_tls && !c->sink && !conf_has_auth(c)) {
+		*err_out = errf("sasl_db", "a socket passed for a submission "
+		    "role needs an AUTH backend");
 		return -1;
 	}
 	return 0;

@@ -402,6 +402,18 @@ class Activation(unittest.TestCase):
         self.assertEqual(self.d.proc.wait(WAIT), 2)
         self.assertIn("needs tls_cert", self.d.log_text())
 
+    def test_tls_role_needs_auth(self):
+        self.expect_rc = 2
+        self.start(["submissions"],
+                   "tls_cert {cert}\ntls_key {key}\n".format(**CERT))
+        try:
+            socket.create_connection(("127.0.0.1", self.ports[0]),
+                                     timeout=WAIT).close()
+        except OSError:
+            pass
+        self.assertEqual(self.d.proc.wait(WAIT), 2)
+        self.assertIn("needs sasl_db", self.d.log_text())
+
 
 if __name__ == "__main__":
     sys.exit(harness.main("test_ops", TOOLS))
