@@ -32,6 +32,7 @@
 #define CMD_F_PRE_AUTH	0x02	/* allowed before AUTH where required */
 #define CMD_F_NO_ARGS	0x04	/* arguments are a syntax error */
 #define CMD_F_IN_BDAT	0x08	/* allowed between BDAT chunks */
+#define CMD_F_JUNK	0x10	/* counts against junk_command_limit */
 
 #define ST(x)		(1u << (x))
 #define ST_ANY_CMD	(ST(SESSION_ST_GREETED) | ST(SESSION_ST_READY) | \
@@ -982,8 +983,6 @@ static void
 session_rset(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	if (!session_junk(s))
-		return;
 	session_tx_reset(s);
 	session_reply(s, SMTP_R_OK, NULL);
 }
@@ -993,8 +992,6 @@ static void
 session_noop(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	if (!session_junk(s))
-		return;
 	session_reply(s, SMTP_R_OK, NULL);
 }
 
@@ -1011,8 +1008,6 @@ session_quit(struct session *s, const struct smtp_cmd *cmd)
 static void
 session_vrfy(struct session *s, const struct smtp_cmd *cmd)
 {
-	if (!session_junk(s))
-		return;
 	if (cmd->arglen == 0) {
 		session_reply(s, SMTP_R_SYNTAX_ARGS, "VRFY address");
 		return;
@@ -1020,13 +1015,11 @@ session_vrfy(struct session *s, const struct smtp_cmd *cmd)
 	session_reply(s, SMTP_R_VRFY, NULL);
 }
 
-/* session_not_impl - EXPN, and AUTH where it is not offered. */
+/* session_not_impl - EXPN (RFC 5321 §3.5.3: optional). */
 static void
 session_not_impl(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	if (cmd->verb == SMTP_VERB_EXPN && !session_junk(s))
-		return;
 	session_reply(s, SMTP_R_NOT_IMPL, NULL);
 }
 
@@ -1035,8 +1028,6 @@ static void
 session_help(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	if (!session_junk(s))
-		return;
 	session_reply(s, SMTP_R_HELP, NULL);
 }
 
@@ -1186,15 +1177,17 @@ static const struct session_cmd session_cmds[] = {
 	{ SMTP_VERB_DATA, ST_HELO_DONE, CMD_F_NO_ARGS, session_data },
 	{ SMTP_VERB_BDAT, ST_ANY_CMD, CMD_F_IN_BDAT, session_bdat },
 	{ SMTP_VERB_RSET, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
-	    CMD_F_NO_ARGS | CMD_F_IN_BDAT, session_rset },
+	    CMD_F_NO_ARGS | CMD_F_IN_BDAT | CMD_F_JUNK, session_rset },
 	{ SMTP_VERB_NOOP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
-	    CMD_F_IN_BDAT, session_noop },
+	    CMD_F_IN_BDAT | CMD_F_JUNK, session_noop },
 	{ SMTP_VERB_QUIT, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
 	    CMD_F_IN_BDAT, session_quit },
-	{ SMTP_VERB_VRFY, ST_ANY_CMD, CMD_F_PRE_AUTH, session_vrfy },
-	{ SMTP_VERB_EXPN, ST_ANY_CMD, CMD_F_PRE_AUTH, session_not_impl },
-	{ SMTP_VERB_HELP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
-	    session_help },
+	{ SMTP_VERB_VRFY, ST_ANY_CMD, CMD_F_PRE_AUTH | CMD_F_JUNK,
+	    session_vrfy },
+	{ SMTP_VERB_EXPN, ST_ANY_CMD, CMD_F_PRE_AUTH | CMD_F_JUNK,
+	    session_not_impl },
+	{ SMTP_VERB_HELP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
+	    CMD_F_JUNK, session_help },
 	{ SMTP_VERB_STARTTLS, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
 	    CMD_F_NO_ARGS, session_starttls },
 	{ SMTP_VERB_AUTH, ST_HELO_DONE, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
@@ -1261,7 +1254,8 @@ session_command(struct session *s, const char *line, size_t len)
 	c = session_find_cmd(cmd.verb);
 	if (c == NULL)
 		session_reply(s, SMTP_R_UNKNOWN, NULL);
-	else if (session_may_run(s, c, &cmd))
+	else if (session_may_run(s, c, &cmd) &&
+	    ((c->flags & CMD_F_JUNK) == 0 || session_junk(s)))
 		c->handler(s, &cmd);
 	s->cur_verb = NULL;
 }
