@@ -455,8 +455,10 @@ session_protocol(const struct session *s)
  *           by host (inlet) with PROTO id QID
  *           (using TLSv1.3 with cipher X (256 bits))
  *           for <rcpt>; date
- * "for" only with a single recipient, so copies do not reveal Bcc; with
- * several the date follows the last clause's ";".
+ * [addr] is an address literal (RFC 5321 §4.1.3): an IPv6 client is
+ * [IPv6:2001:db8::1] ("IPv6:" IPv6-addr).  "for" only with a single
+ * recipient, so copies do not reveal Bcc; with several the date follows
+ * the last clause's ";".
  */
 static void
 session_received_fmt(struct session *s, struct buf *b)
@@ -470,9 +472,9 @@ session_received_fmt(struct session *s, struct buf *b)
 	if (gmtime_r(&now, &tm) == NULL || strftime(date, sizeof(date),
 	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
 		log_fatal("can't happen: date formatting");
-	rc = buf_addf(b, "Received: from %s ([%s])\n\tby %s (inlet) with %s "
-	    "id %s", helo, s->client, s->cfg->hostname, session_protocol(s),
-	    s->tx.queue_id);
+	rc = buf_addf(b, "Received: from %s ([%s%s])\n\tby %s (inlet) with %s "
+	    "id %s", helo, strchr(s->client, ':') != NULL ? "IPv6:" : "",
+	    s->client, s->cfg->hostname, session_protocol(s), s->tx.queue_id);
 	if (rc == 0 && s->tls_active)
 		rc = buf_addf(b, "\n\t(using %s with cipher %s (%d bits))",
 		    s->tls_version, s->tls_cipher, s->tls_bits);

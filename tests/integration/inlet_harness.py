@@ -7,8 +7,8 @@ to "ready" that -R reports, and stops only the PID it started.  Smtp is a
 bounded line-oriented SMTP client on a plain or TLS socket.  make_cert and
 make_sasldb make throwaway certificates and Cyrus sasldbs; main runs a
 test module and prints the "test_NAME: N passed, N failed" line that
-quickstart counts.  Every wait is bounded by WAIT; only 127.0.0.1 is used;
-standard library only.
+quickstart counts.  Every wait is bounded by WAIT; only 127.0.0.1 (and
+::1, for the IPv6 tests) is used; standard library only.
 """
 import collections.abc
 import glob
@@ -33,7 +33,7 @@ CI = os.environ.get("CI") == "true"
 LISTEN_MX = "listen 127.0.0.1:0 mx\n"
 LISTEN_ALL = ("listen 127.0.0.1:0 mx\nlisten 127.0.0.1:0 submission\n"
               "listen 127.0.0.1:0 submissions\n")
-REPORT_LINE = re.compile(r"listen 127\.0\.0\.1:(\d+) (\S+)")
+REPORT_LINE = re.compile(r"listen (?:127\.0\.0\.1|\[::1\]):(\d+) (\S+)")
 
 
 def read(path):
@@ -222,6 +222,18 @@ class Daemon:
 def dial(port, timeout=WAIT):
     """A plain TCP connection to 127.0.0.1:port."""
     return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def has_ipv6_loopback():
+    """Whether this machine has ::1: IPv6 built in and a bind that works."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
 
 
 def client_ctx(cafile=None):

@@ -145,6 +145,33 @@ class Clients(unittest.TestCase):
         self.assertEqual(len(self.d.new_files()), 1)
 
 
+class Ipv6(unittest.TestCase):
+    """A client on ::1: the Received: line names it as the address literal
+    [IPv6:::1] (RFC 5321 §4.1.3).  No ::1 skips, except under CI."""
+
+    def setUp(self):
+        if not harness.has_ipv6_loopback():
+            if harness.CI:
+                self.fail("no IPv6 loopback (::1) to listen on under CI")
+            self.skipTest("no IPv6 loopback (::1)")
+        self.d = harness.Daemon(listen="listen [::1]:0 mx\n",
+                                domains=DOMAINS, prefix="inlet-py6-")
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0)
+        self.d.cleanup()
+
+    def test_received_ipv6_literal(self):
+        with smtplib.SMTP("::1", self.d.port("mx"), timeout=WAIT) as s:
+            s.ehlo("client.test")
+            self.assertEqual(s.sendmail("from@example.net", ["a@example.test"],
+                                        b"Subject: six\r\n\r\nhi\r\n"), {})
+        files = self.d.new_files()
+        self.assertEqual(len(files), 1)
+        self.assertIn(b"\nReceived: from client.test ([IPv6:::1])\n",
+                      read(files[0]))
+
+
 class Sink(unittest.TestCase):
     def test_sink_any_domain(self):
         tmp = tempfile.mkdtemp(prefix="inlet-sink-")

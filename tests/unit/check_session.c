@@ -259,9 +259,11 @@ fake_pump(struct fake *f)
 	}
 }
 
-/* fake_new - a session on BASE_CONF plus overrides. */
+/* fake_init_from - a session on BASE_CONF plus overrides, for a client
+ * at addr. */
 static void
-fake_init(struct fake *f, char *const *ov, size_t nov, bool tls)
+fake_init_from(struct fake *f, char *const *ov, size_t nov, bool tls,
+    const char *addr)
 {
 	struct session_params p;
 	char *err = NULL;
@@ -282,10 +284,17 @@ fake_init(struct fake *f, char *const *ov, size_t nov, bool tls)
 	p.cfg = f->cfg;
 	p.role = f->cfg->listens[0].role;
 	p.id = "0123456789ABCDEF";
-	p.client_addr = "192.0.2.1";
+	p.client_addr = addr;
 	p.tls_available = tls;
 	f->s = session_new(&p, &fake_ops, f);
 	session_start(f->s);
+}
+
+/* fake_init - fake_init_from for a client at 192.0.2.1. */
+static void
+fake_init(struct fake *f, char *const *ov, size_t nov, bool tls)
+{
+	fake_init_from(f, ov, nov, tls, "192.0.2.1");
 }
 
 static void
@@ -468,6 +477,38 @@ START_TEST(test_spool_content)
 }
 END_TEST
 
+/* The Received: line's address literal for each kind of client address
+ * (RFC 5321 §4.1.3: "[" IPv4-address-literal "]", "[IPv6:" ... "]"). */
+static const struct {
+	const char *addr, *want;
+} received_addrs[] = {
+	{ "192.0.2.1", "Received: from c.test ([192.0.2.1])\n" },
+	{ "::1", "Received: from c.test ([IPv6:::1])\n" },
+	{ "2001:db8::25", "Received: from c.test ([IPv6:2001:db8::25])\n" },
+	{ "fe80::1", "Received: from c.test ([IPv6:fe80::1])\n" },
+};
+#define NRECEIVED_ADDRS (sizeof(received_addrs) / sizeof(received_addrs[0]))
+
+/* test_received_addr - each address of received_addrs, whole (even _i)
+ * and trickled (odd _i). */
+START_TEST(test_received_addr)
+{
+	static const char in[] = "EHLO c.test\r\nMAIL FROM:<s@x.test>\r\n"
+	    "RCPT TO:<u@example.test>\r\nDATA\r\nSubject: x\r\n\r\n"
+	    "hi\r\n.\r\n";
+	const char *want = received_addrs[_i / 2].want;
+	struct fake f;
+
+	fake_init_from(&f, NULL, 0, false, received_addrs[_i / 2].addr);
+	f.trickle = _i % 2 == 1;
+	io_send(&f, in, sizeof(in) - 1);
+	ck_assert_int_eq(f.delivered, 1);
+	ck_assert_msg(strncmp(buf_cstr(&f.spool), want, strlen(want)) == 0,
+	    "spooled %s", buf_cstr(&f.spool));
+	fake_fini(&f);
+}
+END_TEST
+
 /* test_subject - the Subject: the sink line shows. */
 START_TEST(test_subject)
 {
@@ -542,6 +583,8 @@ session_suite(void)
 	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
 	tcase_add_loop_test(tc, test_starttls_purge, 0, 2);
 	tcase_add_loop_test(tc, test_spool_content, 0, 2);
+	tcase_add_loop_test(tc, test_received_addr, 0,
+	    (int)(2 * NRECEIVED_ADDRS));
 	tcase_add_loop_test(tc, test_subject, 0, 2);
 	tcase_add_loop_test(tc, test_error_pause, 0, 2);
 	suite_add_tcase(s, tc);
