@@ -945,3 +945,33 @@ maildir_clean_template(const char *tmpl, char *const *domains,
 		n += maildir_clean_domain(tmpl, domains[i], now, max_age);
 	return n;
 }
+
+/* maildir_can_write - 0, or the errno of the effective ids' access check
+ * for making and removing entries in dir/sub. */
+static int
+maildir_can_write(const char *dir, const char *sub)
+{
+	char *path = maildir_strf("%s/%s", dir, sub);
+	int err = 0;
+
+	if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1)
+		err = errno;
+	free(path);
+	return err;
+}
+
+int
+maildir_check(const char *dir, bool with_env)
+{
+	int err;
+
+	if ((err = maildir_can_write(dir, "tmp")) != 0 ||
+	    (err = maildir_can_write(dir, "new")) != 0)
+		return err;
+	if (!with_env)
+		return 0;
+	/* env/ is made at the first queued message: then dir must allow it */
+	if ((err = maildir_can_write(dir, "env")) == ENOENT)
+		err = maildir_can_write(dir, ".");
+	return err;
+}

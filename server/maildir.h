@@ -131,4 +131,13 @@ int	maildir_clean_tmp(const char *dir, time_t now, time_t max_age);
 int	maildir_clean_template(const char *tmpl, char *const *domains,
 	    size_t ndomains, time_t now, time_t max_age);
 
+/*
+ * maildir_check - whether this process (by its effective user and
+ * groups) can deliver into the existing Maildir dir: tmp/ and new/
+ * writable and searchable; with with_env (the queue) env/ too, or dir
+ * itself while env/ does not exist yet.  Returns 0 or an errno value
+ * (EACCES: made by or for another user).
+ */
+int	maildir_check(const char *dir, bool with_env);
+
 #endif

@@ -70,6 +70,7 @@ struct runtime {
 	size_t			 nlisteners;
 	bool			 activated;	/* listeners from systemd */
 	bool			 activated_tls;	/* ... with a TLS role */
+	bool			 already_user;	/* nothing left to drop */
 	struct event		*sig_term, *sig_int, *sig_hup, *stop_timer;
 	struct event		*status_timer;	/* NULL without NOTIFY_SOCKET */
 	unsigned		 status_conns;	/* what STATUS= said last */
@@ -284,6 +285,25 @@ errf(const char *a, const char *b)
 }
 
 /*
+ * path_err - "KEY PATH: HOW by user NAME: reason" (the user the process
+ * runs as now) in a fresh heap string, for *err_out.
+ */
+static char *
+path_err(const char *key, const char *path, const char *how, int err)
+{
+	char what[PATH_MAX + 400];
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw != NULL)
+		(void)snprintf(what, sizeof(what), "%s %s: %s by user %s",
+		    key, path, how, pw->pw_name);
+	else
+		(void)snprintf(what, sizeof(what), "%s %s: %s by uid %u",
+		    key, path, how, (unsigned)geteuid());
+	return errf(what, strerror(err));
+}
+
+/*
  * load_recipients - read the recipients file named by c (at start and on
  * every reload, so edits take effect with SIGHUP).
  */
@@ -297,7 +317,9 @@ load_recipients(struct config *c, char **err_out)
 	if (c->recipients == NULL)
 		return 0;
 	if ((text = read_file(c->recipients, &len)) == NULL) {
-		*err_out = errf(c->recipients, strerror(errno));
+		*err_out = errno == EACCES ? path_err("recipients",
+		    c->recipients, "not readable", errno) :
+		    errf(c->recipients, strerror(errno));
 		return -1;
 	}
 	rc = conf_load_recipients(c, c->recipients, text, len, err_out);
@@ -576,14 +598,24 @@ bind_listeners(void)
 	}
 }
 
+/* open_listeners - the sockets passed by systemd, or else every listen
+ * line (quietly: announce_listeners logs them once the start is sure). */
+static void
+open_listeners(void)
+{
+#ifdef HAVE_SYSTEMD
+	if (!inherit_listeners())
+#endif
+		bind_listeners();
+}
+
 /*
- * open_listeners - the sockets passed by systemd, or else every listen
- * line; log them and list them on -R's fd (returned, still open: "ready"
- * follows once privileges are dropped, so a harness that sees it may
- * rely on the daemon being fully started).
+ * announce_listeners - log the listeners and list them on -R's fd
+ * (returned, still open: "ready" follows once the start is complete, so
+ * a harness that sees it may rely on the daemon being fully started).
  */
 static FILE *
-open_listeners(const struct options *o)
+announce_listeners(const struct options *o)
 {
 	char name[128];
 	size_t i;
@@ -591,21 +623,6 @@ open_listeners(const struct options *o)
 
 	if (o->report_fd >= 0 && (rep = fdopen(o->report_fd, "w")) == NULL)
 		log_fatal("-R %d: %s", o->report_fd, strerror(errno));
-#ifdef HAVE_SYSTEMD
-	if (!inherit_listeners())
-#endif
-		bind_listeners();
-	if (rt.activated_tls && rt.env.tls == NULL) {
-		(void)fprintf(stderr, "inletd: a socket passed for a "
-		    "submission role needs tls_cert and tls_key\n");
-		exit(2);
-	}
-	if (rt.activated_tls && !cfg->sink && !conf_has_auth(cfg)) {
-		(void)fprintf(stderr, "inletd: a socket passed for a "
-		    "submission role needs sasl_db (or sasl_pwcheck "
-		    "saslauthd)\n");
-		exit(2);
-	}
 	for (i = 0; i < rt.nlisteners; i++) {
 		listener_fmt(rt.listeners[i], name, sizeof(name));
 		log_info("event=listen address=\"%s\"%s", name,
@@ -761,19 +778,104 @@ is_catchall(const struct config *c, char *out, size_t outlen)
 	    maildir_expand(c->maildir, "", "", out, outlen) == 0;
 }
 
-/* reload_check - what a reload needs besides a valid file: the catch-all
- * Maildir exists, and passed sockets with TLS roles have certificates. */
+/* check_read - 0, or -1 and *err_out when the process as it runs now
+ * may not read path (a missing one is left to the code that loads it). */
+static int
+check_read(const char *key, const char *path, char **err_out)
+{
+	if (path == NULL || faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == 0 ||
+	    errno == ENOENT)
+		return 0;
+	*err_out = path_err(key, path, "not readable", errno);
+	return -1;
+}
+
+/* nearest_dir - the nearest existing ancestor of path, into out. */
+static void
+nearest_dir(const char *path, char *out, size_t outlen)
+{
+	struct stat st;
+	char *slash;
+
+	(void)snprintf(out, outlen, "%s", path);
+	while ((slash = strrchr(out, '/')) != NULL) {
+		if (slash == out) {
+			out[1] = '\0';
+			return;
+		}
+		*slash = '\0';
+		if (stat(out, &st) == 0)
+			return;
+	}
+	(void)snprintf(out, outlen, ".");
+}
+
+/*
+ * check_maildir - create the Maildir at path (as the process runs now)
+ * when missing, and check that it may deliver there.  When it cannot be
+ * made, the error names the directory that refuses it.
+ */
+static int
+check_maildir(const char *key, const char *path, bool with_env,
+    char **err_out)
+{
+	char dir[PATH_MAX], how[PATH_MAX + 32];
+	int err;
+
+	if ((err = maildir_create(path)) == 0)
+		err = maildir_check(path, with_env);
+	if (err == 0)
+		return 0;
+	if (err == ENOENT) {
+		nearest_dir(path, dir, sizeof(dir));
+		if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+			(void)snprintf(how, sizeof(how), "cannot be made in %s",
+			    dir);
+			*err_out = path_err(key, path, how, errno);
+			return -1;
+		}
+	}
+	*err_out = path_err(key, path, "not writable", err);
+	return -1;
+}
+
+/*
+ * check_paths - what the daemon, as the user it runs as, writes or
+ * reads again later (at delivery, at a reload): the catch-all Maildir
+ * and the queue, made now (so by that user) when missing, the
+ * recipients file, the sasldb and the TLS files.  Run after the
+ * privilege drop at start and by every reload; -1 and *err_out naming
+ * the path and the user.  Template Maildirs are made at delivery.
+ */
+static int
+check_paths(const struct config *c, char **err_out)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	if (is_catchall(c, path, sizeof(path)) &&
+	    check_maildir("maildir", path, false, err_out) != 0)
+		return -1;
+	if (!c->sink && c->queue != NULL &&
+	    check_maildir("queue", c->queue, true, err_out) != 0)
+		return -1;
+	if (check_read("recipients", c->recipients, err_out) != 0)
+		return -1;
+	if (!c->sink && c->sasl_pwcheck == CONF_PWCHECK_AUXPROP &&
+	    check_read("sasl_db", c->sasl_db, err_out) != 0)
+		return -1;
+	for (i = 0; i < c->ntls_certs && i < c->ntls_keys; i++)
+		if (check_read("tls_cert", c->tls_certs[i], err_out) != 0 ||
+		    check_read("tls_key", c->tls_keys[i], err_out) != 0)
+			return -1;
+	return 0;
+}
+
+/* reload_check - what a reload needs besides a valid file and usable
+ * paths: passed sockets with TLS roles have certificates and AUTH. */
 static int
 reload_check(const struct config *c, const struct tls *t, char **err_out)
 {
-	char path[PATH_MAX];
-	int err;
-
-	if (is_catchall(c, path, sizeof(path)) &&
-	    (err = maildir_create(path)) != 0) {
-		*err_out = errf(path, strerror(err));
-		return -1;
-	}
 	if (rt.activated_tls && t == NULL) {
 		*err_out = errf("tls_cert", "a socket passed for a submission "
 		    "role needs certificates");
@@ -816,6 +918,11 @@ reload(void)
 	notify("RELOADING=1");
 	if ((c = load_config(rt.opts, &err)) == NULL) {
 		reload_failed(false, err);
+		return;
+	}
+	if (check_paths(c, &err) != 0) {
+		reload_failed(false, err);
+		conf_free(&c);
 		return;
 	}
 	if (make_tls(rt.opts, c, &t, &err) != 0) {
@@ -870,18 +977,18 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	reload();
 }
 
-/* drop_privileges - become `user` (after binding); verify no way back. */
+/*
+ * drop_privileges - become `user` (after binding, before anything is
+ * created or loaded); verify no way back.  Quiet: log_privileges() says
+ * what happened once the start has worked.
+ */
 static void
 drop_privileges(void)
 {
 	struct passwd *pw;
 
-	if (cfg->user == NULL) {
-		if (geteuid() == 0)
-			log_warn("event=start warning=\"running as root: set "
-			    "'user' in the configuration\"");
+	if (cfg->user == NULL)
 		return;
-	}
 	pw = getpwnam(cfg->user);
 	if (pw == NULL) {
 		(void)fprintf(stderr, "inletd: user %s: no such user\n",
@@ -891,7 +998,7 @@ drop_privileges(void)
 	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
 	    getgid() == pw->pw_gid && getegid() == pw->pw_gid) {
 		/* e.g. User= in the systemd unit: nothing left to drop */
-		log_info("event=privileges user=%s already=yes", cfg->user);
+		rt.already_user = true;
 		return;
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
@@ -901,8 +1008,59 @@ drop_privileges(void)
 	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		log_fatal("can't happen: regained root after dropping to %s",
 		    cfg->user);
-	log_info("event=privileges user=%s uid=%u gid=%u", cfg->user,
-	    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+}
+
+/* log_privileges - the user the daemon runs as (drop_privileges). */
+static void
+log_privileges(void)
+{
+	if (cfg->user == NULL) {
+		if (geteuid() == 0)
+			log_warn("event=start warning=\"running as root: set "
+			    "'user' in the configuration\"");
+	} else if (rt.already_user) {
+		log_info("event=privileges user=%s already=yes", cfg->user);
+	} else {
+		log_info("event=privileges user=%s uid=%u gid=%u", cfg->user,
+		    (unsigned)getuid(), (unsigned)getgid());
+	}
+}
+
+/*
+ * start_checks - after the privilege drop, as the user the daemon runs
+ * as (as every reload will): the Maildirs made and every path checked
+ * (check_paths), the certificates and SASL loaded, passed sockets with
+ * TLS roles served; one line on stderr and exit 2 otherwise, like a bad
+ * configuration.  A configuration file that user cannot read gets a
+ * warning: SIGHUP could not read it again.
+ */
+static void
+start_checks(const struct options *o)
+{
+	const char *conf = o->conf_file != NULL ? o->conf_file : INLET_CONF;
+	char *err = NULL;
+
+	if (check_paths(cfg, &err) != 0)
+		config_fail(err);
+	load_tls(o);
+	load_auth();
+	if (rt.activated_tls && rt.env.tls == NULL) {
+		(void)fprintf(stderr, "inletd: a socket passed for a "
+		    "submission role needs tls_cert and tls_key\n");
+		exit(2);
+	}
+	if (rt.activated_tls && !cfg->sink && !conf_has_auth(cfg)) {
+		(void)fprintf(stderr, "inletd: a socket passed for a "
+		    "submission role needs sasl_db (or sasl_pwcheck "
+		    "saslauthd)\n");
+		exit(2);
+	}
+	if (!o->sink && faccessat(AT_FDCWD, conf, R_OK, AT_EACCESS) != 0) {
+		err = path_err("config", conf, "not readable", errno);
+		log_warn("event=start warning=\"%s: SIGHUP cannot reload it\"",
+		    err);
+		free(err);
+	}
 }
 
 /*
@@ -1009,9 +1167,8 @@ main(int argc, char **argv)
 {
 	struct options o;
 	struct config *c;
-	char *text, *cerr = NULL, path[PATH_MAX];
+	char *text, *cerr = NULL;
 	FILE *report;
-	int err;
 
 	parse_args(argc, argv, &o);
 	if ((c = load_config(&o, &cerr)) == NULL)
@@ -1028,28 +1185,28 @@ main(int argc, char **argv)
 	}
 	log_open("inletd", o.foreground || o.sink,
 	    o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	if (is_catchall(cfg, path, sizeof(path)) &&
-	    (err = maildir_create(path)) != 0)
-		log_fatal("maildir %s: %s", path, strerror(err));
-	load_tls(&o);
-	load_auth();
-	raise_nofile();
 	if (evthread_use_pthreads() != 0)
 		log_fatal("libevent without pthreads support");
 	rt.base = event_base_new();
 	if (rt.base == NULL)
 		log_fatal("cannot create the event loop");
-	rt.env.workq = workq_new(rt.base, MAIN_COMMIT_THREADS);
-	if (rt.env.workq == NULL)
-		log_warn("event=start warning=\"no worker threads: commits run "
-		    "on the event loop\"");
 	rt.env.base = rt.base;
 	conn_env_set_cfg(&rt.env, c);	/* rt.env owns c from here on */
 	rt.env.idle_cb = env_idle_cb;
 	TAILQ_INIT(&rt.env.conns);
 	setup_signals();
-	report = open_listeners(&o);
+	open_listeners();
+	/* Root only to bind: all that is made or loaded from here on is
+	 * the runtime user's, as it is for every reload. */
 	drop_privileges();
+	start_checks(&o);
+	raise_nofile();
+	rt.env.workq = workq_new(rt.base, MAIN_COMMIT_THREADS);
+	if (rt.env.workq == NULL)
+		log_warn("event=start warning=\"no worker threads: commits run "
+		    "on the event loop\"");
+	report = announce_listeners(&o);
+	log_privileges();
 	clean_maildirs();
 	if (report != NULL) {
 		(void)fprintf(report, "ready\n");

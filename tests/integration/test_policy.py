@@ -143,13 +143,14 @@ class Policy(unittest.TestCase):
     @unittest.skipUnless(os.geteuid() == 0, "needs root to drop privileges")
     def test_privilege_drop(self):
         nobody = pwd.getpwnam("nobody")
-        d = self.start("user nobody\n", "Maildir")
-        os.makedirs(os.path.join(d.root, "Maildir"), exist_ok=True)
-        for sub in ("", "tmp", "new", "cur"):
-            p = os.path.join(d.root, "Maildir", sub)
-            os.makedirs(p, exist_ok=True)
-            os.chown(p, nobody.pw_uid, nobody.pw_gid)
+        d = harness.Daemon("user nobody\n", maildir="mail/Maildir",
+                           mode=0o755, prefix="inlet-pol-", start=False)
+        self.addCleanup(d.cleanup)
+        self.addCleanup(d.stop)
+        d.root = d.path("mail")
+        os.mkdir(d.root)
         os.chown(d.root, nobody.pw_uid, nobody.pw_gid)
+        d.start()   # nobody makes mail/Maildir (test_user.py has more)
         with open(f"/proc/{d.proc.pid}/status") as f:
             status = {l.split(":")[0]: l.split(":")[1].split()
                       for l in f if ":" in l}

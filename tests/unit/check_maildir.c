@@ -531,6 +531,69 @@ START_TEST(test_create)
 }
 END_TEST
 
+/* as_other - maildir_check(dir, with_env) as another user: as nobody
+ * (uid 65534) when root, else as ourselves (root would pass anything). */
+static int
+as_other(const char *dir, bool with_env)
+{
+	int err;
+
+	if (geteuid() != 0)
+		return maildir_check(dir, with_env);
+	ck_assert_int_eq(setegid(65534), 0);
+	ck_assert_int_eq(seteuid(65534), 0);
+	err = maildir_check(dir, with_env);
+	ck_assert_int_eq(seteuid(0), 0);
+	ck_assert_int_eq(setegid(0), 0);
+	return err;
+}
+
+/* give - dir to the user as_other() checks as, mode 0700. */
+static void
+give(const char *dir)
+{
+	if (geteuid() == 0)
+		ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+}
+
+/*
+ * maildir_check: tmp/ and new/ (and for the queue env/, or the Maildir
+ * while env/ is missing) writable by the caller; a tmp/ or env/ made by
+ * another user (root, when run as root; else mode 0500) is EACCES.
+ */
+START_TEST(test_check)
+{
+	const char *md = tpath("M");
+	static const char *const subs[] = { "", "/tmp", "/new", "/cur" };
+	char path[TEST_PATH];
+	size_t i;
+
+	ck_assert_int_eq(chmod(tdir, 0755), 0);
+	ck_assert_int_eq(mkdir(md, 0700), 0);
+	ck_assert_int_eq(maildir_check(md, false), ENOENT);
+	ck_assert_int_eq(maildir_create(md), 0);
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", md, subs[i]);
+		give(path);
+	}
+	ck_assert_int_eq(as_other(md, false), 0);
+	ck_assert_int_eq(as_other(md, true), 0);	/* may make env/ */
+	ck_assert_int_eq(mkdir(tpath("M/env"), 0700), 0);
+	if (geteuid() != 0)
+		ck_assert_int_eq(chmod(tpath("M/env"), 0500), 0);
+	ck_assert_int_eq(as_other(md, false), 0);
+	ck_assert_int_eq(as_other(md, true), EACCES);
+	give(tpath("M/env"));
+	ck_assert_int_eq(as_other(md, true), 0);
+	ck_assert_int_eq(chown(tpath("M/tmp"), geteuid(), getegid()), 0);
+	ck_assert_int_eq(chmod(tpath("M/tmp"), geteuid() == 0 ? 0700 : 0500),
+	    0);
+	ck_assert_int_eq(as_other(md, false), EACCES);
+	ck_assert_int_eq(chmod(tpath("M/tmp"), 0700), 0);
+}
+END_TEST
+
 /*
  * A Maildir removed while the daemon runs is made again: _i 0, all of it
  * between two deliveries; 1, its new/ and cur/ between open and commit.
@@ -871,6 +934,7 @@ maildir_suite(TCase **fail_out)
 	tcase_add_test(tc, test_abort);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_create);
+	tcase_add_test(tc, test_check);
 	tcase_add_loop_test(tc, test_recreate, 0, 2);
 	tcase_add_test(tc, test_rollback_new);
 	tcase_add_loop_test(tc, test_no_overwrite, 0, 3);
