@@ -59,10 +59,11 @@ struct auth_sess {
 	struct auth		*a;
 	const struct config	*cfg;
 	sasl_conn_t		*conn;
-	sasl_callback_t		 cbs[2];
+	sasl_callback_t		 cbs[3];
 	bool			 final_pending;	/* data sent with SASL_OK */
 	enum auth_sink_step	 sink;
-	char			 login[256];
+	char			 session[17];	/* the session id, for logs */
+	char			 login[256];	/* as sent (logs escape it) */
 	char			 mech[21];
 	char			 local[80], remote[80];
 	int			 ssf;
@@ -94,15 +95,34 @@ auth_getopt_cb(void *context, const char *plugin, const char *option,
 	return SASL_OK;
 }
 
-/* auth_log_cb - SASL_CB_LOG: the library's own messages. */
+/* auth_log - the library's own messages (they may quote the client). */
+static void
+auth_log(const char *session, int level, const char *message)
+{
+	if (level <= SASL_LOG_ERR)
+		log_event(LOG_LEVEL_WARN, session, "event=sasl",
+		    LOG_Q("message", message));
+	else if (level <= SASL_LOG_NOTE)
+		log_event(LOG_LEVEL_DEBUG, session, "event=sasl",
+		    LOG_Q("message", message));
+}
+
+/* auth_log_cb - SASL_CB_LOG outside a connection. */
 static int
 auth_log_cb(void *context, int level, const char *message)
 {
 	(void)context;
-	if (level <= SASL_LOG_ERR)
-		log_warn("event=sasl message=\"%s\"", message);
-	else if (level <= SASL_LOG_NOTE)
-		log_debug("event=sasl message=\"%s\"", message);
+	auth_log(NULL, level, message);
+	return SASL_OK;
+}
+
+/* auth_sess_log_cb - SASL_CB_LOG of one session's connection. */
+static int
+auth_sess_log_cb(void *context, int level, const char *message)
+{
+	const struct auth_sess *s = context;
+
+	auth_log(s->session, level, message);
 	return SASL_OK;
 }
 
@@ -224,8 +244,9 @@ auth_conn_open(struct auth_sess *s)
 	    s->local[0] != '\0' ? s->local : NULL,
 	    s->remote[0] != '\0' ? s->remote : NULL, s->cbs, 0, &s->conn);
 	if (rc != SASL_OK) {
-		log_warn("event=sasl error=\"sasl_server_new: %s\"",
-		    sasl_errstring(rc, NULL, NULL));
+		log_event(LOG_LEVEL_WARN, s->session, "event=sasl",
+		    LOG_TOK("op", "sasl_server_new"),
+		    LOG_Q("error", sasl_errstring(rc, NULL, NULL)));
 		s->conn = NULL;
 		return;
 	}
@@ -238,8 +259,8 @@ auth_conn_open(struct auth_sess *s)
 }
 
 struct auth_sess *
-auth_sess_new(struct auth *a, const struct config *cfg, const char *local,
-    const char *remote, int ssf)
+auth_sess_new(struct auth *a, const struct config *cfg, const char *session,
+    const char *local, const char *remote, int ssf)
 {
 	struct auth_sess *s = calloc(1, sizeof(*s));
 
@@ -248,12 +269,15 @@ auth_sess_new(struct auth *a, const struct config *cfg, const char *local,
 	s->a = a;
 	s->cfg = cfg;
 	s->ssf = ssf;
+	(void)snprintf(s->session, sizeof(s->session), "%s", session);
 	(void)snprintf(s->local, sizeof(s->local), "%s", local ? local : "");
 	(void)snprintf(s->remote, sizeof(s->remote), "%s",
 	    remote ? remote : "");
 	s->cbs[0] = (sasl_callback_t){ SASL_CB_PROXY_POLICY,
 	    (int (*)(void))(void (*)(void))auth_proxy_cb, s };
-	s->cbs[1] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+	s->cbs[1] = (sasl_callback_t){ SASL_CB_LOG,
+	    (int (*)(void))(void (*)(void))auth_sess_log_cb, s };
+	s->cbs[2] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
 	if (!cfg->sink)
 		auth_conn_open(s);
 	return s;
@@ -349,11 +373,31 @@ auth_encode(const char *in, unsigned len, struct buf *out)
 	(void)buf_add(out, b64, outlen);
 }
 
-/* auth_set_login - remember the login name seen, cleaned for logs. */
+/* auth_set_login - remember the login name seen (up to 255 bytes). */
 static void
 auth_set_login(struct auth_sess *s, const char *p, size_t n)
 {
-	log_clean(s->login, sizeof(s->login), p, n);
+	if (n >= sizeof(s->login))
+		n = sizeof(s->login) - 1;
+	memcpy(s->login, p, n);
+	s->login[n] = '\0';
+}
+
+/*
+ * auth_is_identity - an authorization id fit for the logs, replies and
+ * the queue's envelope: no control characters, spaces or angle brackets
+ * (a PLAIN authzid may contain anything), under 255 bytes.
+ */
+static bool
+auth_is_identity(const char *p)
+{
+	const unsigned char *u;
+
+	for (u = (const unsigned char *)p; *u != '\0'; u++)
+		if (*u <= 0x20 || *u == 0x7f || *u == '<' || *u == '>' ||
+		    u - (const unsigned char *)p >= 255)
+			return false;
+	return true;
 }
 
 /* auth_plain_login - authcid from "authzid NUL authcid NUL passwd". */
@@ -370,26 +414,21 @@ auth_plain_login(struct auth_sess *s, const char *d, size_t n)
 }
 
 /*
- * auth_identity - the authorization id after success.  It goes into logs
- * and the queue's envelope, so an id with control characters or spaces
- * (a PLAIN authzid may contain anything) is refused as a failure.
+ * auth_identity - the authorization id after success; one that is not
+ * auth_is_identity() is refused as a failure.
  */
 static enum session_auth_result
 auth_identity(struct auth_sess *s, struct buf *out)
 {
 	const void *p = NULL;
-	const unsigned char *u;
 
 	if (sasl_getprop(s->conn, SASL_USERNAME, &p) != SASL_OK || p == NULL)
 		return SESSION_AUTH_TEMP;
-	for (u = p; *u != '\0'; u++) {
-		if (*u <= 0x20 || *u == 0x7f || *u == '<' || *u == '>' ||
-		    u - (const unsigned char *)p >= 255) {
-			log_info("event=sasl-result mech=%s result=bad-identity",
-			    s->mech);
-			auth_sess_abort(s);
-			return SESSION_AUTH_FAIL;
-		}
+	if (!auth_is_identity(p)) {
+		log_event(LOG_LEVEL_INFO, s->session, "event=sasl-result",
+		    LOG_TOK("mech", s->mech), LOG_TOK("result", "bad-identity"));
+		auth_sess_abort(s);
+		return SESSION_AUTH_FAIL;
 	}
 	buf_reset(out);
 	(void)buf_adds(out, p);
@@ -449,8 +488,9 @@ auth_result(struct auth_sess *s, int rc, const char *data, unsigned len,
 	}
 	if (r == SESSION_AUTH_OK)
 		return auth_identity(s, out);
-	log_info("event=sasl-result mech=%s result=%d detail=\"%s\"",
-	    s->mech, rc, sasl_errdetail(s->conn));
+	log_event(LOG_LEVEL_INFO, s->session, "event=sasl-result",
+	    LOG_TOK("mech", s->mech), LOG_I("result", rc),
+	    LOG_Q("detail", sasl_errdetail(s->conn)));
 	auth_sess_abort(s);
 	return r;
 }
@@ -512,6 +552,11 @@ auth_sink_step(struct auth_sess *s, const char *d, size_t n, struct buf *out)
 		    (size_t)((const char *)memchr(d, ' ', n) - d) : n);
 		break;
 	case AUTH_SINK_NONE:
+		return SESSION_AUTH_FAIL;
+	}
+	if (!auth_is_identity(s->login)) {	/* as the real backend would */
+		log_event(LOG_LEVEL_INFO, s->session, "event=sasl-result",
+		    LOG_TOK("mech", s->mech), LOG_TOK("result", "bad-identity"));
 		return SESSION_AUTH_FAIL;
 	}
 	(void)buf_adds(out, s->login[0] != '\0' ? s->login : "anonymous");
@@ -625,7 +670,7 @@ auth_ban_find(struct auth *a, const char *addr, time_t now, bool create)
 
 int
 auth_throttle_fail(struct auth *a, const struct config *cfg,
-    const char *addr, time_t now, unsigned *fails_out)
+    const char *session, const char *addr, time_t now, unsigned *fails_out)
 {
 	struct auth_ban *b = auth_ban_find(a, addr, now, true);
 
@@ -633,8 +678,9 @@ auth_throttle_fail(struct auth *a, const struct config *cfg,
 	*fails_out = b->fails;
 	if (b->fails >= cfg->auth_fail_limit) {
 		b->until = now + (time_t)cfg->auth_ban_time;
-		log_info("event=auth-ban client=%s fails=%u seconds=%u", addr,
-		    b->fails, cfg->auth_ban_time);
+		log_event(LOG_LEVEL_INFO, session, "event=auth-ban",
+		    LOG_TOK("client", addr), LOG_U("fails", b->fails),
+		    LOG_U("seconds", cfg->auth_ban_time));
 		return -1;
 	}
 	return b->fails < AUTH_DELAY_MAX ? (int)b->fails : AUTH_DELAY_MAX;

@@ -47,11 +47,13 @@ void	auth_reconfigure(struct auth *a, const struct config *cfg);
 void	auth_free(struct auth **ap);
 
 /*
- * auth_sess_new - SASL state for one session: local and remote are
- * "ip;port" (or NULL), ssf the TLS cipher bits (0 before TLS).
+ * auth_sess_new - SASL state for one session: session is its id (for
+ * the logs), local and remote are "ip;port" (or NULL), ssf the TLS
+ * cipher bits (0 before TLS).
  */
 struct auth_sess *auth_sess_new(struct auth *a, const struct config *cfg,
-	    const char *local, const char *remote, int ssf);
+	    const char *session, const char *local, const char *remote,
+	    int ssf);
 
 /* auth_sess_free - NULL-safe, NULLs *sp. */
 void	auth_sess_free(struct auth_sess **sp);
@@ -74,8 +76,8 @@ enum session_auth_result auth_sess_step(struct auth_sess *s,
 /* auth_sess_abort - forget an exchange in progress. */
 void	auth_sess_abort(struct auth_sess *s);
 
-/* auth_sess_login - the login name the client gave (for logs), "" if
- * none could be seen; already cleaned for logging. */
+/* auth_sess_login - the login name the client gave, as sent (up to 255
+ * bytes; log it with LOG_Q), "" if none could be seen. */
 const char *auth_sess_login(const struct auth_sess *s);
 
 /* auth_sess_mech - the mechanism of the last exchange. */
@@ -85,10 +87,12 @@ const char *auth_sess_mech(const struct auth_sess *s);
  * auth_throttle_fail - count a failed login from addr at now.  Returns
  * the delay in seconds before the 535 (it grows with each failure), or
  * -1 when this failure reaches auth_fail_limit: the address is then
- * banned for auth_ban_time.  *fails_out gets the count.
+ * banned for auth_ban_time (logged with session).  *fails_out gets the
+ * count.
  */
 int	auth_throttle_fail(struct auth *a, const struct config *cfg,
-	    const char *addr, time_t now, unsigned *fails_out);
+	    const char *session, const char *addr, time_t now,
+	    unsigned *fails_out);
 
 /* auth_is_banned - whether addr is banned at now. */
 bool	auth_is_banned(struct auth *a, const char *addr, time_t now);

@@ -87,6 +87,8 @@ static void conn_tls_done(struct conn *c);
 static void conn_tls_failed(struct conn *c, short what);
 static void conn_setup_bev(struct conn *c);
 static void conn_start(struct conn *c, const struct session_tls_info *info);
+static void conn_log_delivery(const struct conn *c,
+    const struct session_tx *tx);
 
 /* conn_cfg_unref - drop one hold on a configuration; the last frees it. */
 static void
@@ -142,10 +144,11 @@ conn_free(struct conn *c)
 	    session_stats(c->session) : &none;
 	struct conn_env *env = c->env;
 
-	log_info("session=%s event=disconnect client=%s commands=%u "
-	    "errors=%u messages=%u rcpts=%u duration=%llds", c->id, c->addr,
-	    st->commands, st->errors, st->messages, st->rcpts,
-	    (long long)(time(NULL) - c->started));
+	log_event(LOG_LEVEL_INFO, c->id, "event=disconnect",
+	    LOG_TOK("client", c->addr), LOG_U("commands", st->commands),
+	    LOG_U("errors", st->errors), LOG_U("messages", st->messages),
+	    LOG_U("rcpts", st->rcpts), LOG_SECS("duration",
+	    (long long)(time(NULL) - c->started)));
 	session_free(&c->session);
 	tls_unref(&c->tls);
 	auth_sess_free(&c->auth);
@@ -243,6 +246,7 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 			if (c->cfg->sink)
 				conn_sink_line(c, session_tx(c->session));
 		}
+		conn_log_delivery(c, session_tx(c->session));
 		maildir_free(&c->spool);
 		session_commit_done(c->session, c->commit_err);
 		if (c->env->stopping)	/* the message is safe: now go */
@@ -281,7 +285,8 @@ conn_op_send(void *ctx, const char *data, size_t len)
 	}
 	if ((size_t)n < len &&
 	    bufferevent_write(c->bev, data + n, len - (size_t)n) != 0)
-		log_warn("session=%s event=write-error", c->id);
+		log_event(LOG_LEVEL_WARN, c->id, "event=write-error",
+		    LOG_TOK("client", c->addr));
 }
 
 /* conn_op_close - session_ops.close: stop reading, free after output */
@@ -341,6 +346,35 @@ conn_is_remote(const struct conn *c, const struct smtp_addr *a)
 {
 	return !c->cfg->sink && c->cfg->queue != NULL &&
 	    !conf_is_local_domain(c->cfg, a->domain);
+}
+
+/*
+ * conn_log_delivery - after the commit: one line per recipient, with the
+ * file its copy went to (the copies are numbered as conn_op_spool_open
+ * made them: one per local recipient, one for all the remote ones), or
+ * status=deferred when the commit failed (the client was told 4xx).
+ */
+static void
+conn_log_delivery(const struct conn *c, const struct session_tx *tx)
+{
+	char to[SMTP_PATH_MAX + 1];
+	size_t i, n = 0, q = SIZE_MAX, copy;
+	bool remote;
+
+	for (i = 0; i < tx->nrcpt; i++) {
+		remote = conn_is_remote(c, &tx->rcpts[i]);
+		if (remote && q == SIZE_MAX)
+			q = n++;
+		copy = remote ? q : n++;
+		log_event(LOG_LEVEL_INFO, c->id, "event=delivery",
+		    LOG_TOK("id", tx->queue_id),
+		    LOG_ADDR("to", smtp_addr_fmt(&tx->rcpts[i], to,
+		    sizeof(to))), LOG_TOK("relay", remote ? "queue" : "maildir"),
+		    LOG_TOK("status", c->commit_err != 0 ? "deferred" :
+		    remote ? "queued" : "sent"),
+		    c->commit_err != 0 ? LOG_Q("error", strerror(c->commit_err)) :
+		    LOG_Q("file", maildir_path(c->spool, copy)));
+	}
 }
 
 /*
@@ -504,8 +538,8 @@ conn_auth_sess(struct conn *c)
 
 	if (c->auth == NULL && c->env->auth != NULL) {
 		(void)snprintf(remote, sizeof(remote), "%s;%u", c->addr, c->port);
-		c->auth = auth_sess_new(c->env->auth, c->cfg, NULL, remote,
-		    c->ssf);
+		c->auth = auth_sess_new(c->env->auth, c->cfg, c->id, NULL,
+		    remote, c->ssf);
 	}
 	return c->auth;
 }
@@ -550,22 +584,23 @@ conn_auth_deliver(struct conn *c, enum session_auth_result r)
 	int delay;
 
 	if (r == SESSION_AUTH_FAIL) {
-		delay = auth_throttle_fail(c->env->auth, c->cfg, c->addr,
-		    time(NULL), &fails);
-		log_info("session=%s event=auth-failed client=%s user=\"%s\" "
-		    "mech=%s fails=%u delay=%ds", c->id, c->addr,
-		    auth_sess_login(c->auth), auth_sess_mech(c->auth), fails,
-		    delay < 0 ? 0 : delay);
+		delay = auth_throttle_fail(c->env->auth, c->cfg, c->id,
+		    c->addr, time(NULL), &fails);
+		log_event(LOG_LEVEL_INFO, c->id, "event=auth-failed",
+		    LOG_TOK("client", c->addr),
+		    LOG_Q("user", auth_sess_login(c->auth)),
+		    LOG_TOK("mech", auth_sess_mech(c->auth)),
+		    LOG_U("fails", fails), LOG_SECS("delay", delay < 0 ? 0 :
+		    delay));
 		if (delay < 0)
 			r = SESSION_AUTH_BANNED;
 		else
 			tv.tv_sec = delay;
 	} else if (r == SESSION_AUTH_OK) {
-		char user[300];
-
-		log_info("session=%s event=auth client=%s user=\"%s\" mech=%s",
-		    c->id, c->addr, log_clean(user, sizeof(user),
-		    c->auth_out.data, c->auth_out.len), auth_sess_mech(c->auth));
+		log_event(LOG_LEVEL_INFO, c->id, "event=auth",
+		    LOG_TOK("client", c->addr),
+		    LOG_QN("user", c->auth_out.data, c->auth_out.len),
+		    LOG_TOK("mech", auth_sess_mech(c->auth)));
 	}
 	c->auth_res = r;
 	(void)evtimer_add(c->auth_ev, &tv);
@@ -688,8 +723,8 @@ conn_tls_failed(struct conn *c, short what)
 		    "handshake");
 	else
 		conn_ssl_errors(c, why, sizeof(why));
-	log_info("session=%s event=tls-failed client=%s reason=\"%s\"",
-	    c->id, c->addr, why);
+	log_event(LOG_LEVEL_INFO, c->id, "event=tls-failed",
+	    LOG_TOK("client", c->addr), LOG_Q("reason", why));
 	c->handshaking = false;
 	c->gone = true;
 	if (c->session != NULL) {
@@ -707,14 +742,13 @@ conn_tls_done(struct conn *c)
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	struct session_tls_info info;
-	char clean[300];
 
 	info.version = SSL_get_version(ssl);
 	info.cipher = SSL_get_cipher_name(ssl);
 	info.bits = SSL_get_cipher_bits(ssl, NULL);
-	log_info("session=%s event=tls version=%s cipher=%s bits=%d sni=\"%s\"",
-	    c->id, info.version, info.cipher, info.bits, sni == NULL ? "" :
-	    log_clean(clean, sizeof(clean), sni, strlen(sni)));
+	log_event(LOG_LEVEL_INFO, c->id, "event=tls",
+	    LOG_TOK("version", info.version), LOG_TOK("cipher", info.cipher),
+	    LOG_I("bits", info.bits), LOG_Q("sni", sni));
 	c->handshaking = false;
 	c->ssf = info.bits;
 	tls_unref(&c->tls);
@@ -741,8 +775,8 @@ conn_starttls_begin(struct conn *c)
 
 	c->tls_switch = false;
 	if (junk > 0) {
-		log_info("session=%s event=starttls-purge bytes=%zu", c->id,
-		    junk);
+		log_event(LOG_LEVEL_INFO, c->id, "event=starttls-purge",
+		    LOG_U("bytes", junk));
 		(void)evbuffer_drain(in, junk);
 	}
 	f = bufferevent_openssl_filter_new(c->env->base, c->bev,
@@ -849,8 +883,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_ERROR) != 0 && log_enabled(LOG_LEVEL_DEBUG))
-		log_debug("session=%s event=socket-error error=\"%s\"", c->id,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		log_event(LOG_LEVEL_DEBUG, c->id, "event=socket-error",
+		    LOG_Q("error", evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR())));
 	c->gone = true;
 	session_eof(c->session);
 	conn_maybe_free(c);
@@ -928,7 +963,8 @@ conn_refuse(struct conn_env *env, int fd, const char *addr,
 	struct buf b;
 	ssize_t n;
 
-	log_info("session=- event=refused client=%s reason=%s", addr, why);
+	log_event(LOG_LEVEL_INFO, NULL, "event=refused", LOG_TOK("client", addr),
+	    LOG_TOK("reason", why));
 	buf_init(&b, 512);
 	if (smtp_reply_fmt(&b, id, env->cfg->hostname) == 0)
 		n = write(fd, b.data, b.len);	/* best effort, non-blocking */
@@ -1003,8 +1039,9 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	}
 	if (env->auth != NULL && auth_is_banned(env->auth, addr, time(NULL))) {
 		if (role == CONF_ROLE_SUBMISSIONS) {	/* no clear text on 465 */
-			log_info("session=- event=refused client=%s "
-			    "reason=auth-ban", addr);
+			log_event(LOG_LEVEL_INFO, NULL, "event=refused",
+			    LOG_TOK("client", addr),
+			    LOG_TOK("reason", "auth-ban"));
 			evutil_closesocket(fd);
 			return;
 		}
@@ -1041,8 +1078,9 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 		log_fatal("out of memory (bufferevent)");
 	TAILQ_INSERT_TAIL(&env->conns, c, entry);
 	env->nconns++;
-	log_info("session=%s event=connect client=%s port=%u role=%s", c->id,
-	    c->addr, c->port, conf_role_name(c->role));
+	log_event(LOG_LEVEL_INFO, c->id, "event=connect",
+	    LOG_TOK("client", c->addr), LOG_U("port", c->port),
+	    LOG_TOK("role", conf_role_name(c->role)));
 	if (c->is_tls)
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	conn_setup_bev(c);

@@ -66,8 +66,9 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 	struct timeval tv = { 0, LISTENER_PAUSE_MS * 1000 };
 
-	log_warn("event=accept-error listener=\"%s\" error=\"%s\"", l->name,
-	    evutil_socket_error_to_string(err));
+	log_event(LOG_LEVEL_WARN, NULL, "event=accept-error",
+	    LOG_Q("listener", l->name),
+	    LOG_Q("error", evutil_socket_error_to_string(err)));
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 	    err == ENOMEM) {
 		evconnlistener_disable(lev);

@@ -2,7 +2,8 @@
 /*
  * log - one-line events to stderr or syslog (LOG_MAIL).
  * The core's only output channel.  Holds the chosen sink in file-static
- * state set once at start (by main) and read by every module.
+ * state set once at start (by main) and read by every module.  Owns the
+ * one escaping function (log_clean) that every logged value passes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "smtp_cmd.h"
 
 static struct {
 	bool		 to_stderr;
@@ -90,16 +92,10 @@ log_stamp(void)
 	return stamp;
 }
 
-/* log_vmsg - format and emit one line. */
-static void log_vmsg(enum log_level, const char *, va_list)
-    __attribute__((format(printf, 2, 0)));
-
+/* log_emit - write one finished line to the sink. */
 static void
-log_vmsg(enum log_level level, const char *fmt, va_list ap)
+log_emit(enum log_level level, const char *line)
 {
-	char line[2048];
-
-	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	if (!log_state.to_stderr) {
 		syslog(log_prio(level), "%s", line);
 		return;
@@ -108,59 +104,206 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	    log_name(level), line);
 }
 
-void
-log_msg(enum log_level level, const char *fmt, ...)
+/* log_is_name - an event or key name: [a-z0-9_-]+ */
+static bool
+log_is_name(const char *s)
 {
-	va_list ap;
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* log_is_token - printable ASCII but '"', '\\', '=' and space; not "". */
+static bool
+log_is_token(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s >= 0x7f || *s == '"' || *s == '\\' ||
+		    *s == '=')
+			return false;
+	return true;
+}
+
+/*
+ * log_value - one field's value as it appears after "key=", into v
+ * (size vlen).  Every string goes through log_clean() here.
+ */
+static void
+log_value(const struct log_field *f, char *v, size_t vlen)
+{
+	const char *str = f->str != NULL ? f->str : "";
+	const unsigned char *u = (const unsigned char *)str;
+	size_t n = f->type == LOG_T_TEXT && f->len != SIZE_MAX ? f->len :
+	    strnlen(str, LOG_VALUE_MAX + 1);
+	bool more = n > LOG_VALUE_MAX;
+	size_t o;
+
+	switch (f->type) {
+	case LOG_T_UINT:
+		(void)snprintf(v, vlen, "%llu", f->u);
+		return;
+	case LOG_T_INT:
+	case LOG_T_SECS:
+		(void)snprintf(v, vlen, "%lld%s", f->i,
+		    f->type == LOG_T_SECS ? "s" : "");
+		return;
+	case LOG_T_TOKEN:
+		if (!more && log_is_token(str)) {
+			(void)snprintf(v, vlen, "%s", str);
+			return;
+		}
+		break;
+	case LOG_T_TEXT:
+	case LOG_T_ADDR:
+		break;
+	case LOG_T_END:
+	case LOG_T_NONE:
+		log_fatal("can't happen: log field type %d", (int)f->type);
+	}
+	if (more) {		/* cut before a character, not inside one */
+		n = LOG_VALUE_MAX;
+		while (n > LOG_VALUE_MAX - 3 && (u[n] & 0xc0) == 0x80)
+			n--;
+	}
+	o = f->type == LOG_T_ADDR ? 2 : 1;
+	memcpy(v, f->type == LOG_T_ADDR ? "\"<" : "\"", o);
+	(void)log_clean(v + o, vlen - o - 8, str, n);	/* room for all */
+	o += strlen(v + o);
+	(void)snprintf(v + o, vlen - o, "%s%s", more ? "..." : "",
+	    f->type == LOG_T_ADDR ? ">\"" : "\"");
+}
+
+size_t
+log_event_fmt(char *dst, size_t dstlen, const char *session,
+    const char *event, const struct log_field *fields)
+{
+	static const char more[] = " truncated=yes";
+	char v[LOG_VALUE_MAX * 4 + 32];
+	const struct log_field *f;
+	size_t o, klen, vl;
+	bool cut = false;
+
+	if (strncmp(event, "event=", 6) != 0 || !log_is_name(event + 6))
+		log_fatal("can't happen: log event name \"%s\"", event);
+	if (session == NULL || !log_is_token(session) || strlen(session) > 32)
+		session = "-";
+	o = (size_t)snprintf(dst, dstlen, "session=%s %s", session, event);
+	for (f = fields; f->type != LOG_T_END; f++) {
+		if (f->type == LOG_T_NONE)
+			continue;
+		if (!log_is_name(f->key))
+			log_fatal("can't happen: log key \"%s\"", f->key);
+		log_value(f, v, sizeof(v));
+		klen = strlen(f->key);
+		vl = strlen(v);
+		if (o + 1 + klen + 1 + vl + sizeof(more) > dstlen) {
+			cut = true;	/* never half a field */
+			continue;
+		}
+		dst[o++] = ' ';
+		memcpy(dst + o, f->key, klen);
+		o += klen;
+		dst[o++] = '=';
+		memcpy(dst + o, v, vl + 1);
+		o += vl;
+	}
+	if (cut) {
+		memcpy(dst + o, more, sizeof(more));
+		o += sizeof(more) - 1;
+	}
+	return o;
+}
+
+void
+log_event_fields(enum log_level level, const char *session,
+    const char *event, const struct log_field *fields)
+{
+	char line[LOG_LINE_MAX];
 
 	if (!log_enabled(level))
 		return;
-	va_start(ap, fmt);
-	log_vmsg(level, fmt, ap);
-	va_end(ap);
+	(void)log_event_fmt(line, sizeof(line), session, event, fields);
+	log_emit(level, line);
 }
 
 void
 log_fatal(const char *fmt, ...)
 {
+	char msg[LOG_LINE_MAX / 4];
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(LOG_LEVEL_ERR, fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	log_event_fields(LOG_LEVEL_ERR, NULL, "event=fatal",
+	    (const struct log_field[]){ LOG_Q("message", msg),
+	    (struct log_field){ .key = NULL, .type = LOG_T_END } });
 	exit(1);
+}
+
+/*
+ * log_char - the length of the character at s (n > 0 bytes left) that
+ * log_clean keeps as it is, or 0 when the byte at s is escaped.
+ */
+static size_t
+log_char(const unsigned char *s, size_t n)
+{
+	size_t len;
+
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return s[0] == '"' || s[0] == '\\' ? 0 : 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;	/* controls, DEL, never a lead byte */
+	if (len > n || (s[0] == 0xc2 && s[1] < 0xa0))	/* C1 controls */
+		return 0;
+	return smtp_utf8_valid((const char *)s, len) ? len : 0;
 }
 
 char *
 log_clean(char *dst, size_t dstlen, const char *src, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	size_t i;
+	const unsigned char *u = (const unsigned char *)src;
+	size_t o = 0, i = 0, k, need;
 
 	if (dstlen == 0)
 		return dst;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)src[i];
-		size_t need = (c >= 0x20 && c < 0x7f && c != '"' &&
-		    c != '\\') ? 1 : 4;
-
+	while (i < n) {
+		k = log_char(u + i, n - i);
+		need = k > 0 ? k : (u[i] == '"' || u[i] == '\\') ? 2 : 4;
 		if (o + need + 4 > dstlen) {
 			if (dstlen >= 4) {
-				o = o + 4 > dstlen ? dstlen - 4 : o;
 				memcpy(dst + o, "...", 3);
 				o += 3;
 			}
 			break;
 		}
-		if (need == 1) {
-			dst[o++] = (char)c;
+		if (k > 0) {
+			memcpy(dst + o, src + i, k);
+			o += k;
+			i += k;
 			continue;
 		}
 		dst[o++] = '\\';
+		if (need == 2) {
+			dst[o++] = (char)u[i++];
+			continue;
+		}
 		dst[o++] = 'x';
-		dst[o++] = hex[c >> 4];
-		dst[o++] = hex[c & 15];
+		dst[o++] = hex[u[i] >> 4];
+		dst[o++] = hex[u[i++] & 15];
 	}
 	dst[o] = '\0';
 	return dst;

@@ -681,14 +681,16 @@ maildir_rollback(struct maildir_spool *sp)
 			(void)close(c->fd);
 		c->fd = -1;
 		if (c->tmp != NULL && unlink(c->tmp) == -1 && errno != ENOENT)
-			log_warn("event=spool op=unlink path=%s error=\"%s\"",
-			    c->tmp, strerror(errno));
+			log_event(LOG_LEVEL_WARN, NULL, "event=spool",
+			    LOG_TOK("op", "unlink"), LOG_Q("path", c->tmp),
+			    LOG_Q("error", strerror(errno)));
 		free(c->tmp);
 		c->tmp = NULL;
 		/* A reader may have moved it to cur/ already: ENOENT. */
 		if (c->linked && unlink(c->new) == -1 && errno != ENOENT)
-			log_warn("event=spool op=unlink path=%s error=\"%s\"",
-			    c->new, strerror(errno));
+			log_event(LOG_LEVEL_WARN, NULL, "event=spool",
+			    LOG_TOK("op", "unlink"), LOG_Q("path", c->new),
+			    LOG_Q("error", strerror(errno)));
 		c->linked = false;
 		if (c->env != NULL)
 			(void)unlink(c->env);
@@ -808,8 +810,9 @@ maildir_clean_tmp(const char *dir, time_t now, time_t max_age)
 		if (unlinkat(fd, de->d_name, 0) == 0)
 			n++;
 		else
-			log_warn("event=clean dir=%s file=%s error=\"%s\"",
-			    dir, de->d_name, strerror(errno));
+			log_event(LOG_LEVEL_WARN, NULL, "event=clean",
+			    LOG_Q("dir", dir), LOG_Q("file", de->d_name),
+			    LOG_Q("error", strerror(errno)));
 	}
 	(void)closedir(d);
 	return n;
@@ -905,8 +908,8 @@ maildir_clean_users(const char *tmpl, const char *u, const char *domain,
 		return 0;
 	if ((d = opendir(parent[0] != '\0' ? parent : ".")) == NULL) {
 		if (errno != ENOENT)
-			log_warn("event=clean dir=%s error=\"%s\"", parent,
-			    strerror(errno));
+			log_event(LOG_LEVEL_WARN, NULL, "event=clean",
+			    LOG_Q("dir", parent), LOG_Q("error", strerror(errno)));
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {

@@ -407,7 +407,8 @@ stop_loop_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	log_info("event=stop reason=timeout sessions=%u", rt.env.nconns);
+	log_event(LOG_LEVEL_INFO, NULL, "event=stop",
+	    LOG_TOK("reason", "timeout"), LOG_U("sessions", rt.env.nconns));
 	event_base_loopexit(rt.base, NULL);
 }
 
@@ -431,8 +432,9 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	(void)arg;
 	if (rt.env.stopping)
 		return;
-	log_info("event=stop signal=%d sessions=%u timeout=%us", (int)sig,
-	    rt.env.nconns, cfg->shutdown_timeout);
+	log_event(LOG_LEVEL_INFO, NULL, "event=stop", LOG_I("signal", sig),
+	    LOG_U("sessions", rt.env.nconns),
+	    LOG_SECS("timeout", cfg->shutdown_timeout));
 	rt.env.stopping = true;
 	notify("STOPPING=1");
 	for (i = 0; i < rt.nlisteners; i++)
@@ -548,8 +550,9 @@ inherit_listeners(void)
 
 	if (n <= 0) {
 		if (n < 0)
-			log_warn("event=start warning=\"LISTEN_FDS: %s\"",
-			    strerror(-n));
+			log_event(LOG_LEVEL_WARN, NULL, "event=start",
+			    LOG_Q("warning", "LISTEN_FDS"),
+			    LOG_Q("error", strerror(-n)));
 		return false;
 	}
 	rt.listeners = calloc((size_t)n, sizeof(*rt.listeners));
@@ -625,8 +628,9 @@ announce_listeners(const struct options *o)
 		log_fatal("-R %d: %s", o->report_fd, strerror(errno));
 	for (i = 0; i < rt.nlisteners; i++) {
 		listener_fmt(rt.listeners[i], name, sizeof(name));
-		log_info("event=listen address=\"%s\"%s", name,
-		    rt.activated ? " inherited=yes" : "");
+		log_event(LOG_LEVEL_INFO, NULL, "event=listen",
+		    LOG_Q("address", name), rt.activated ?
+		    LOG_TOK("inherited", "yes") : LOG_NONE);
 		if (rep != NULL)
 			(void)fprintf(rep, "listen %s\n", name);
 	}
@@ -706,14 +710,16 @@ relisten_commit(struct relisten *r, const struct config *c)
 			listener_set_role(r->next[j], c->listens[j].role);
 		if (r->fresh[j] || r->rerole[j]) {
 			listener_fmt(r->next[j], name, sizeof(name));
-			log_info("event=listen address=\"%s\"", name);
+			log_event(LOG_LEVEL_INFO, NULL, "event=listen",
+			    LOG_Q("address", name));
 		}
 	}
 	for (i = 0; i < rt.nlisteners; i++) {
 		if (r->kept[i])
 			continue;
 		listener_fmt(rt.listeners[i], name, sizeof(name));
-		log_info("event=unlisten address=\"%s\"", name);
+		log_event(LOG_LEVEL_INFO, NULL, "event=unlisten",
+		    LOG_Q("address", name));
 		listener_free(&rt.listeners[i]);
 		r->removed++;
 	}
@@ -893,9 +899,10 @@ reload_check(const struct config *c, const struct tls *t, char **err_out)
 static void
 reload_failed(bool tls_failed, char *err)
 {
-	log_err("event=reload %serror=\"%s\" status=failed "
-	    "action=\"keeping the running configuration\"",
-	    tls_failed ? "tls=failed " : "", err);
+	log_event(LOG_LEVEL_ERR, NULL, "event=reload", tls_failed ?
+	    LOG_TOK("tls", "failed") : LOG_NONE, LOG_Q("error", err),
+	    LOG_TOK("status", "failed"),
+	    LOG_Q("action", "keeping the running configuration"));
 	free(err);
 	notify("READY=1");
 }
@@ -945,8 +952,9 @@ reload(void)
 	}
 	if ((cfg->user == NULL) != (c->user == NULL) || (c->user != NULL &&
 	    strcmp(cfg->user, c->user) != 0))
-		log_warn("event=reload warning=\"a new user takes effect "
-		    "only at restart\"");
+		log_event(LOG_LEVEL_WARN, NULL, "event=reload",
+		    LOG_Q("warning", "a new user takes effect only at "
+		    "restart"));
 	conn_env_set_cfg(&rt.env, c);
 	cfg = c;
 	tls_unref(&rt.env.tls);
@@ -957,9 +965,11 @@ reload(void)
 		load_auth();	/* AUTH configured for the first time */
 	if (t != NULL)
 		(void)tls_check_expiry(t, time(NULL));
-	log_info("event=reload tls=%s certificates=%zu status=ok listeners=%zu "
-	    "added=%zu removed=%zu sessions=%u", t != NULL ? "ok" : "none",
-	    c->ntls_certs, rt.nlisteners, added, removed, rt.env.nconns);
+	log_event(LOG_LEVEL_INFO, NULL, "event=reload",
+	    LOG_TOK("tls", t != NULL ? "ok" : "none"),
+	    LOG_U("certificates", c->ntls_certs), LOG_TOK("status", "ok"),
+	    LOG_U("listeners", rt.nlisteners), LOG_U("added", added),
+	    LOG_U("removed", removed), LOG_U("sessions", rt.env.nconns));
 	notify("READY=1");
 }
 
@@ -971,7 +981,8 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (rt.env.stopping) {
-		log_info("event=reload status=ignored reason=stopping");
+		log_event(LOG_LEVEL_INFO, NULL, "event=reload",
+		    LOG_TOK("status", "ignored"), LOG_TOK("reason", "stopping"));
 		return;
 	}
 	reload();
@@ -1016,13 +1027,16 @@ log_privileges(void)
 {
 	if (cfg->user == NULL) {
 		if (geteuid() == 0)
-			log_warn("event=start warning=\"running as root: set "
-			    "'user' in the configuration\"");
+			log_event(LOG_LEVEL_WARN, NULL, "event=start",
+			    LOG_Q("warning", "running as root: set 'user' in "
+			    "the configuration"));
 	} else if (rt.already_user) {
-		log_info("event=privileges user=%s already=yes", cfg->user);
+		log_event(LOG_LEVEL_INFO, NULL, "event=privileges",
+		    LOG_TOK("user", cfg->user), LOG_TOK("already", "yes"));
 	} else {
-		log_info("event=privileges user=%s uid=%u gid=%u", cfg->user,
-		    (unsigned)getuid(), (unsigned)getgid());
+		log_event(LOG_LEVEL_INFO, NULL, "event=privileges",
+		    LOG_TOK("user", cfg->user), LOG_U("uid", getuid()),
+		    LOG_U("gid", getgid()));
 	}
 }
 
@@ -1056,9 +1070,13 @@ start_checks(const struct options *o)
 		exit(2);
 	}
 	if (!o->sink && faccessat(AT_FDCWD, conf, R_OK, AT_EACCESS) != 0) {
+		char why[PATH_MAX + 128];
+
 		err = path_err("config", conf, "not readable", errno);
-		log_warn("event=start warning=\"%s: SIGHUP cannot reload it\"",
+		(void)snprintf(why, sizeof(why), "%s: SIGHUP cannot reload it",
 		    err);
+		log_event(LOG_LEVEL_WARN, NULL, "event=start",
+		    LOG_Q("warning", why));
 		free(err);
 	}
 }
@@ -1081,9 +1099,10 @@ raise_nofile(void)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
-		log_warn("event=start warning=\"descriptor limit %llu is low "
-		    "for max_connections %u\"", (unsigned long long)rl.rlim_cur,
-		    cfg->max_connections);
+		log_event(LOG_LEVEL_WARN, NULL, "event=start",
+		    LOG_Q("warning", "descriptor limit is low"),
+		    LOG_U("limit", rl.rlim_cur),
+		    LOG_U("max_connections", cfg->max_connections));
 }
 
 /* clean_maildirs - remove stale tmp/ files (> 36 h) at start. */
@@ -1099,7 +1118,8 @@ clean_maildirs(void)
 		n = maildir_clean_template(cfg->maildir, cfg->domains,
 		    cfg->ndomains, time(NULL), MAILDIR_TMP_MAX_AGE);
 	if (n > 0)
-		log_info("event=tmp-clean removed=%d", n);
+		log_event(LOG_LEVEL_INFO, NULL, "event=tmp-clean",
+		    LOG_I("removed", n));
 }
 
 /* setup_signals - TERM/INT stop, HUP reload, PIPE ignored; the STATUS=
@@ -1203,8 +1223,9 @@ main(int argc, char **argv)
 	raise_nofile();
 	rt.env.workq = workq_new(rt.base, MAIN_COMMIT_THREADS);
 	if (rt.env.workq == NULL)
-		log_warn("event=start warning=\"no worker threads: commits run "
-		    "on the event loop\"");
+		log_event(LOG_LEVEL_WARN, NULL, "event=start",
+		    LOG_Q("warning", "no worker threads: commits run on the "
+		    "event loop"));
 	report = announce_listeners(&o);
 	log_privileges();
 	clean_maildirs();
@@ -1212,11 +1233,14 @@ main(int argc, char **argv)
 		(void)fprintf(report, "ready\n");
 		(void)fclose(report);
 	}
-	log_info("event=start version=%s sink=%s maildir=\"%s\"",
-	    PACKAGE_VERSION, cfg->sink ? "yes" : "no", cfg->maildir);
+	log_event(LOG_LEVEL_INFO, NULL, "event=start",
+	    LOG_TOK("version", PACKAGE_VERSION),
+	    LOG_TOK("sink", cfg->sink ? "yes" : "no"),
+	    LOG_Q("maildir", cfg->maildir));
 	notify("READY=1");
 	(void)event_base_dispatch(rt.base);
-	log_info("event=exit messages=%lu", rt.env.messages);
+	log_event(LOG_LEVEL_INFO, NULL, "event=exit",
+	    LOG_U("messages", rt.env.messages));
 	cleanup();
 	free(o.overrides);
 	return 0;

@@ -90,6 +90,7 @@ struct session {
 	unsigned		 ntx;
 	struct session_stats	 stats;
 	const char		*cur_verb;	/* for reject logs */
+	const struct smtp_addr	*cur_rcpt;	/* RCPT being refused, or NULL */
 };
 
 struct session_cmd {
@@ -139,8 +140,9 @@ static void
 session_set_state(struct session *s, enum session_state st)
 {
 	if (s->state != st)
-		log_debug("session=%s event=state from=%s to=%s", s->id,
-		    session_state_name(s->state), session_state_name(st));
+		log_event(LOG_LEVEL_DEBUG, s->id, "event=state",
+		    LOG_TOK("from", session_state_name(s->state)),
+		    LOG_TOK("to", session_state_name(st)));
 	s->state = st;
 }
 
@@ -266,15 +268,34 @@ session_is_error_reply(enum smtp_reply_id id)
 	return false;
 }
 
-/* session_log_reject - one line per 4xx/5xx reply. */
+/*
+ * session_log_reject - one line per 4xx/5xx reply: with the sender in a
+ * transaction, the recipient of a refused RCPT, and the reply's text.
+ */
 static void
-session_log_reject(struct session *s, enum smtp_reply_id id)
+session_log_reject(struct session *s, enum smtp_reply_id id, const char *arg)
 {
 	const struct smtp_reply *r = smtp_reply_get(id);
+	bool in_tx = s->state == SESSION_ST_MAIL ||
+	    s->state == SESSION_ST_RCPT || s->state == SESSION_ST_DATA ||
+	    s->state == SESSION_ST_BDAT || s->state == SESSION_ST_COMMIT;
+	char to[SMTP_PATH_MAX + 1];
+	struct buf text;
 
-	log_info("session=%s event=reject cmd=%s code=%u enh=%s client=%s",
-	    s->id, s->cur_verb != NULL ? s->cur_verb : "-", r->code,
-	    r->enh != NULL ? r->enh : "-", s->client);
+	buf_init(&text, 2048);
+	(void)smtp_reply_fmt(&text, id, arg);
+	while (text.len > 0 && (text.data[text.len - 1] == '\n' ||
+	    text.data[text.len - 1] == '\r'))
+		text.len--;
+	log_event(LOG_LEVEL_INFO, s->id, "event=reject",
+	    LOG_TOK("cmd", s->cur_verb != NULL ? s->cur_verb : "-"),
+	    LOG_U("code", r->code), LOG_TOK("enh", r->enh != NULL ? r->enh :
+	    "-"), LOG_TOK("client", s->client),
+	    in_tx ? LOG_ADDR("from", s->tx.from_str) : LOG_NONE,
+	    s->cur_rcpt != NULL ? LOG_ADDR("to", smtp_addr_fmt(s->cur_rcpt,
+	    to, sizeof(to))) : LOG_NONE,
+	    LOG_QN("reply", text.data, text.len));
+	buf_release(&text);
 }
 
 /*
@@ -292,7 +313,7 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 		log_fatal("can't happen: reply buffer full");
 	if (code >= 400) {
 		s->stats.rejects++;
-		session_log_reject(s, id);
+		session_log_reject(s, id, arg);
 	}
 	if (!session_is_error_reply(id))
 		return;
@@ -302,8 +323,8 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 		s->pause_due = s->stats.errors >= (s->cfg->max_errors + 1) / 2;
 		return;
 	}
-	log_info("session=%s event=error-limit errors=%u client=%s", s->id,
-	    s->stats.errors, s->client);
+	log_event(LOG_LEVEL_INFO, s->id, "event=error-limit",
+	    LOG_U("errors", s->stats.errors), LOG_TOK("client", s->client));
 	if (smtp_reply_fmt(&s->out, SMTP_R_TOO_MANY_ERRORS, s->cfg->hostname))
 		log_fatal("can't happen: reply buffer full");
 	session_close(s);
@@ -510,8 +531,8 @@ session_spool_open(struct session *s)
 		buf_release(&hdr);
 	}
 	if (err != 0) {
-		log_warn("session=%s event=spool-error id=%s error=\"%s\"",
-		    s->id, s->tx.queue_id, strerror(err));
+		log_event(LOG_LEVEL_WARN, s->id, "event=spool-error",
+		    LOG_TOK("id", s->tx.queue_id), LOG_Q("error", strerror(err)));
 		if (s->tx.spool_open)
 			s->ops->spool_abort(s->ctx);
 		s->tx.spool_open = false;
@@ -535,8 +556,8 @@ session_spool_write(struct session *s, const char *p, size_t n)
 	err = s->ops->spool_write(s->ctx, p, n);
 	if (err != 0) {
 		s->spool_err = err;
-		log_warn("session=%s event=spool-error id=%s error=\"%s\"",
-		    s->id, s->tx.queue_id, strerror(err));
+		log_event(LOG_LEVEL_WARN, s->id, "event=spool-error",
+		    LOG_TOK("id", s->tx.queue_id), LOG_Q("error", strerror(err)));
 	}
 }
 
@@ -658,8 +679,8 @@ session_helo(struct session *s, const struct smtp_cmd *cmd)
 	s->helo[strcspn(s->helo, " ")] = '\0';
 	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
 	session_set_state(s, SESSION_ST_READY);
-	log_info("session=%s event=helo helo=\"%s\" esmtp=%s", s->id, s->helo,
-	    s->esmtp ? "yes" : "no");
+	log_event(LOG_LEVEL_INFO, s->id, "event=helo", LOG_Q("helo", s->helo),
+	    LOG_TOK("esmtp", s->esmtp ? "yes" : "no"));
 	if (!s->esmtp) {
 		session_reply(s, SMTP_R_HELO, s->cfg->hostname);
 		return;
@@ -849,6 +870,7 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		    SMTP_CMD_ERR_SYNTAX ? "RCPT TO:<address>" : "RCPT parameter");
 		return;
 	}
+	s->cur_rcpt = &r.to;	/* for reject logs, until the handler ends */
 	if (s->tx.nrcpt >= s->cfg->recipient_limit) {
 		session_reply(s, SMTP_R_TOO_MANY_RCPT, NULL);
 		return;
@@ -1164,7 +1186,8 @@ static void
 session_http(struct session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	log_info("session=%s event=http client=%s", s->id, s->client);
+	log_event(LOG_LEVEL_INFO, s->id, "event=http",
+	    LOG_TOK("client", s->client));
 	session_reply(s, SMTP_R_HTTP, NULL);
 	session_close(s);
 }
@@ -1260,6 +1283,7 @@ session_command(struct session *s, const char *line, size_t len)
 	    ((c->flags & CMD_F_JUNK) == 0 || session_junk(s)))
 		c->handler(s, &cmd);
 	s->cur_verb = NULL;
+	s->cur_rcpt = NULL;
 }
 
 /* session_feed_line - command mode: take bytes up to one line. */
@@ -1338,8 +1362,8 @@ session_body_end(struct session *s, bool too_big, bool bare)
 		session_commit(s);
 		return;
 	}
-	log_info("session=%s event=refused id=%s size=%llu", s->id,
-	    s->tx.queue_id, (unsigned long long)s->tx.size);
+	log_event(LOG_LEVEL_INFO, s->id, "event=refused",
+	    LOG_TOK("id", s->tx.queue_id), LOG_U("size", s->tx.size));
 	session_tx_reset(s);
 	session_reply(s, (enum smtp_reply_id)refuse, NULL);
 }
@@ -1452,8 +1476,8 @@ session_feed(struct session *s, const char *data, size_t len)
 	}
 	if (s->state == SESSION_ST_TLS || s->state == SESSION_ST_CLOSED) {
 		if (off < len && s->state == SESSION_ST_TLS)
-			log_info("session=%s event=starttls-purge bytes=%zu",
-			    s->id, len - off);
+			log_event(LOG_LEVEL_INFO, s->id, "event=starttls-purge",
+			    LOG_U("bytes", len - off));
 		off = len;	/* RFC 3207 §4.2: discard, never execute */
 	}
 	if (s->pause_due && !session_is_closed(s)) {
@@ -1478,14 +1502,15 @@ session_commit_done(struct session *s, int err)
 	if (err == 0) {
 		s->stats.messages++;
 		s->junk = 0;
-		log_info("session=%s event=queued id=%s from=<%s> nrcpt=%zu "
-		    "size=%llu user=%s", s->id, tx->queue_id, tx->from_str,
-		    tx->nrcpt, (unsigned long long)tx->size,
-		    tx->auth_user != NULL ? tx->auth_user : "-");
+		log_event(LOG_LEVEL_INFO, s->id, "event=queued",
+		    LOG_TOK("id", tx->queue_id), LOG_ADDR("from", tx->from_str),
+		    LOG_U("nrcpt", tx->nrcpt), LOG_U("size", tx->size),
+		    tx->auth_user != NULL ? LOG_Q("user", tx->auth_user) :
+		    LOG_NONE);
 		session_reply(s, SMTP_R_QUEUED, tx->queue_id);
 	} else {
-		log_warn("session=%s event=spool-error id=%s error=\"%s\"",
-		    s->id, tx->queue_id, strerror(err));
+		log_event(LOG_LEVEL_WARN, s->id, "event=spool-error",
+		    LOG_TOK("id", tx->queue_id), LOG_Q("error", strerror(err)));
 		session_reply(s, (err == ENOSPC || err == EDQUOT) ?
 		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR, NULL);
 	}
@@ -1602,7 +1627,8 @@ session_resume(struct session *s)
 void
 session_pregreet(struct session *s)
 {
-	log_info("session=%s event=pregreet client=%s", s->id, s->client);
+	log_event(LOG_LEVEL_INFO, s->id, "event=pregreet",
+	    LOG_TOK("client", s->client));
 	s->cur_verb = "-";
 	session_end_with(s, SMTP_R_PREGREET);
 }
@@ -1610,8 +1636,9 @@ session_pregreet(struct session *s)
 void
 session_timeout(struct session *s)
 {
-	log_info("session=%s event=timeout state=%s client=%s", s->id,
-	    session_state_name(s->state), s->client);
+	log_event(LOG_LEVEL_INFO, s->id, "event=timeout",
+	    LOG_TOK("state", session_state_name(s->state)),
+	    LOG_TOK("client", s->client));
 	session_end_with(s, SMTP_R_TIMEOUT);
 }
 
@@ -1629,8 +1656,9 @@ session_eof(struct session *s)
 	if (s->state == SESSION_ST_AUTH || s->state == SESSION_ST_AUTH_WAIT)
 		s->ops->auth_abort(s->ctx);
 	if (s->tx.spool_open) {
-		log_info("session=%s event=lost id=%s state=%s", s->id,
-		    s->tx.queue_id, session_state_name(s->state));
+		log_event(LOG_LEVEL_INFO, s->id, "event=lost",
+		    LOG_TOK("id", s->tx.queue_id),
+		    LOG_TOK("state", session_state_name(s->state)));
 		s->ops->spool_abort(s->ctx);
 		s->tx.spool_open = false;
 	}

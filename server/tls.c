@@ -233,9 +233,10 @@ tls_check_expiry(const struct tls *t, time_t now)
 		if (X509_cmp_time(na, &soon) > 0)
 			continue;
 		n++;
-		log_warn("event=tls-expiry cert=\"%s\" status=%s",
-		    t->pairs[i].file, X509_cmp_time(na, &now) <= 0 ? "expired" :
-		    "expires-within-14-days");
+		log_event(LOG_LEVEL_WARN, NULL, "event=tls-expiry",
+		    LOG_Q("cert", t->pairs[i].file), LOG_TOK("status",
+		    X509_cmp_time(na, &now) <= 0 ? "expired" :
+		    "expires-within-14-days"));
 	}
 	return n;
 }
@@ -321,7 +322,8 @@ tls_selfsigned(const char *cert, const char *key, const char *name,
 		(void)tls_fail(err_out, cert, strerror(errno));
 		goto out;
 	}
-	log_info("event=tls-selfsigned cert=\"%s\" key=\"%s\"", cert, key);
+	log_event(LOG_LEVEL_INFO, NULL, "event=tls-selfsigned",
+	    LOG_Q("cert", cert), LOG_Q("key", key));
 	rc = 0;
 out:
 	X509_free(x);

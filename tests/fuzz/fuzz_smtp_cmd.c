@@ -415,7 +415,8 @@ hexval(char c)
 }
 
 /*
- * check_clean - the result is safe in a quoted log value, fits, and
+ * check_clean - the result is safe in a quoted log value (no control
+ * byte, no bare '"', well-formed UTF-8 without C1 controls), fits, and
  * reads back as the input, or as a prefix of it followed by "...".
  */
 static void
@@ -429,10 +430,19 @@ check_clean(const char *src, size_t n, size_t dstlen)
 	HARNESS_CHECK(log_clean(dst, dstlen, src, n) == dst);
 	dn = strnlen(dst, dstlen);
 	HARNESS_CHECK(dn < dstlen);
+	HARNESS_CHECK(smtp_utf8_valid(dst, dn));
 	for (i = 0; i < dn; i++) {
-		HARNESS_CHECK(dst[i] >= 0x20 && dst[i] < 0x7f && dst[i] != '"');
-		if (dst[i] != '\\') {
+		unsigned char c = (unsigned char)dst[i];
+
+		HARNESS_CHECK(c >= 0x20 && c != 0x7f && c != '"');
+		HARNESS_CHECK(c != 0xc2 || (unsigned char)dst[i + 1] >= 0xa0);
+		if (c != '\\') {
 			back[o++] = dst[i];
+			continue;
+		}
+		HARNESS_CHECK(i + 1 < dn);
+		if (dst[i + 1] == '"' || dst[i + 1] == '\\') {
+			back[o++] = dst[++i];
 			continue;
 		}
 		HARNESS_CHECK(i + 3 < dn && dst[i + 1] == 'x');

@@ -537,8 +537,8 @@ class Replies(AuthTestCase):
             s.close()
         self.assert_auth_logged(user=ALICE)
         self.d.wait_log(f"event=queued id={qid.decode()} "
-                        "from=<alice@example.test>")
-        self.assertIn(" user=alice@example.test",
+                        'from="<alice@example.test>"')
+        self.assertIn(' user="alice@example.test"',
                       self.d.log_lines("event=queued")[0])
         # an authzid equal to the login is no proxying at all
         s = self.subs()
@@ -783,9 +783,9 @@ class Delivery(AuthTestCase):
         self.assertTrue(body.endswith(b"Subject: local\n\n"
                                       b"authenticated body\n"), body)
         line = self.d.log_lines("event=queued")[0]
-        self.assertIn(f"id={qid.decode()} from=<alice@example.test> nrcpt=1",
-                      line)
-        self.assertTrue(line.endswith(" user=alice@example.test"), line)
+        self.assertIn(f'id={qid.decode()} from="<alice@example.test>" '
+                      'nrcpt=1', line)
+        self.assertTrue(line.endswith(' user="alice@example.test"'), line)
 
     def test_queue_delivery(self):
         s = self.subs()
@@ -843,7 +843,8 @@ class Delivery(AuthTestCase):
         queued_lines = self.d.log_lines("event=queued")
         self.assertEqual(len(queued_lines), 2)
         for line in queued_lines:
-            self.assertTrue(line.endswith(" user=alice@example.test"), line)
+            self.assertTrue(line.endswith(' user="alice@example.test"'),
+                            line)
 
     def test_unauthenticated_relay_refused(self):
         s = connect(self.d.port("mx"))
