@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "idn.h"
 #include "log.h"
 #include "maildir.h"
 
@@ -170,29 +171,45 @@ maildir_create(const char *dir)
 	return 0;
 }
 
-/* maildir_put - append len bytes of src to out, optionally lower-cased. */
+/* maildir_put - append len bytes of src to out. */
 static int
-maildir_put(char *out, size_t outlen, size_t *n, const char *src,
-    size_t len, bool lower)
+maildir_put(char *out, size_t outlen, size_t *n, const char *src, size_t len)
 {
-	size_t i;
-	char c;
-
 	if (*n >= outlen || len >= outlen - *n)
 		return -1;
-	for (i = 0; i < len; i++) {
-		c = src[i];
-		/* ASCII only: the locale must not change a path. */
-		if (lower && c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		out[(*n)++] = c;
-	}
+	memcpy(out + *n, src, len);
+	*n += len;
 	return 0;
 }
 
-int
-maildir_expand(const char *tmpl, const char *local, const char *domain,
-    char *out, size_t outlen)
+/*
+ * maildir_put_name - append the single path component that name (a
+ * domain for %d, a local part for %u) becomes (idn.h), or name itself
+ * when raw (a directory entry, a component already).
+ */
+static int
+maildir_put_name(char *out, size_t outlen, size_t *n, const char *name,
+    bool domain, bool raw)
+{
+	char comp[IDN_COMPONENT_MAX + 1];
+	int r;
+
+	if (raw)
+		return maildir_put(out, outlen, n, name, strlen(name));
+	r = domain ? idn_domain_name(name, comp, sizeof(comp)) :
+	    idn_local_name(name, comp, sizeof(comp));
+	if (r == -1)
+		return -1;
+	return maildir_put(out, outlen, n, comp, strlen(comp));
+}
+
+/*
+ * maildir_fill - maildir_expand, with local taken as it is (raw_local:
+ * the cleaner passes directory entries, which are components already).
+ */
+static int
+maildir_fill(const char *tmpl, const char *local, const char *domain,
+    bool raw_local, char *out, size_t outlen)
 {
 	const char *s;
 	size_t n = 0;
@@ -200,19 +217,19 @@ maildir_expand(const char *tmpl, const char *local, const char *domain,
 
 	for (s = tmpl; *s != '\0'; s++) {
 		if (*s != '%') {
-			r = maildir_put(out, outlen, &n, s, 1, false);
+			r = maildir_put(out, outlen, &n, s, 1);
 		} else {
 			switch (*++s) {
 			case 'd':
-				r = maildir_put(out, outlen, &n, domain,
-				    strlen(domain), true);
+				r = maildir_put_name(out, outlen, &n, domain,
+				    true, false);
 				break;
 			case 'u':
-				r = maildir_put(out, outlen, &n, local,
-				    strlen(local), true);
+				r = maildir_put_name(out, outlen, &n, local,
+				    false, raw_local);
 				break;
 			case '%':
-				r = maildir_put(out, outlen, &n, "%", 1, false);
+				r = maildir_put(out, outlen, &n, "%", 1);
 				break;
 			default:	/* another escape, or a trailing '%' */
 				return -1;
@@ -225,6 +242,13 @@ maildir_expand(const char *tmpl, const char *local, const char *domain,
 		return -1;
 	out[n] = '\0';
 	return 0;
+}
+
+int
+maildir_expand(const char *tmpl, const char *local, const char *domain,
+    char *out, size_t outlen)
+{
+	return maildir_fill(tmpl, local, domain, false, out, outlen);
 }
 
 /* maildir_host_escape - host with '/' and ':' as \057 and \072. */
@@ -845,7 +869,10 @@ maildir_expand_n(const char *tmpl, size_t n, const char *local,
 	return maildir_expand(part, local, domain, out, outlen);
 }
 
-/* maildir_clean_one - clean the Maildir tmpl names for local and domain. */
+/*
+ * maildir_clean_one - clean the Maildir tmpl names for domain and local,
+ * a directory entry (or unused) that stands for %u as it is.
+ */
 static int
 maildir_clean_one(const char *tmpl, const char *local, const char *domain,
     time_t now, time_t max_age)
@@ -853,7 +880,7 @@ maildir_clean_one(const char *tmpl, const char *local, const char *domain,
 	char path[PATH_MAX];
 	int n;
 
-	if (maildir_expand(tmpl, local, domain, path, sizeof(path)) == -1)
+	if (maildir_fill(tmpl, local, domain, true, path, sizeof(path)) == -1)
 		return 0;
 	/* Not every name a template can form is a Maildir. */
 	n = maildir_clean_tmp(path, now, max_age);

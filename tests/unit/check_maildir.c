@@ -732,7 +732,26 @@ static const struct {
 	{ "100%%/%u", "bob", "x", 64, "100%/bob" },
 	{ "%%%u%%", "bob", "x", 64, "%bob%" },
 	{ "%%u", "bob", "x", 64, "%u" },
-	{ "/m/%u", "\xc3\x84Z", "x", 64, "/m/\xc3\x84z" },
+	{ "/m/%u", "\xc3\x84Z", "x", 64, "/m/\xc3\xa4z" },	/* ÄZ: äz */
+	/* %d and %u are one safe component each, whatever they hold */
+	{ "/m/%d/%u", "x", "[x:/../../y]", 64, "/m/[x:%2F..%2F..%2Fy]/x" },
+	{ "/m/%d/%u", "..", "[IPv6:::1]", 64, "/m/[ipv6:::1]/%2E." },
+	{ "/m/%d/%u", ".", "..", 64, "/m/%2E./%2E" },
+	{ "/m/%u/Maildir", ".hidden", "x", 64, "/m/%2Ehidden/Maildir" },
+	{ "x/%d/y/%u/Maildir", "a/../../b", "a/b", 64,
+	    "x/a%2Fb/y/a%2F..%2F..%2Fb/Maildir" },
+	{ "/m/%u", "%2f", "x", 64, "/m/%252f" },
+	{ "/m/%u", "a\x01\x7f" "b", "x", 64, "/m/a%01%7Fb" },
+	{ "/m/%u", "\xff\xfe", "x", 64, "/m/%FF%FE" },
+	{ "/m/%u", "J\xc3\x96S\xc3\x89", "x", 64, "/m/j\xc3\xb6s\xc3\xa9" },
+	{ "/m/%u", "JO\xcc\x88SE\xcc\x81", "x", 64,
+	    "/m/j\xc3\xb6s\xc3\xa9" },
+	{ "/m/%d", "x", "EX\xc3\x84MPLE.Test", 64, "/m/xn--exmple-cua.test" },
+	{ "/m/%d", "x", "xn--EXMPLE-cua.test", 64, "/m/xn--exmple-cua.test" },
+	{ "/m/%u", "", "x", 64, NULL },
+	{ "/m/%d", "x", "", 64, NULL },
+	{ "/m/%u", "%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%"
+	    "%%%%%%%%%%%%%%%%%%%%%%%%%%%%", "x", 512, NULL },	/* 86 x 3 */
 	{ "", "bob", "x", 1, "" },
 	{ "/m/%u", "bob", "x", 7, "/m/bob" },
 	{ "/m/%u", "bob", "x", 6, NULL },
@@ -748,7 +767,7 @@ static const struct {
 /* maildir_expand table; bytes past outlen are never written. */
 START_TEST(test_expand)
 {
-	char out[128];
+	char out[600];
 	size_t i;
 	int r;
 
