@@ -8,9 +8,9 @@ leading dots, "%2f", quoted local parts with '/' and backslashes, UTF-8,
 the longest allowed) is tried under each role (mx, submission after
 STARTTLS and AUTH, sink) and each template shape ("%d/%u", "%u", "%d",
 "x/%d/y/%u/Maildir").  The root sits four directories deep in the test's
-temp dir, so an escape on a broken build stays inside that temp dir where
-the walk finds it.  Every reply must be a 250 or a refusal with an
-enhanced status code.  Each daemon is stopped by its PID; every wait is
+temp dir and no address climbs more than four levels, so an escape on
+a broken build stays inside that temp dir where the walk finds it.
+Every reply must be a 250 or a refusal with an enhanced status code.  Each daemon is stopped by its PID; every wait is
 bounded; only 127.0.0.1 is used.
 """
 import base64
@@ -45,7 +45,7 @@ HOSTILE_ADDR = [
     b"x@[x:/../../../y]", b"x@[tag:..]", b"x@[tag:/..]", b"x@[a:.]",
     b"x@[x:/../../../etc]", b"x@[a:%2f..%2f..%2f]", b"x@[IPv6:::1]",
     b"x@[IPv6:::ffff:127.0.0.1]", b"x@[127.0.0.1]", b"x@[x:/etc/passwd]",
-    b"..@[x:../..]", b'".."@[x:/../..]', b"x@[x:" + b"/.." * 80 + b"]",
+    b"..@[x:../..]", b'".."@[x:/../..]', b"x@[x:" + b"/a" * 120 + b"]",
     b"x@[x:" + b"/" * 240 + b"]", b"x@[x:" + b"." * 240 + b"]",
     "x@exämple.test".encode(), "x@EXÄMPLE.test".encode(),
     b"x@xn--exmple-cua.test", b"x@xn--zz.test", b"x@" + b"a." * 120 + b"b",
@@ -54,7 +54,7 @@ HOSTILE_ADDR = [
 
 
 # too long to become one component once escaped: refused at RCPT
-LONG = (b"x@[x:" + b"/.." * 80 + b"]", b"x@[x:" + b"/" * 240 + b"]")
+LONG = (b"x@[x:" + b"/a" * 120 + b"]", b"x@[x:" + b"/" * 240 + b"]")
 
 
 def setUpModule():
@@ -158,41 +158,40 @@ class Containment(unittest.TestCase):
 
     def check(self, role, tmpl):
         d = start(role, tmpl)
+        self.addCleanup(d.cleanup)
         try:
             rcpts = [l + b"@example.test" for l in HOSTILE_LOCAL] + \
                 HOSTILE_ADDR
             delivered = 0
+            wrong = []      # replies that are no proper 250 or refusal
             for rcpt in rcpts:
                 rr, dr = try_rcpt(d, role, rcpt)
                 for r in (rr, dr):
-                    if r is None:
-                        continue
-                    m = REPLY.match(r)
-                    self.assertIsNotNone(m, (rcpt, r))
-                    self.assertEqual(m.group(1), m.group(2), (rcpt, r))
-                if rcpt in LONG:
-                    self.assertTrue(rr.startswith(b"553 5.1.3 "), rr)
+                    m = REPLY.match(r) if r is not None else True
+                    if m is None or (m is not True and
+                                     m.group(1) != m.group(2)):
+                        wrong.append((rcpt, r))
+                if rcpt in LONG and not rr.startswith(b"553 5.1.3 "):
+                    wrong.append((rcpt, rr))
                 if dr is not None and dr.startswith(b"250"):
                     delivered += 1
         finally:
             self.assertEqual(d.stop(), 0, d.log_text())
-        try:
-            bad = outside(d.dir, d.root)
-            print(f"{role} {tmpl}: {delivered} delivered, "
-                  f"{len(bad)} outside the root", file=sys.stderr)
-            self.assertEqual(bad, [], f"{role} {tmpl}")
-            inside = 0
-            for dirpath, _, files in os.walk(d.root):
-                if os.path.basename(dirpath) == "new":
-                    inside += len(files)
-            queued = 0
-            for dirpath, _, files in os.walk(d.path("queue")):
-                if os.path.basename(dirpath) == "new":
-                    queued += len(files)
-            self.assertEqual(inside + queued, delivered)
-            self.assertGreater(inside, 0)
-        finally:
-            d.cleanup()
+        bad = outside(d.dir, d.root)
+        print(f"{role} {tmpl}: {delivered} delivered, "
+              f"{len(bad)} outside the root", file=sys.stderr)
+        self.assertEqual(bad, [], f"{role} {tmpl}")
+        self.assertEqual(wrong, [])
+        inside = 0
+        for dirpath, _, files in os.walk(d.root):
+            if os.path.basename(dirpath) == "new":
+                inside += len(files)
+        queued = 0
+        for dirpath, _, files in os.walk(d.path("queue")):
+            if os.path.basename(dirpath) == "new":
+                queued += len(files)
+        self.assertEqual(inside + queued, delivered)
+        self.assertGreater(inside, 0)
 
 
 class Idn(unittest.TestCase):
@@ -218,6 +217,7 @@ class Idn(unittest.TestCase):
         d = harness.Daemon(
             f"recipients {rcpt_file}\n" if rcpt_file else "",
             domains=domains, maildir=ROOT + "/%d/%u", prefix="inlet-idn-")
+        self.addCleanup(d.cleanup)
         try:
             self.deliver(d, ["x@exämple.test", "x@EXÄMPLE.TEST",
                              "x@xn--exmple-cua.test"])
@@ -234,16 +234,11 @@ class Idn(unittest.TestCase):
                 s.close()
         finally:
             self.assertEqual(d.stop(), 0, d.log_text())
-        try:
-            base = os.path.join(d.path(ROOT), "xn--exmple-cua.test")
-            self.assertEqual(os.listdir(d.path(ROOT)),
-                             ["xn--exmple-cua.test"])
-            self.assertEqual(sorted(os.listdir(base)), ["jösé", "x"])
-            self.assertEqual(len(d.new_files(os.path.join(base, "x"))), 3)
-            self.assertEqual(len(d.new_files(os.path.join(base, "jösé"))),
-                             3)
-        finally:
-            d.cleanup()
+        base = os.path.join(d.path(ROOT), "xn--exmple-cua.test")
+        self.assertEqual(os.listdir(d.path(ROOT)), ["xn--exmple-cua.test"])
+        self.assertEqual(sorted(os.listdir(base)), ["jösé", "x"])
+        self.assertEqual(len(d.new_files(os.path.join(base, "x"))), 3)
+        self.assertEqual(len(d.new_files(os.path.join(base, "jösé"))), 3)
 
     def test_a_label_config(self):
         self.check("xn--exmple-cua.test")
