@@ -21,11 +21,10 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "idn.h"
 #include "log.h"
 
 #define CONF_WORD_MAX	255	/* host and user names */
-#define CONF_DOMAIN_MAX	253	/* RFC 1035 §2.3.4, without the final dot */
-#define CONF_LABEL_MAX	63
 #define CONF_ADDR_MAX	(INET6_ADDRSTRLEN + sizeof("[]:65535"))
 
 enum conf_type {
@@ -358,14 +357,6 @@ conf_lower(char ch)
 	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
 }
 
-/* conf_is_alnum - ASCII letter or digit. */
-static bool
-conf_is_alnum(char ch)
-{
-	return (ch >= '0' && ch <= '9') || (conf_lower(ch) >= 'a' &&
-	    conf_lower(ch) <= 'z');
-}
-
 /* conf_has_ctl - whether s[0..n) holds a control character but tab. */
 static bool
 conf_has_ctl(const char *s, size_t n)
@@ -595,43 +586,6 @@ conf_valid_maildir(const char *s)
 	return NULL;
 }
 
-/*
- * conf_is_domain - domain = label *("." label), each label 1-63 letters,
- * digits and hyphens, neither beginning nor ending with a hyphen
- * (RFC 1123 §2.1); at most 253 characters, no final dot.
- */
-static bool
-conf_is_domain(const char *s)
-{
-	size_t i, label = 0;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (conf_is_alnum(s[i]) || (s[i] == '-' && label > 0)) {
-			if (++label > CONF_LABEL_MAX)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 && s[i - 1] != '-' && i <= CONF_DOMAIN_MAX;
-}
-
-/* conf_lower_dup - a lower-cased copy. */
-static char *
-conf_lower_dup(const char *s)
-{
-	char *p, *q;
-
-	p = conf_strdup(s);
-	for (q = p; *q != '\0'; q++)
-		*q = conf_lower(*q);
-	return p;
-}
-
 /* conf_free_strings - free a string list and empty it. */
 static void
 conf_free_strings(char ***list, size_t *n)
@@ -660,14 +614,18 @@ conf_free_listens(struct conf_listen **list, size_t *n)
 	*n = 0;
 }
 
-/* conf_add_domain - append the lower-cased domain unless already listed. */
+/* conf_add_domain - append the domain (in idn_domain() form, which the
+ * caller has checked it has) unless already listed. */
 static void
 conf_add_domain(char ***list, size_t *n, const char *domain)
 {
+	char a[IDN_DOMAIN_MAX + 1];
 	char *d;
 	size_t i;
 
-	d = conf_lower_dup(domain);
+	if (idn_domain(domain, a, sizeof(a)) == -1)
+		log_fatal("can't happen: conf_add_domain %s", domain);
+	d = conf_strdup(a);
 	for (i = 0; i < *n; i++) {
 		if (strcmp((*list)[i], d) == 0) {
 			free(d);
@@ -686,6 +644,7 @@ conf_set_domains(struct conf_ctx *x, const struct conf_key *k, char **w,
 {
 	char ***list = conf_field(x->c, k->off);
 	size_t *count = conf_field(x->c, k->noff);
+	char a[IDN_DOMAIN_MAX + 1];
 	const char *why;
 	size_t i;
 
@@ -693,7 +652,7 @@ conf_set_domains(struct conf_ctx *x, const struct conf_key *k, char **w,
 		if (k->valid != NULL && (why = k->valid(w[i])) != NULL)
 			return conf_fail(x->err_out, "%s: %s: bad value '%s' "
 			    "(%s)", x->where, k->name, w[i], why);
-		if (k->valid == NULL && !conf_is_domain(w[i]))
+		if (k->valid == NULL && idn_domain(w[i], a, sizeof(a)) == -1)
 			return conf_fail(x->err_out, "%s: %s: bad domain '%s'",
 			    x->where, k->name, w[i]);
 	}
@@ -1206,6 +1165,38 @@ conf_check_tls(const struct config *c, char **err_out)
 	return 0;
 }
 
+/* conf_is_addr_word - printable ASCII or UTF-8 octets, at most 255. */
+static bool
+conf_is_addr_word(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if ((s[i] < '!' || s[i] > '~') && (unsigned char)s[i] < 0x80)
+			return false;
+	}
+	return i > 0 && i <= CONF_WORD_MAX;
+}
+
+/*
+ * conf_addr_key - local@domain as the recipients list holds it: the local
+ * part case-folded (idn_local()), the domain as lower-case A-labels
+ * (idn_domain()); "@domain" for an empty local part.  NULL when the
+ * domain is no domain name or the local part not UTF-8.
+ */
+static char *
+conf_addr_key(const char *local, const char *domain)
+{
+	char l[IDN_COMPONENT_MAX + 1], d[IDN_DOMAIN_MAX + 1];
+
+	if (idn_domain(domain, d, sizeof(d)) == -1)
+		return NULL;
+	l[0] = '\0';
+	if (local[0] != '\0' && idn_local(local, l, sizeof(l)) == -1)
+		return NULL;
+	return conf_strf("%s@%s", l, d);
+}
+
 /* conf_cmp_str - qsort/bsearch on an array of strings. */
 static int
 conf_cmp_str(const void *a, const void *b)
@@ -1217,7 +1208,7 @@ int
 conf_load_recipients(struct config *c, const char *name, const char *text,
     size_t len, char **err_out)
 {
-	char **list = NULL, *line, **w;
+	char **list = NULL, *line, **w, *at, *key = NULL;
 	size_t n = 0, no = 0, off = 0, end;
 
 	while (off < len) {
@@ -1234,8 +1225,14 @@ conf_load_recipients(struct config *c, const char *name, const char *text,
 			free(line);
 			continue;
 		}
-		if (strchr(w[0], '@') == NULL || strchr(w[0], '@') !=
-		    strrchr(w[0], '@') || conf_valid_word(w[0]) != NULL) {
+		at = strchr(w[0], '@');
+		if (at != NULL && at == strrchr(w[0], '@') &&
+		    conf_is_addr_word(w[0])) {
+			*at = '\0';
+			key = conf_addr_key(w[0], at + 1);
+			*at = '@';
+		}
+		if (key == NULL) {
 			conf_free_strings(&list, &n);
 			(void)conf_fail(err_out, "%s:%zu: bad address '%s' "
 			    "(user@domain or @domain)", name, no, w[0]);
@@ -1244,7 +1241,8 @@ conf_load_recipients(struct config *c, const char *name, const char *text,
 			return -1;
 		}
 		list = conf_realloc(list, n + 1, sizeof(*list));
-		list[n++] = conf_lower_dup(w[0]);
+		list[n++] = key;
+		key = NULL;
 		free(w);
 		free(line);
 	}
@@ -1273,13 +1271,10 @@ conf_is_valid_recipient(const struct config *c, const char *local,
 
 	if (c->recipients == NULL)
 		return true;
-	full = conf_strf("%s@%s", local, domain);
-	dom = conf_strf("@%s", domain);
-	for (char *p = full; *p != '\0'; p++)
-		*p = conf_lower(*p);
-	for (char *p = dom; *p != '\0'; p++)
-		*p = conf_lower(*p);
-	ok = conf_has_addr(c, full) || conf_has_addr(c, dom);
+	full = conf_addr_key(local, domain);
+	dom = conf_addr_key("", domain);
+	ok = (full != NULL && conf_has_addr(c, full)) ||
+	    (dom != NULL && conf_has_addr(c, dom));
 	free(full);
 	free(dom);
 	return ok;
@@ -1423,11 +1418,21 @@ conf_fmt(const struct config *c)
 bool
 conf_is_local_domain(const struct config *c, const char *domain)
 {
+	char norm[IDN_DOMAIN_MAX + 1];
 	const char *a, *d;
 	size_t i;
 
 	if (domain == NULL)
 		return false;
+	/* The list holds A-labels: ASCII compares as it is (a name that
+	 * matches one is valid too), anything else in idn_domain() form. */
+	for (d = domain; *d != '\0' && (unsigned char)*d < 0x80; d++)
+		continue;
+	if (*d != '\0') {
+		if (idn_domain(domain, norm, sizeof(norm)) == -1)
+			return false;
+		domain = norm;
+	}
 	for (i = 0; i < c->ndomains; i++) {
 		for (a = c->domains[i], d = domain;
 		    *a != '\0' && *a == conf_lower(*d); a++, d++)

@@ -46,7 +46,7 @@ struct config {
 	char		*hostname;
 	struct conf_listen *listens;
 	size_t		 nlistens;
-	char		**domains;	/* lower-cased */
+	char		**domains;	/* lower-case A-labels (idn_domain) */
 	size_t		 ndomains;
 	char		*maildir;	/* path or template with %d / %u */
 	uint64_t	 message_size_limit;	/* octets, 0 = none */
@@ -93,15 +93,18 @@ struct config {
 /*
  * conf_load_recipients - the text of the recipients file (name for
  * errors): one address a line, "@domain" for every address of a domain,
- * "#" comments, blank lines.  Replaces what was loaded before.  0 or -1
- * with *err_out "name:line: ..." (heap).
+ * "#" comments, blank lines.  Domains may be given as U-labels or
+ * A-labels, local parts in UTF-8, in any case (kept case-folded, see
+ * idn.h).  Replaces what was loaded before.  0 or -1 with *err_out
+ * "name:line: ..." (heap).
  */
 int	conf_load_recipients(struct config *c, const char *name,
 	    const char *text, size_t len, char **err_out);
 
 /*
  * conf_is_valid_recipient - with a recipients file loaded, whether
- * local@domain (any case) is listed, or @domain is; true without one.
+ * local@domain (any case; U-labels or A-labels) is listed, or @domain
+ * is; true without one.
  * The caller takes off a recipient_delimiter tag first.
  */
 bool	conf_is_valid_recipient(const struct config *c, const char *local,
@@ -168,8 +171,9 @@ char	*conf_fmt(const struct config *c);
 const char *conf_role_name(enum conf_role role);
 
 /*
- * conf_is_local_domain - whether domain (any case) is in domains; an
- * exact match, so a subdomain is not local.  NULL is not.
+ * conf_is_local_domain - whether domain (any case, U-labels or A-labels)
+ * is in domains; an exact match, so a subdomain is not local.  NULL is
+ * not.
  */
 bool	conf_is_local_domain(const struct config *c, const char *domain);
 

@@ -1120,3 +1120,12 @@ conn_shutdown_all(struct conn_env *env)
 		}
 	}
 }
+
+void
+conn_abort_spools(struct conn_env *env)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &env->conns, entry)
+		maildir_abort(&c->spool);
+}

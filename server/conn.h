@@ -66,4 +66,12 @@ void	conn_env_set_cfg(struct conn_env *env, struct config *cfg);
 /* conn_shutdown_all - tell every session the daemon is stopping. */
 void	conn_shutdown_all(struct conn_env *env);
 
+/*
+ * conn_abort_spools - at exit, once no worker thread runs: remove the
+ * tmp/ files of every message still being received (a shutdown that ran
+ * out of shutdown_timeout), rather than leave them for the start-up
+ * cleaner 36 hours later.  Messages already committed stay in new/.
+ */
+void	conn_abort_spools(struct conn_env *env);
+
 #endif

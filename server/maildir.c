@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "idn.h"
 #include "log.h"
 #include "maildir.h"
 
@@ -40,6 +41,7 @@ struct maildir_copy {
 	char		*new;	/* dir/new/<name>,S=<size> */
 	char		*envelope; /* queue copy: the envelope text, else NULL */
 	char		*env;	/* dir/env/<name>,S=<size> once written */
+	char		*made;	/* the top directory open created, else NULL */
 	bool		 linked; /* new names our file (set by commit) */
 	int		 fd;
 	unsigned long	 q;	/* the Q number of this copy's name */
@@ -126,9 +128,25 @@ maildir_write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* maildir_mkdirs - mkdir -p path with mode 0700 (like "mkdir -p"). */
+/*
+ * maildir_made - note that path was just created: *made (heap, or NULL)
+ * keeps the shortest such path, the top of what this call made.
+ */
+static void
+maildir_made(char **made, const char *path)
+{
+	if (*made != NULL && strlen(*made) <= strlen(path))
+		return;
+	free(*made);
+	*made = maildir_strdup(path);
+}
+
+/*
+ * maildir_mkdirs - mkdir -p path with mode 0700 (like "mkdir -p"),
+ * noting in *made the top directory it created.
+ */
 static int
-maildir_mkdirs(const char *path)
+maildir_mkdirs(const char *path, char **made)
 {
 	char buf[PATH_MAX];
 	char *p;
@@ -139,16 +157,24 @@ maildir_mkdirs(const char *path)
 	/* Errors on the parents show up again, better named, below. */
 	for (p = strchr(buf + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
-		(void)mkdir(buf, 0700);
+		if (mkdir(buf, 0700) == 0)
+			maildir_made(made, buf);
 		*p = '/';
 	}
-	if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+	if (mkdir(buf, 0700) == 0)
+		maildir_made(made, buf);
+	else if (errno != EEXIST)
 		return errno;
 	return 0;
 }
 
-int
-maildir_create(const char *dir)
+/*
+ * maildir_make - maildir_create without the fsyncs: the top directory it
+ * created goes into *made (heap; NULL, or a higher directory of the same
+ * Maildir, is kept when it created nothing higher).
+ */
+static int
+maildir_make(const char *dir, char **made)
 {
 	static const char *const sub[] = { "tmp", "new", "cur" };
 	char path[PATH_MAX];
@@ -160,39 +186,129 @@ maildir_create(const char *dir)
 		if (n < 0 || (size_t)n >= sizeof(path))
 			return ENAMETOOLONG;
 		/* The common case: the Maildir exists, one syscall each. */
-		if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		if (mkdir(path, 0700) == 0) {
+			maildir_made(made, path);
+			continue;
+		}
+		if (errno == EEXIST)
 			continue;
 		if (errno != ENOENT)
 			return errno;
-		if ((err = maildir_mkdirs(path)) != 0)
+		if ((err = maildir_mkdirs(path, made)) != 0)
 			return err;
 	}
 	return 0;
 }
 
-/* maildir_put - append len bytes of src to out, optionally lower-cased. */
+/* maildir_fsync_path - fsync a directory by name. */
 static int
-maildir_put(char *out, size_t outlen, size_t *n, const char *src,
-    size_t len, bool lower)
+maildir_fsync_path(const char *path)
 {
-	size_t i;
-	char c;
+	int fd, err = 0;
 
-	if (*n >= outlen || len >= outlen - *n)
-		return -1;
-	for (i = 0; i < len; i++) {
-		c = src[i];
-		/* ASCII only: the locale must not change a path. */
-		if (lower && c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		out[(*n)++] = c;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return errno;
+	if (fsync(fd) == -1)
+		err = errno;
+	(void)close(fd);
+	return err;
+}
+
+/*
+ * maildir_sync_made - make a Maildir that was just created durable:
+ * fsync its tmp/, new/ and cur/, then dir and each directory above it up
+ * to the parent of made (the top one created), so that every new
+ * directory and its entry in its parent are on disk.  Only after a
+ * creation: a message into an existing Maildir costs nothing here.
+ */
+static int
+maildir_sync_made(const char *dir, const char *made)
+{
+	static const char *const sub[] = { "tmp", "new", "cur" };
+	char buf[PATH_MAX], top[PATH_MAX];
+	char *slash;
+	size_t i;
+	int err;
+
+	if (strlen(dir) >= sizeof(buf) || strlen(made) >= sizeof(top))
+		return ENAMETOOLONG;
+	strcpy(top, made);	/* its parent: the last one to fsync */
+	slash = strrchr(top, '/');
+	if (slash == NULL)
+		strcpy(top, ".");
+	else
+		slash[slash == top ? 1 : 0] = '\0';
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		(void)snprintf(buf, sizeof(buf), "%s/%s", dir, sub[i]);
+		if ((err = maildir_fsync_path(buf)) != 0)
+			return err;
 	}
-	return 0;
+	strcpy(buf, dir);
+	for (;;) {
+		if ((err = maildir_fsync_path(buf)) != 0)
+			return err;
+		if (strcmp(buf, top) == 0 || strcmp(buf, ".") == 0 ||
+		    strcmp(buf, "/") == 0)
+			return 0;
+		if ((slash = strrchr(buf, '/')) == NULL)
+			strcpy(buf, ".");
+		else
+			slash[slash == buf ? 1 : 0] = '\0';
+	}
 }
 
 int
-maildir_expand(const char *tmpl, const char *local, const char *domain,
-    char *out, size_t outlen)
+maildir_create(const char *dir)
+{
+	char *made = NULL;
+	int err;
+
+	if ((err = maildir_make(dir, &made)) == 0 && made != NULL)
+		err = maildir_sync_made(dir, made);
+	free(made);
+	return err;
+}
+
+/* maildir_put - append len bytes of src to out. */
+static int
+maildir_put(char *out, size_t outlen, size_t *n, const char *src, size_t len)
+{
+	if (*n >= outlen || len >= outlen - *n)
+		return -1;
+	memcpy(out + *n, src, len);
+	*n += len;
+	return 0;
+}
+
+/*
+ * maildir_put_name - append the single path component that name (a
+ * domain for %d, a local part for %u) becomes (idn.h), or name itself
+ * when raw (a directory entry, a component already).
+ */
+static int
+maildir_put_name(char *out, size_t outlen, size_t *n, const char *name,
+    bool domain, bool raw)
+{
+	char comp[IDN_COMPONENT_MAX + 1];
+	int r;
+
+	if (raw)
+		return maildir_put(out, outlen, n, name, strlen(name));
+	r = domain ? idn_domain_name(name, comp, sizeof(comp)) :
+	    idn_local_name(name, comp, sizeof(comp));
+	if (r == -1)
+		return -1;
+	return maildir_put(out, outlen, n, comp, strlen(comp));
+}
+
+/*
+ * maildir_fill - maildir_expand, with local taken as it is (raw_local:
+ * the cleaner passes directory entries, which are components already).
+ */
+static int
+maildir_fill(const char *tmpl, const char *local, const char *domain,
+    bool raw_local, char *out, size_t outlen)
 {
 	const char *s;
 	size_t n = 0;
@@ -200,19 +316,19 @@ maildir_expand(const char *tmpl, const char *local, const char *domain,
 
 	for (s = tmpl; *s != '\0'; s++) {
 		if (*s != '%') {
-			r = maildir_put(out, outlen, &n, s, 1, false);
+			r = maildir_put(out, outlen, &n, s, 1);
 		} else {
 			switch (*++s) {
 			case 'd':
-				r = maildir_put(out, outlen, &n, domain,
-				    strlen(domain), true);
+				r = maildir_put_name(out, outlen, &n, domain,
+				    true, false);
 				break;
 			case 'u':
-				r = maildir_put(out, outlen, &n, local,
-				    strlen(local), true);
+				r = maildir_put_name(out, outlen, &n, local,
+				    false, raw_local);
 				break;
 			case '%':
-				r = maildir_put(out, outlen, &n, "%", 1, false);
+				r = maildir_put(out, outlen, &n, "%", 1);
 				break;
 			default:	/* another escape, or a trailing '%' */
 				return -1;
@@ -225,6 +341,13 @@ maildir_expand(const char *tmpl, const char *local, const char *domain,
 		return -1;
 	out[n] = '\0';
 	return 0;
+}
+
+int
+maildir_expand(const char *tmpl, const char *local, const char *domain,
+    char *out, size_t outlen)
+{
+	return maildir_fill(tmpl, local, domain, false, out, outlen);
 }
 
 /* maildir_host_escape - host with '/' and ':' as \057 and \072. */
@@ -272,7 +395,8 @@ maildir_stamp(struct timespec *ts)
  * EEXIST (a stale file, or another host or pid namespace sharing the
  * Maildir) the name is retried with a fresh timestamp.  A missing tmp/
  * (ENOENT) means a new or removed Maildir: it is created, once, and the
- * name tried again, so that the common case costs no mkdir().
+ * name tried again, so that the common case costs no mkdir().  What was
+ * created is noted in c->made, for commit to fsync.
  */
 static int
 maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
@@ -297,7 +421,7 @@ maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
 		err = errno;
 		free(path);
 		if (err == ENOENT && !created) {
-			if ((err = maildir_create(c->dir)) != 0)
+			if ((err = maildir_make(c->dir, &c->made)) != 0)
 				return err;
 			created = true;
 			i--;	/* not a name taken: try this one again */
@@ -384,7 +508,8 @@ maildir_spool_new(const char *return_path, const struct maildir_rcpt *rcpts,
 /*
  * maildir_create_all - create the Maildirs of copies 1 and up not shared
  * with an earlier copy, so that a bad one fails the open, before the
- * body is read.  The first copy's is made by maildir_tmp_create().
+ * body is read (noting what was created in made, for commit to fsync).
+ * The first copy's is made by maildir_tmp_create().
  */
 static int
 maildir_create_all(const struct maildir_spool *sp)
@@ -396,7 +521,8 @@ maildir_create_all(const struct maildir_spool *sp)
 		for (j = 0; j < i; j++)
 			if (strcmp(sp->copies[j].dir, sp->copies[i].dir) == 0)
 				break;
-		if (j == i && (err = maildir_create(sp->copies[i].dir)) != 0)
+		if (j == i && (err = maildir_make(sp->copies[i].dir,
+		    &sp->copies[i].made)) != 0)
 			return err;
 	}
 	return 0;
@@ -559,21 +685,6 @@ maildir_sync_close(struct maildir_copy *c)
 	return 0;
 }
 
-/* maildir_fsync_path - fsync a directory by name. */
-static int
-maildir_fsync_path(const char *path)
-{
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
-		return errno;
-	if (fsync(fd) == -1)
-		err = errno;
-	(void)close(fd);
-	return err;
-}
-
 /*
  * maildir_envelope - a queue copy's envelope: written to tmp/<name>.env,
  * fsynced, renamed to env/<name>,S=<size> and env/ fsynced, all before
@@ -585,10 +696,13 @@ maildir_envelope(struct maildir_copy *c, const char *name)
 {
 	char *tmp = maildir_strf("%s/tmp/%s.env", c->dir, name);
 	char *dir = maildir_strf("%s/env", c->dir);
+	bool made = false;
 	int fd, err;
 
 	c->env = maildir_strf("%s/%s", dir, strrchr(c->new, '/') + 1);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+	if (mkdir(dir, 0700) == 0) {
+		made = true;
+	} else if (errno != EEXIST) {
 		err = errno;
 		goto out;
 	}
@@ -606,6 +720,8 @@ maildir_envelope(struct maildir_copy *c, const char *name)
 		err = errno;
 	if (err == 0)
 		err = maildir_fsync_path(dir);
+	if (err == 0 && made)	/* env/'s own entry */
+		err = maildir_fsync_path(c->dir);
 out:
 	if (err != 0) {
 		(void)unlink(tmp);
@@ -617,18 +733,29 @@ out:
 }
 
 /*
- * maildir_deliver - move c from tmp/ into new/ as <name>,S=<size>.
- * link() refuses to replace an existing name, where rename() would not.
+ * maildir_prepare - c's name in new/, <name>,S=<size>, and for a queue
+ * copy its envelope, made durable before any copy is linked.
+ */
+static int
+maildir_prepare(struct maildir_copy *c)
+{
+	const char *name = strrchr(c->tmp, '/') + 1;
+
+	c->new = maildir_strf("%s/new/%s,S=%" PRIu64, c->dir, name, c->size);
+	return c->envelope != NULL ? maildir_envelope(c, name) : 0;
+}
+
+/*
+ * maildir_deliver - link c from tmp/ into new/.  link() refuses to
+ * replace an existing name, where rename() would not.  The tmp/ name
+ * stays until maildir_untmp(), so that the links of all copies follow
+ * one another with nothing slow between them.
  */
 static int
 maildir_deliver(struct maildir_copy *c)
 {
-	const char *name = strrchr(c->tmp, '/') + 1;
 	int err;
 
-	c->new = maildir_strf("%s/new/%s,S=%" PRIu64, c->dir, name, c->size);
-	if (c->envelope != NULL && (err = maildir_envelope(c, name)) != 0)
-		return err;
 	if (link(c->tmp, c->new) == -1) {
 		/* new/ gone (only tmp/ was checked): make it, try once more */
 		if (errno != ENOENT)
@@ -639,11 +766,23 @@ maildir_deliver(struct maildir_copy *c)
 			return errno;
 	}
 	c->linked = true;
-	if (unlink(c->tmp) == -1)
-		return errno;
+	return 0;
+}
+
+/*
+ * maildir_untmp - remove a delivered copy's tmp/ name.  The message is
+ * safe in new/ by now: a failure leaves debris for the tmp/ cleaner,
+ * not an error that would make the client send the message again.
+ */
+static void
+maildir_untmp(struct maildir_copy *c)
+{
+	if (unlink(c->tmp) == -1 && errno != ENOENT)
+		log_event(LOG_LEVEL_WARN, NULL, "event=spool",
+		    LOG_TOK("op", "unlink"), LOG_Q("path", c->tmp),
+		    LOG_Q("error", strerror(errno)));
 	free(c->tmp);
 	c->tmp = NULL;
-	return 0;
 }
 
 /* maildir_sync_dir - fsync copy i's new/, unless an earlier copy did. */
@@ -718,11 +857,22 @@ maildir_commit(struct maildir_spool *sp)
 		if ((err = maildir_sync_close(&sp->copies[i])) != 0)
 			goto fail;
 	for (i = 0; i < sp->ncopy; i++)
+		if ((err = maildir_prepare(&sp->copies[i])) != 0)
+			goto fail;
+	/* From the first link to the 250, a crash leaves some copies in
+	 * new/ unacknowledged: only link() calls, then the fsyncs. */
+	for (i = 0; i < sp->ncopy; i++)
 		if ((err = maildir_deliver(&sp->copies[i])) != 0)
 			goto fail;
 	for (i = 0; i < sp->ncopy; i++)
 		if ((err = maildir_sync_dir(sp, i)) != 0)
 			goto fail;
+	for (i = 0; i < sp->ncopy; i++)
+		if (sp->copies[i].made != NULL && (err = maildir_sync_made(
+		    sp->copies[i].dir, sp->copies[i].made)) != 0)
+			goto fail;
+	for (i = 0; i < sp->ncopy; i++)
+		maildir_untmp(&sp->copies[i]);
 	return 0;
 fail:
 	maildir_rollback(sp);
@@ -754,6 +904,7 @@ maildir_release(struct maildir_spool **spp)
 		free(sp->copies[i].addr);
 		free(sp->copies[i].new);
 		free(sp->copies[i].envelope);
+		free(sp->copies[i].made);
 	}
 	free(sp->copies);
 	free(sp->return_path);
@@ -848,7 +999,10 @@ maildir_expand_n(const char *tmpl, size_t n, const char *local,
 	return maildir_expand(part, local, domain, out, outlen);
 }
 
-/* maildir_clean_one - clean the Maildir tmpl names for local and domain. */
+/*
+ * maildir_clean_one - clean the Maildir tmpl names for domain and local,
+ * a directory entry (or unused) that stands for %u as it is.
+ */
 static int
 maildir_clean_one(const char *tmpl, const char *local, const char *domain,
     time_t now, time_t max_age)
@@ -856,7 +1010,7 @@ maildir_clean_one(const char *tmpl, const char *local, const char *domain,
 	char path[PATH_MAX];
 	int n;
 
-	if (maildir_expand(tmpl, local, domain, path, sizeof(path)) == -1)
+	if (maildir_fill(tmpl, local, domain, true, path, sizeof(path)) == -1)
 		return 0;
 	/* Not every name a template can form is a Maildir. */
 	n = maildir_clean_tmp(path, now, max_age);

@@ -39,17 +39,24 @@ struct maildir_rcpt {
 
 /*
  * maildir_expand - expand a maildir template: %d is the domain and %u
- * the local part (both lower-cased), %% a percent sign.  A path without
- * '%' is returned as is.  Writes to out (size outlen).  Returns 0, or -1
- * when the result does not fit or the template has another %-escape.
- * The caller has already refused unsafe local parts.
+ * the local part, %% a percent sign.  Each of %d and %u becomes exactly
+ * one path component, whatever the address holds (idn_domain_name() and
+ * idn_local_name(): the domain as lower-case A-labels, the local part
+ * case-folded, and '/', '%', control octets and a leading '.' escaped as
+ * %XX), so no recipient can name a directory outside the template's.
+ * A path without '%' is returned as is.  Writes to out (size outlen).
+ * Returns 0, or -1 when the result does not fit, a name cannot become a
+ * component (empty, or over IDN_COMPONENT_MAX) or the template has
+ * another %-escape.
  */
 int	maildir_expand(const char *tmpl, const char *local, const char *domain,
 	    char *out, size_t outlen);
 
 /*
  * maildir_create - make sure dir and its tmp/, new/, cur/ exist (mode
- * 0700, parents created as needed).  Returns 0 or an errno value.
+ * 0700, parents created as needed); what it creates is made durable
+ * (each new directory and its parent fsynced), what exists costs one
+ * mkdir() each.  Returns 0 or an errno value.
  */
 int	maildir_create(const char *dir);
 
@@ -85,8 +92,13 @@ int	maildir_write(struct maildir_spool *sp, const void *data, size_t len);
 
 /*
  * maildir_commit - write the other recipients' copies, fsync every file,
- * rename each into new/, fsync each new/ directory.  Only when this
- * returns 0 is the message delivered.  On failure returns an errno value
+ * write the queue copy's envelope, link every copy into new/ (one after
+ * the other, nothing slow between them), fsync each new/ once and, for
+ * a Maildir that open or commit created, every new directory and the
+ * one above it; then remove the tmp/ names.  Only when this returns 0 is
+ * the message delivered.  A crash after the first link can leave some
+ * copies in new/ without a 0 returned: at least once per recipient,
+ * never a partial file.  On failure returns an errno value
  * (ENOSPC and EDQUOT are the "storage full" ones) and nothing is left in
  * tmp/ or new/.  The handle stays valid for maildir_path() and must be
  * freed with maildir_free().  Blocking; safe to call from a worker thread

@@ -1165,6 +1165,7 @@ cleanup(void)
 	(void)sigaddset(&late, SIGHUP);
 	(void)pthread_sigmask(SIG_BLOCK, &late, NULL);
 	workq_free(&rt.env.workq);	/* no other thread to take a signal */
+	conn_abort_spools(&rt.env);	/* what a timed-out stop left in tmp/ */
 	for (i = 0; i < rt.nlisteners; i++)
 		listener_free(&rt.listeners[i]);
 	free(rt.listeners);

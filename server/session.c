@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "idn.h"
 #include "log.h"
 #include "session.h"
 #include "smtp_data.h"
@@ -806,14 +807,19 @@ session_rcpt_known(const struct session *s, const struct smtp_addr *a)
 
 /*
  * session_rcpt_policy - may this recipient be accepted?  Returns -1 for
- * yes, or the reply.  Sink mode takes everything; <postmaster> is always
+ * yes, or the reply.  An address whose local part or domain cannot
+ * become one Maildir path component (idn.h) is refused whatever the
+ * role.  Sink mode takes everything else; <postmaster> is always
  * accepted (RFC 5321 §4.5.1); otherwise mx takes only local domains and
  * never relays for unauthenticated clients.
  */
 static int
 session_rcpt_policy(const struct session *s, const struct smtp_addr *a)
 {
-	if (!smtp_addr_is_safe_local(a))
+	char name[IDN_COMPONENT_MAX + 1];
+
+	if (!smtp_addr_is_safe_local(a) || (a->domain[0] != '\0' &&
+	    idn_domain_name(a->domain, name, sizeof(name)) == -1))
 		return SMTP_R_BAD_MAILBOX;
 	if (s->cfg->sink || a->domain[0] == '\0')
 		return -1;

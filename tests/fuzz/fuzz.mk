@@ -27,7 +27,7 @@ FUZZ_BINS = \
 	tests/fuzz/fuzz_conf
 
 # The protocol core: the sources of server/libcore.a, and the harness.
-FUZZ_CORE = buf log smtp_line smtp_cmd smtp_data smtp_reply conf session
+FUZZ_CORE = buf log smtp_line smtp_cmd smtp_data smtp_reply idn conf session
 FUZZ_CORE_DEPS = \
 	$(top_srcdir)/server/buf.c $(top_srcdir)/server/buf.h \
 	$(top_srcdir)/server/log.c $(top_srcdir)/server/log.h \
@@ -35,6 +35,7 @@ FUZZ_CORE_DEPS = \
 	$(top_srcdir)/server/smtp_cmd.c $(top_srcdir)/server/smtp_cmd.h \
 	$(top_srcdir)/server/smtp_data.c $(top_srcdir)/server/smtp_data.h \
 	$(top_srcdir)/server/smtp_reply.c $(top_srcdir)/server/smtp_reply.h \
+	$(top_srcdir)/server/idn.c $(top_srcdir)/server/idn.h \
 	$(top_srcdir)/server/conf.c $(top_srcdir)/server/conf.h \
 	$(top_srcdir)/server/session.c $(top_srcdir)/server/session.h \
 	$(top_srcdir)/tests/fuzz/harness.c $(top_srcdir)/tests/fuzz/harness.h
@@ -42,7 +43,7 @@ FUZZ_OBJS = \
 	tests/fuzz/obj/buf.o tests/fuzz/obj/log.o \
 	tests/fuzz/obj/smtp_line.o tests/fuzz/obj/smtp_cmd.o \
 	tests/fuzz/obj/smtp_data.o tests/fuzz/obj/smtp_reply.o \
-	tests/fuzz/obj/conf.o tests/fuzz/obj/session.o \
+	tests/fuzz/obj/idn.o tests/fuzz/obj/conf.o tests/fuzz/obj/session.o \
 	tests/fuzz/obj/harness.o
 
 EXTRA_DIST += \
@@ -90,36 +91,37 @@ tests/fuzz/obj/core.stamp: $(FUZZ_CORE_DEPS)
 	@touch tests/fuzz/obj/core.stamp
 
 FUZZ_LINK = $(FUZZ_CC) $(FUZZ_CPPFLAGS) -std=c11 $(FUZZ_CFLAGS)
+FUZZ_LIBS = $(LIBIDN2_LIBS) $(UNISTRING_LIBS)
 
 tests/fuzz/fuzz_smtp_line: $(top_srcdir)/tests/fuzz/fuzz_smtp_line.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_smtp_line.c \
-	  $(FUZZ_OBJS)
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 tests/fuzz/fuzz_smtp_cmd: $(top_srcdir)/tests/fuzz/fuzz_smtp_cmd.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_smtp_cmd.c \
-	  $(FUZZ_OBJS)
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 tests/fuzz/fuzz_smtp_data: $(top_srcdir)/tests/fuzz/fuzz_smtp_data.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_smtp_data.c \
-	  $(FUZZ_OBJS)
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 tests/fuzz/fuzz_session: $(top_srcdir)/tests/fuzz/fuzz_session.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_session.c \
-	  $(FUZZ_OBJS)
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 tests/fuzz/fuzz_conf: $(top_srcdir)/tests/fuzz/fuzz_conf.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_conf.c \
-	  $(FUZZ_OBJS)
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 # fuzz-run - each target for FUZZ_SECONDS on its corpus, copied into
 # tests/fuzz/run/<target>/corpus (new inputs accumulate there across

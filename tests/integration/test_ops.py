@@ -313,6 +313,8 @@ class Shutdown(OpsCase):
         self.d.wait_log(r"event=stop signal=15 sessions=1 timeout=1s")
         self.d.wait_log(r"event=stop reason=timeout sessions=1")
         self.assertEqual(self.d.new_files(), [])
+        # the half-received message's tmp/ file went with the daemon
+        self.assertEqual(os.listdir(os.path.join(self.d.maildir, "tmp")), [])
 
 
 class Sink(OpsCase):

@@ -269,6 +269,17 @@ static const struct {
 	  "t.conf:1: domains: bad domain '[192.0.2.1]'" },
 	{ "domains *.example", NULL,
 	  "t.conf:1: domains: bad domain '*.example'" },
+	/* IDN: U-labels or A-labels in, lower-case A-labels kept */
+	{ "domains ex\xc3\xa4mple.test", "domains xn--exmple-cua.test", NULL },
+	{ "domains EX\xc3\x84MPLE.TEST", "domains xn--exmple-cua.test", NULL },
+	{ "domains XN--EXMPLE-CUA.test ex\xc3\xa4mple.test",
+	  "domains xn--exmple-cua.test", NULL },
+	{ "domains xn--zz.test", NULL,
+	  "t.conf:1: domains: bad domain 'xn--zz.test'" },
+	{ "domains \xe2\x98\x83.test", NULL,
+	  "t.conf:1: domains: bad domain '\xe2\x98\x83.test'" },
+	{ "domains a\xef\xbc\x8f" "b.test", NULL,
+	  "t.conf:1: domains: bad domain 'a\xef\xbc\x8f" "b.test'" },
 	{ "maildir /var/mail/%d/%u/Maildir",
 	  "maildir /var/mail/%d/%u/Maildir", NULL },
 	{ "maildir ./Maildir", "maildir ./Maildir", NULL },
@@ -1032,7 +1043,48 @@ static const struct {
 	{ "domains example.org\n", "", false },
 	{ "domains example.org\n", NULL, false },
 	{ "", "example.org", false },
+	{ "domains xn--exmple-cua.test\n", "ex\xc3\xa4mple.test", true },
+	{ "domains xn--exmple-cua.test\n", "EX\xc3\x84MPLE.test", true },
+	{ "domains xn--exmple-cua.test\n", "XN--EXMPLE-cua.TEST", true },
+	{ "domains ex\xc3\xa4mple.test\n", "xn--exmple-cua.test", true },
+	{ "domains ex\xc3\xa4mple.test\n", "example.test", false },
+	{ "domains ex\xc3\xa4mple.test\n", "ex\xc3\xa4mple.tes", false },
+	{ "domains example.test\n", "\xff.test", false },
+	{ "domains example.test\n", "[192.0.2.1]", false },
 };
+
+/* The recipients file: U-labels, A-labels and UTF-8 in any case. */
+START_TEST(t_recipients)
+{
+	static const char text[] = "x@EX\xc3\x84MPLE.test\n"
+	    "J\xc3\xb6s\xc3\xa9@xn--exmple-cua.test\n@whole.example\n";
+	struct config *c = parse_ok("recipients /r\n");
+	char *err = NULL;
+
+	ck_assert_int_eq(conf_load_recipients(c, "r", text, strlen(text),
+	    &err), 0);
+	ck_assert(conf_is_valid_recipient(c, "X", "xn--exmple-cua.test"));
+	ck_assert(conf_is_valid_recipient(c, "x", "ex\xc3\xa4mple.test"));
+	ck_assert(conf_is_valid_recipient(c, "J\xc3\x96S\xc3\x89",
+	    "ex\xc3\xa4mple.test"));
+	ck_assert(conf_is_valid_recipient(c, "jo\xcc\x88se\xcc\x81",
+	    "XN--EXMPLE-CUA.test"));
+	ck_assert(conf_is_valid_recipient(c, "anyone", "Whole.Example"));
+	ck_assert(!conf_is_valid_recipient(c, "y", "xn--exmple-cua.test"));
+	ck_assert(!conf_is_valid_recipient(c, "x", "example.test"));
+	ck_assert(!conf_is_valid_recipient(c, "x", "[192.0.2.1]"));
+	ck_assert(!conf_is_valid_recipient(c, "\xff", "xn--exmple-cua.test"));
+	ck_assert_int_eq(conf_load_recipients(c, "r", "x@xn--zz.test\n", 14,
+	    &err), -1);
+	check_err(-1, err, "r:1: bad address 'x@xn--zz.test' "
+	    "(user@domain or @domain)");
+	ck_assert_int_eq(conf_load_recipients(c, "r", "\xff@x.test\n", 9,
+	    &err), -1);
+	free(err);
+	ck_assert(conf_is_valid_recipient(c, "x", "ex\xc3\xa4mple.test"));
+	conf_free(&c);
+}
+END_TEST
 
 START_TEST(t_local_domain)
 {
@@ -1162,6 +1214,7 @@ conf_suite(void)
 
 	tc = tcase_create("misc");
 	tcase_add_loop_test(tc, t_local_domain, 0, (int)NELEM(local_cases));
+	tcase_add_test(tc, t_recipients);
 	tcase_add_test(tc, t_role_name);
 	tcase_add_test(tc, t_free);
 	tcase_add_loop_test(tc, t_sample, 0, (int)NELEM(sample_files));

@@ -51,6 +51,33 @@ clock_gettime(clockid_t id, struct timespec *ts)
 	return 0;
 }
 
+#define SYNCED_MAX	64
+static char synced[SYNCED_MAX][TEST_PATH];	/* directories fsynced */
+static int nsynced;
+
+/*
+ * fsync - this program's own too: it notes the path of every directory
+ * fsynced (from /proc/self/fd), then asks the kernel.
+ */
+int
+fsync(int fd)
+{
+	char link[64];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    nsynced < SYNCED_MAX) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, synced[nsynced], TEST_PATH - 1);
+		if (n > 0) {
+			synced[nsynced][n] = '\0';
+			nsynced++;
+		}
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
 /* rm_rf - remove path and everything below it. */
 static void
 rm_rf(const char *path)
@@ -594,6 +621,62 @@ START_TEST(test_check)
 }
 END_TEST
 
+/* was_synced - whether the directory path was fsynced since nsynced = 0. */
+static bool
+was_synced(const char *path)
+{
+	char real[TEST_PATH];
+	int i;
+
+	ck_assert_ptr_nonnull(realpath(path, real));
+	for (i = 0; i < nsynced; i++)
+		if (strcmp(synced[i], real) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A new Maildir is durable before the commit returns: every directory
+ * made, and the directory above each, fsynced -- and only when made:
+ * the next message costs one fsync of new/.  _i 0 through open and
+ * commit (the first recipient's and a second one's), 1 through
+ * maildir_create.
+ */
+START_TEST(test_create_durable)
+{
+	static const char *const made[] = { "", "d", "d/u", "d/u/Maildir",
+	    "d/u/Maildir/tmp", "d/u/Maildir/new", "d/u/Maildir/cur",
+	    "e", "e/Maildir", "e/Maildir/tmp", "e/Maildir/new",
+	    "e/Maildir/cur" };
+	struct maildir_rcpt r[2] = { { "a@x", tpath("d/u/Maildir"), NULL },
+	    { "b@x", tpath("e/Maildir"), NULL } };
+	struct maildir_spool *sp;
+	size_t i, n = _i == 0 ? 12 : 7;
+
+	nsynced = 0;
+	if (_i == 0)
+		ck_assert_int_eq(deliver(&sp, "s@x", r, 2, "x\n"), 0);
+	else
+		ck_assert_int_eq(maildir_create(r[0].dir), 0);
+	if (_i == 0)
+		maildir_free(&sp);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(was_synced(tpath("%s", made[i])),
+		    "%s not fsynced", made[i]);
+	nsynced = 0;
+	if (_i == 1) {
+		ck_assert_int_eq(maildir_create(r[0].dir), 0);
+		ck_assert_int_eq(nsynced, 0);
+		return;
+	}
+	ck_assert_int_eq(deliver(&sp, "s@x", r, 2, "y\n"), 0);
+	maildir_free(&sp);
+	ck_assert_int_eq(nsynced, 2);	/* the two new/, nothing else */
+	ck_assert(was_synced(tpath("d/u/Maildir/new")));
+	ck_assert(was_synced(tpath("e/Maildir/new")));
+}
+END_TEST
+
 /*
  * A Maildir removed while the daemon runs is made again: _i 0, all of it
  * between two deliveries; 1, its new/ and cur/ between open and commit.
@@ -795,7 +878,26 @@ static const struct {
 	{ "100%%/%u", "bob", "x", 64, "100%/bob" },
 	{ "%%%u%%", "bob", "x", 64, "%bob%" },
 	{ "%%u", "bob", "x", 64, "%u" },
-	{ "/m/%u", "\xc3\x84Z", "x", 64, "/m/\xc3\x84z" },
+	{ "/m/%u", "\xc3\x84Z", "x", 64, "/m/\xc3\xa4z" },	/* ÄZ: äz */
+	/* %d and %u are one safe component each, whatever they hold */
+	{ "/m/%d/%u", "x", "[x:/../../y]", 64, "/m/[x:%2F..%2F..%2Fy]/x" },
+	{ "/m/%d/%u", "..", "[IPv6:::1]", 64, "/m/[ipv6:::1]/%2E." },
+	{ "/m/%d/%u", ".", "..", 64, "/m/%2E./%2E" },
+	{ "/m/%u/Maildir", ".hidden", "x", 64, "/m/%2Ehidden/Maildir" },
+	{ "x/%d/y/%u/Maildir", "a/../../b", "a/b", 64,
+	    "x/a%2Fb/y/a%2F..%2F..%2Fb/Maildir" },
+	{ "/m/%u", "%2f", "x", 64, "/m/%252f" },
+	{ "/m/%u", "a\x01\x7f" "b", "x", 64, "/m/a%01%7Fb" },
+	{ "/m/%u", "\xff\xfe", "x", 64, "/m/%FF%FE" },
+	{ "/m/%u", "J\xc3\x96S\xc3\x89", "x", 64, "/m/j\xc3\xb6s\xc3\xa9" },
+	{ "/m/%u", "JO\xcc\x88SE\xcc\x81", "x", 64,
+	    "/m/j\xc3\xb6s\xc3\xa9" },
+	{ "/m/%d", "x", "EX\xc3\x84MPLE.Test", 64, "/m/xn--exmple-cua.test" },
+	{ "/m/%d", "x", "xn--EXMPLE-cua.test", 64, "/m/xn--exmple-cua.test" },
+	{ "/m/%u", "", "x", 64, NULL },
+	{ "/m/%d", "x", "", 64, NULL },
+	{ "/m/%u", "%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%"
+	    "%%%%%%%%%%%%%%%%%%%%%%%%%%%%", "x", 512, NULL },	/* 86 x 3 */
 	{ "", "bob", "x", 1, "" },
 	{ "/m/%u", "bob", "x", 7, "/m/bob" },
 	{ "/m/%u", "bob", "x", 6, NULL },
@@ -811,7 +913,7 @@ static const struct {
 /* maildir_expand table; bytes past outlen are never written. */
 START_TEST(test_expand)
 {
-	char out[128];
+	char out[600];
 	size_t i;
 	int r;
 
@@ -935,6 +1037,7 @@ maildir_suite(TCase **fail_out)
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_check);
+	tcase_add_loop_test(tc, test_create_durable, 0, 2);
 	tcase_add_loop_test(tc, test_recreate, 0, 2);
 	tcase_add_test(tc, test_rollback_new);
 	tcase_add_loop_test(tc, test_no_overwrite, 0, 3);
