@@ -77,6 +77,7 @@ struct session {
 	bool			 bdat_last;
 	uint64_t		 bdat_skip;	/* octets to discard */
 	int			 bdat_err;	/* reply id after skip, or -1 */
+	const char		*bdat_why;	/* its reason (a literal) */
 	enum session_state	 bdat_prev;	/* state to return to after skip */
 	int			 end_after;	/* 421 reply due after commit, or -1 */
 	bool			 pause_due;	/* an error past half the budget */
@@ -861,17 +862,35 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	session_reply(s, SMTP_R_RCPT_OK, NULL);
 }
 
-/* session_no_rcpt - DATA/BDAT without a recipient: 503, or 554 when
- * recipients were tried and all refused (RFC 2920 §3.1). */
+/*
+ * session_no_rcpt_why - why DATA/BDAT cannot start here: 503 with its
+ * reason in *why, or 554 when recipients were tried and all refused
+ * (RFC 2920 §3.1).
+ */
+static enum smtp_reply_id
+session_no_rcpt_why(const struct session *s, const char **why)
+{
+	*why = NULL;
+	if (s->state == SESSION_ST_MAIL && s->tx.rcpt_tried > 0)
+		return SMTP_R_NO_VALID_RCPT;
+	if (s->state == SESSION_ST_GREETED)
+		*why = "send HELO/EHLO first";
+	else if (s->state == SESSION_ST_MAIL)
+		*why = "need RCPT command";
+	else
+		*why = "need MAIL command";
+	return SMTP_R_BAD_SEQ;
+}
+
+/* session_no_rcpt - DATA/BDAT without a recipient: 503 or 554. */
 static void
 session_no_rcpt(struct session *s)
 {
-	if (s->state == SESSION_ST_MAIL && s->tx.rcpt_tried > 0)
-		session_reply(s, SMTP_R_NO_VALID_RCPT, NULL);
-	else if (s->state == SESSION_ST_MAIL)
-		session_reply(s, SMTP_R_BAD_SEQ, "need RCPT command");
-	else
-		session_reply(s, SMTP_R_BAD_SEQ, "need MAIL command");
+	enum smtp_reply_id id;
+	const char *why;
+
+	id = session_no_rcpt_why(s, &why);
+	session_reply(s, id, why);
 }
 
 /* session_data - DATA (RFC 5321 §4.1.1.4): open the spool, 354. */
@@ -901,17 +920,20 @@ session_data(struct session *s, const struct smtp_cmd *cmd)
 
 /*
  * session_bdat_skip - refuse a BDAT whose octets must still be read
- * (RFC 3030 §3: the announced chunk is consumed whatever the reply).
+ * (RFC 3030 §3: the announced chunk is consumed whatever the reply);
+ * why is the reply's reason, a string literal, or NULL.
  */
 static void
-session_bdat_skip(struct session *s, uint64_t size, enum smtp_reply_id id)
+session_bdat_skip(struct session *s, uint64_t size, enum smtp_reply_id id,
+    const char *why)
 {
 	if (size == 0) {
-		session_reply(s, id, NULL);
+		session_reply(s, id, why);
 		return;
 	}
 	s->bdat_skip = size;
 	s->bdat_err = (int)id;
+	s->bdat_why = why;
 	s->bdat_prev = s->state;
 	s->bdat_last = false;
 	session_set_state(s, SESSION_ST_BDAT);
@@ -936,6 +958,8 @@ session_bdat_begin(struct session *s)
 static void
 session_bdat(struct session *s, const struct smtp_cmd *cmd)
 {
+	enum smtp_reply_id id;
+	const char *why;
 	uint64_t size;
 	bool last;
 	int fail;
@@ -946,14 +970,12 @@ session_bdat(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (s->state != SESSION_ST_RCPT) {
-		session_bdat_skip(s, size, s->state == SESSION_ST_GREETED ?
-		    SMTP_R_BAD_SEQ : s->state == SESSION_ST_MAIL &&
-		    s->tx.rcpt_tried > 0 ? SMTP_R_NO_VALID_RCPT :
-		    SMTP_R_BAD_SEQ);
+		id = session_no_rcpt_why(s, &why);
+		session_bdat_skip(s, size, id, why);
 		return;
 	}
 	if (!s->tx.bdat && (fail = session_bdat_begin(s)) >= 0) {
-		session_bdat_skip(s, size, (enum smtp_reply_id)fail);
+		session_bdat_skip(s, size, (enum smtp_reply_id)fail, NULL);
 		return;
 	}
 	s->bdat_last = last;
@@ -1370,7 +1392,7 @@ session_bdat_chunk_end(struct session *s)
 
 	if (s->bdat_err >= 0) {		/* a refused chunk, now skipped */
 		session_set_state(s, s->bdat_prev);
-		session_reply(s, (enum smtp_reply_id)s->bdat_err, NULL);
+		session_reply(s, (enum smtp_reply_id)s->bdat_err, s->bdat_why);
 		s->bdat_err = -1;
 		return;
 	}

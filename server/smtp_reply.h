@@ -86,8 +86,10 @@ struct smtp_reply {
 const struct smtp_reply *smtp_reply_get(enum smtp_reply_id id);
 
 /*
- * smtp_reply_fmt - append "code enh text\r\n" to out; arg fills the %s
- * (NULL counts as "").  Returns 0, or -1 when out is full.
+ * smtp_reply_fmt - append "code enh text\r\n" to out; arg fills the %s.
+ * With arg NULL, a row with a %s is sent with its text for no argument
+ * (so no reply ever reads "Error: " with its reason missing); a row
+ * without a %s ignores arg.  Returns 0, or -1 when out is full.
  */
 int	smtp_reply_fmt(struct buf *out, enum smtp_reply_id id, const char *arg);
 
