@@ -213,6 +213,7 @@ session_is_error_reply(enum smtp_reply_id id)
 	case SMTP_R_BAD_SEQ:
 	case SMTP_R_PARAM_UNKNOWN:
 	case SMTP_R_PARAM_VALUE:
+	case SMTP_R_PARAM_REPEATED:
 	case SMTP_R_BDAT_MIXED:
 	case SMTP_R_NO_VALID_RCPT:
 	case SMTP_R_AUTH_BADB64:
@@ -696,6 +697,8 @@ session_path_err(enum smtp_cmd_err err, bool rcpt)
 	case SMTP_CMD_ERR_PARAM:
 	case SMTP_CMD_ERR_PARAM_VALUE:
 		return SMTP_R_PARAM_VALUE;
+	case SMTP_CMD_ERR_PARAM_REPEATED:
+		return SMTP_R_PARAM_REPEATED;
 	}
 	return SMTP_R_SYNTAX_ARGS;
 }
@@ -818,7 +821,7 @@ session_rcpt_add(struct session *s, const struct smtp_addr *a)
 		s->tx.rcpt_cap = cap;
 	}
 	s->tx.rcpts[s->tx.nrcpt] = *a;
-	if (a->domain[0] == '\0')	/* <postmaster>: the primary domain */
+	if (a->domain[0] == '\0')	/* <postmaster>, sink <root>: primary */
 		(void)snprintf(s->tx.rcpts[s->tx.nrcpt].domain,
 		    sizeof(a->domain), "%s", s->cfg->ndomains > 0 ?
 		    s->cfg->domains[0] : s->cfg->hostname);
@@ -842,6 +845,8 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	s->tx.rcpt_tried++;
 	if (s->tx.smtputf8)
 		flags |= SMTP_CMD_F_UTF8;
+	if (s->cfg->sink)	/* "<root>" from cron and mail(1) */
+		flags |= SMTP_CMD_F_LOCAL;
 	err = smtp_cmd_parse_rcpt(cmd->arg, cmd->arglen, flags, &r);
 	if (err != SMTP_CMD_OK) {
 		session_reply(s, session_path_err(err, true), err ==

@@ -91,6 +91,8 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	    "Message header size exceeds fixed limit" },
 	[SMTP_R_BDAT_MIXED] = { 503, "5.5.1",
 	    "Error: DATA and BDAT cannot be mixed" },
+	[SMTP_R_PARAM_REPEATED] = { 501, "5.5.4",
+	    "Parameter repeated with a different value" },
 };
 
 /*
