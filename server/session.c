@@ -231,6 +231,7 @@ session_is_error_reply(enum smtp_reply_id id)
 	case SMTP_R_TOO_MANY_TX:
 	case SMTP_R_TOO_MANY_JUNK:
 	case SMTP_R_HEADER_TOO_BIG:
+	case SMTP_R_NUL:
 	case SMTP_R_GREETING:
 	case SMTP_R_HELO:
 	case SMTP_R_OK:
@@ -1331,20 +1332,25 @@ session_commit(struct session *s)
 
 /*
  * session_body_verdict - at the end of the body, the reply that refuses
- * the message, or -1 to commit.  Checked in order: size (RFC 1870 §6.3),
- * spool errors (always 4xx), bare line ends under bare_newline reject,
- * mail loops (RFC 5321 §6.3).
+ * the message, or -1 to commit.  text is the decoder that applied the
+ * body rules (NULL for BINARYMIME, which has none).  Checked in order:
+ * size (RFC 1870 §6.3), spool errors (always 4xx), bare line ends under
+ * bare_newline reject, NUL octets, mail loops (RFC 5321 §6.3).
  */
 static int
-session_body_verdict(struct session *s, bool too_big, bool bare)
+session_body_verdict(struct session *s, bool too_big,
+    const struct smtp_data *text)
 {
 	if (too_big)
 		return SMTP_R_TOO_BIG;
 	if (s->spool_err != 0)
 		return (s->spool_err == ENOSPC || s->spool_err == EDQUOT) ?
 		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR;
-	if (bare && s->cfg->bare_newline == CONF_BARE_REJECT)
+	if (text != NULL && smtp_data_has_bare(text) &&
+	    s->cfg->bare_newline == CONF_BARE_REJECT)
 		return SMTP_R_BARE_NEWLINE;
+	if (text != NULL && smtp_data_has_nul(text))
+		return SMTP_R_NUL;
 	if (s->hdr.received > SESSION_RECEIVED_MAX)
 		return SMTP_R_LOOP;
 	if (s->cfg->header_size_limit > 0 &&
@@ -1355,9 +1361,10 @@ session_body_verdict(struct session *s, bool too_big, bool bare)
 
 /* session_body_end - the message is complete: refuse it or commit. */
 static void
-session_body_end(struct session *s, bool too_big, bool bare)
+session_body_end(struct session *s, bool too_big,
+    const struct smtp_data *text)
 {
-	int refuse = session_body_verdict(s, too_big, bare);
+	int refuse = session_body_verdict(s, too_big, text);
 
 	if (refuse < 0) {
 		session_commit(s);
@@ -1383,8 +1390,7 @@ session_feed_data(struct session *s, const char *in, size_t len)
 	session_spool_write(s, s->scratch, outlen);
 	s->tx.size = s->data.size;
 	if (r == SMTP_DATA_END)
-		session_body_end(s, s->data.too_big,
-		    smtp_data_has_bare(&s->data));
+		session_body_end(s, s->data.too_big, &s->data);
 	return used;
 }
 
@@ -1403,7 +1409,7 @@ session_bdat_chunk_end(struct session *s)
 	}
 	if (s->bdat.too_big || !s->bdat_last) {
 		if (s->bdat.too_big) {
-			session_body_end(s, true, false);
+			session_body_end(s, true, NULL);
 			return;
 		}
 		session_set_state(s, SESSION_ST_RCPT);
@@ -1415,7 +1421,7 @@ session_bdat_chunk_end(struct session *s)
 	extra = smtp_bdat_finish(&s->bdat, s->scratch);
 	session_hdr_scan(s, s->scratch, extra);
 	session_spool_write(s, s->scratch, extra);
-	session_body_end(s, false, false);
+	session_body_end(s, false, s->bdat.binary ? NULL : &s->bdat.text);
 }
 
 /* session_feed_bdat - BDAT mode: copy (or skip) the announced octets. */

@@ -93,6 +93,8 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	    "Error: DATA and BDAT cannot be mixed" },
 	[SMTP_R_PARAM_REPEATED] = { 501, "5.5.4",
 	    "Parameter repeated with a different value" },
+	[SMTP_R_NUL] = { 554, "5.6.0", "Message rejected: NUL octet in "
+	    "message; binary data needs BDAT and BODY=BINARYMIME" },
 };
 
 /*
