@@ -73,7 +73,7 @@ enum smtp_cmd_err {
 	SMTP_CMD_ERR_PARAM,		/* malformed ESMTP parameter */
 	SMTP_CMD_ERR_PARAM_UNKNOWN,	/* unknown ESMTP parameter */
 	SMTP_CMD_ERR_PARAM_VALUE,	/* bad value (SIZE=x, BODY=x, ...) */
-	SMTP_CMD_ERR_PARAM_REPEATED,	/* a keyword again, with another value */
+	SMTP_CMD_ERR_PARAM_REPEATED,	/* a keyword again, another value */
 };
 
 enum smtp_body {
@@ -144,8 +144,9 @@ enum smtp_cmd_err smtp_cmd_parse_mail(const char *arg, size_t len,
  * smtp_cmd_parse_rcpt - arg of RCPT: "TO:<forward-path> [params]".
  * The null path is SMTP_CMD_ERR_PATH here.  "<postmaster>" in any case
  * (and, without STRICT, a bare "postmaster") gives local "postmaster"
- * and an empty domain; so does "<root>" for "root" under LOCAL.  No parameters are known: a well-formed one is
- * SMTP_CMD_ERR_PARAM_UNKNOWN, a malformed one SMTP_CMD_ERR_PARAM.
+ * and an empty domain; so does "<root>" for "root" under LOCAL.  No
+ * parameters are known: a well-formed one is SMTP_CMD_ERR_PARAM_UNKNOWN,
+ * a malformed one SMTP_CMD_ERR_PARAM.
  * Source routes ("<@a,@b:u@d>") are accepted and ignored (§4.1.1.3).
  * Other errors as smtp_cmd_parse_mail; on error *out is all zero.
  */
