@@ -78,6 +78,7 @@ struct session {
 	bool			 bdat_last;
 	uint64_t		 bdat_skip;	/* octets to discard */
 	int			 bdat_err;	/* reply id after skip, or -1 */
+	const char		*bdat_why;	/* its reason (a literal) */
 	enum session_state	 bdat_prev;	/* state to return to after skip */
 	int			 end_after;	/* 421 reply due after commit, or -1 */
 	bool			 pause_due;	/* an error past half the budget */
@@ -215,6 +216,7 @@ session_is_error_reply(enum smtp_reply_id id)
 	case SMTP_R_BAD_SEQ:
 	case SMTP_R_PARAM_UNKNOWN:
 	case SMTP_R_PARAM_VALUE:
+	case SMTP_R_PARAM_REPEATED:
 	case SMTP_R_BDAT_MIXED:
 	case SMTP_R_NO_VALID_RCPT:
 	case SMTP_R_AUTH_BADB64:
@@ -232,6 +234,7 @@ session_is_error_reply(enum smtp_reply_id id)
 	case SMTP_R_TOO_MANY_TX:
 	case SMTP_R_TOO_MANY_JUNK:
 	case SMTP_R_HEADER_TOO_BIG:
+	case SMTP_R_NUL:
 	case SMTP_R_GREETING:
 	case SMTP_R_HELO:
 	case SMTP_R_OK:
@@ -719,6 +722,8 @@ session_path_err(enum smtp_cmd_err err, bool rcpt)
 	case SMTP_CMD_ERR_PARAM:
 	case SMTP_CMD_ERR_PARAM_VALUE:
 		return SMTP_R_PARAM_VALUE;
+	case SMTP_CMD_ERR_PARAM_REPEATED:
+		return SMTP_R_PARAM_REPEATED;
 	}
 	return SMTP_R_SYNTAX_ARGS;
 }
@@ -846,7 +851,7 @@ session_rcpt_add(struct session *s, const struct smtp_addr *a)
 		s->tx.rcpt_cap = cap;
 	}
 	s->tx.rcpts[s->tx.nrcpt] = *a;
-	if (a->domain[0] == '\0')	/* <postmaster>: the primary domain */
+	if (a->domain[0] == '\0')	/* <postmaster>, sink <root>: primary */
 		(void)snprintf(s->tx.rcpts[s->tx.nrcpt].domain,
 		    sizeof(a->domain), "%s", s->cfg->ndomains > 0 ?
 		    s->cfg->domains[0] : s->cfg->hostname);
@@ -870,6 +875,8 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	s->tx.rcpt_tried++;
 	if (s->tx.smtputf8)
 		flags |= SMTP_CMD_F_UTF8;
+	if (s->cfg->sink)	/* "<root>" from cron and mail(1) */
+		flags |= SMTP_CMD_F_LOCAL;
 	err = smtp_cmd_parse_rcpt(cmd->arg, cmd->arglen, flags, &r);
 	if (err != SMTP_CMD_OK) {
 		session_reply(s, session_path_err(err, true), err ==
@@ -891,17 +898,35 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	session_reply(s, SMTP_R_RCPT_OK, NULL);
 }
 
-/* session_no_rcpt - DATA/BDAT without a recipient: 503, or 554 when
- * recipients were tried and all refused (RFC 2920 §3.1). */
+/*
+ * session_no_rcpt_why - why DATA/BDAT cannot start here: 503 with its
+ * reason in *why, or 554 when recipients were tried and all refused
+ * (RFC 2920 §3.1).
+ */
+static enum smtp_reply_id
+session_no_rcpt_why(const struct session *s, const char **why)
+{
+	*why = NULL;
+	if (s->state == SESSION_ST_MAIL && s->tx.rcpt_tried > 0)
+		return SMTP_R_NO_VALID_RCPT;
+	if (s->state == SESSION_ST_GREETED)
+		*why = "send HELO/EHLO first";
+	else if (s->state == SESSION_ST_MAIL)
+		*why = "need RCPT command";
+	else
+		*why = "need MAIL command";
+	return SMTP_R_BAD_SEQ;
+}
+
+/* session_no_rcpt - DATA/BDAT without a recipient: 503 or 554. */
 static void
 session_no_rcpt(struct session *s)
 {
-	if (s->state == SESSION_ST_MAIL && s->tx.rcpt_tried > 0)
-		session_reply(s, SMTP_R_NO_VALID_RCPT, NULL);
-	else if (s->state == SESSION_ST_MAIL)
-		session_reply(s, SMTP_R_BAD_SEQ, "need RCPT command");
-	else
-		session_reply(s, SMTP_R_BAD_SEQ, "need MAIL command");
+	enum smtp_reply_id id;
+	const char *why;
+
+	id = session_no_rcpt_why(s, &why);
+	session_reply(s, id, why);
 }
 
 /* session_data - DATA (RFC 5321 §4.1.1.4): open the spool, 354. */
@@ -931,17 +956,20 @@ session_data(struct session *s, const struct smtp_cmd *cmd)
 
 /*
  * session_bdat_skip - refuse a BDAT whose octets must still be read
- * (RFC 3030 §3: the announced chunk is consumed whatever the reply).
+ * (RFC 3030 §3: the announced chunk is consumed whatever the reply);
+ * why is the reply's reason, a string literal, or NULL.
  */
 static void
-session_bdat_skip(struct session *s, uint64_t size, enum smtp_reply_id id)
+session_bdat_skip(struct session *s, uint64_t size, enum smtp_reply_id id,
+    const char *why)
 {
 	if (size == 0) {
-		session_reply(s, id, NULL);
+		session_reply(s, id, why);
 		return;
 	}
 	s->bdat_skip = size;
 	s->bdat_err = (int)id;
+	s->bdat_why = why;
 	s->bdat_prev = s->state;
 	s->bdat_last = false;
 	session_set_state(s, SESSION_ST_BDAT);
@@ -966,6 +994,8 @@ session_bdat_begin(struct session *s)
 static void
 session_bdat(struct session *s, const struct smtp_cmd *cmd)
 {
+	enum smtp_reply_id id;
+	const char *why;
 	uint64_t size;
 	bool last;
 	int fail;
@@ -976,14 +1006,12 @@ session_bdat(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (s->state != SESSION_ST_RCPT) {
-		session_bdat_skip(s, size, s->state == SESSION_ST_GREETED ?
-		    SMTP_R_BAD_SEQ : s->state == SESSION_ST_MAIL &&
-		    s->tx.rcpt_tried > 0 ? SMTP_R_NO_VALID_RCPT :
-		    SMTP_R_BAD_SEQ);
+		id = session_no_rcpt_why(s, &why);
+		session_bdat_skip(s, size, id, why);
 		return;
 	}
 	if (!s->tx.bdat && (fail = session_bdat_begin(s)) >= 0) {
-		session_bdat_skip(s, size, (enum smtp_reply_id)fail);
+		session_bdat_skip(s, size, (enum smtp_reply_id)fail, NULL);
 		return;
 	}
 	s->bdat_last = last;
@@ -1336,20 +1364,25 @@ session_commit(struct session *s)
 
 /*
  * session_body_verdict - at the end of the body, the reply that refuses
- * the message, or -1 to commit.  Checked in order: size (RFC 1870 §6.3),
- * spool errors (always 4xx), bare line ends under bare_newline reject,
- * mail loops (RFC 5321 §6.3).
+ * the message, or -1 to commit.  text is the decoder that applied the
+ * body rules (NULL for BINARYMIME, which has none).  Checked in order:
+ * size (RFC 1870 §6.3), spool errors (always 4xx), bare line ends under
+ * bare_newline reject, NUL octets, mail loops (RFC 5321 §6.3).
  */
 static int
-session_body_verdict(struct session *s, bool too_big, bool bare)
+session_body_verdict(struct session *s, bool too_big,
+    const struct smtp_data *text)
 {
 	if (too_big)
 		return SMTP_R_TOO_BIG;
 	if (s->spool_err != 0)
 		return (s->spool_err == ENOSPC || s->spool_err == EDQUOT) ?
 		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR;
-	if (bare && s->cfg->bare_newline == CONF_BARE_REJECT)
+	if (text != NULL && smtp_data_has_bare(text) &&
+	    s->cfg->bare_newline == CONF_BARE_REJECT)
 		return SMTP_R_BARE_NEWLINE;
+	if (text != NULL && smtp_data_has_nul(text))
+		return SMTP_R_NUL;
 	if (s->hdr.received > SESSION_RECEIVED_MAX)
 		return SMTP_R_LOOP;
 	if (s->cfg->header_size_limit > 0 &&
@@ -1360,9 +1393,10 @@ session_body_verdict(struct session *s, bool too_big, bool bare)
 
 /* session_body_end - the message is complete: refuse it or commit. */
 static void
-session_body_end(struct session *s, bool too_big, bool bare)
+session_body_end(struct session *s, bool too_big,
+    const struct smtp_data *text)
 {
-	int refuse = session_body_verdict(s, too_big, bare);
+	int refuse = session_body_verdict(s, too_big, text);
 
 	if (refuse < 0) {
 		session_commit(s);
@@ -1388,8 +1422,7 @@ session_feed_data(struct session *s, const char *in, size_t len)
 	session_spool_write(s, s->scratch, outlen);
 	s->tx.size = s->data.size;
 	if (r == SMTP_DATA_END)
-		session_body_end(s, s->data.too_big,
-		    smtp_data_has_bare(&s->data));
+		session_body_end(s, s->data.too_big, &s->data);
 	return used;
 }
 
@@ -1402,13 +1435,13 @@ session_bdat_chunk_end(struct session *s)
 
 	if (s->bdat_err >= 0) {		/* a refused chunk, now skipped */
 		session_set_state(s, s->bdat_prev);
-		session_reply(s, (enum smtp_reply_id)s->bdat_err, NULL);
+		session_reply(s, (enum smtp_reply_id)s->bdat_err, s->bdat_why);
 		s->bdat_err = -1;
 		return;
 	}
 	if (s->bdat.too_big || !s->bdat_last) {
 		if (s->bdat.too_big) {
-			session_body_end(s, true, false);
+			session_body_end(s, true, NULL);
 			return;
 		}
 		session_set_state(s, SESSION_ST_RCPT);
@@ -1420,7 +1453,7 @@ session_bdat_chunk_end(struct session *s)
 	extra = smtp_bdat_finish(&s->bdat, s->scratch);
 	session_hdr_scan(s, s->scratch, extra);
 	session_spool_write(s, s->scratch, extra);
-	session_body_end(s, false, false);
+	session_body_end(s, false, s->bdat.binary ? NULL : &s->bdat.text);
 }
 
 /* session_feed_bdat - BDAT mode: copy (or skip) the announced octets. */

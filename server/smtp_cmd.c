@@ -85,6 +85,18 @@ static const struct {
 
 /* ---- characters (ASCII whatever the locale) ------------------------ */
 
+/*
+ * is_blank - WSP = SP / HTAB (RFC 5234 B.1).  RFC 5321 puts one SP
+ * between the parts of a command; a run of either is taken wherever one
+ * SP would do, as Postfix takes it (RFC 1122 §1.2.2: be liberal in what
+ * you accept).  Never inside a path or a parameter.
+ */
+static bool
+is_blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
 static bool
 is_alpha(int c)
 {
@@ -283,24 +295,24 @@ rd_span(struct rd *r, class_fn ok)
 	return r->i - start;
 }
 
-/* rd_skip_sp - consume spaces; returns how many. */
+/* rd_skip_sp - consume blanks (SP, HTAB); returns how many. */
 static size_t
 rd_skip_sp(struct rd *r)
 {
 	size_t start = r->i;
 
-	while (rd_peek(r) == ' ')
+	while (is_blank(rd_peek(r)))
 		r->i++;
 	return r->i - start;
 }
 
-/* rd_at_word_end - whether a word ends here: SP or the end of the line. */
+/* rd_at_word_end - whether a word ends here: a blank or the end. */
 static bool
 rd_at_word_end(const struct rd *r)
 {
 	int c = rd_peek(r);
 
-	return c == ' ' || c == -1;
+	return is_blank(c) || c == -1;
 }
 
 /* rd_ieat_word - consume lit if it comes next as a whole word. */
@@ -394,24 +406,26 @@ verb_lookup(const char *s, size_t n, bool has_arg)
 
 /*
  * RFC 5321 §4.1.1: verbs are case-insensitive, separated from their
- * argument by one SP.  "NOOPX" is a verb of its own, an unknown one.
+ * argument by one SP; here by any run of blanks.  "NOOPX" is a verb of
+ * its own, an unknown one.
  */
 void
 smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd_out)
 {
-	const char *sp;
-	size_t vlen, i;
+	size_t vlen = 0, start, i;
 
-	sp = memchr(line, ' ', len);
-	vlen = sp != NULL ? (size_t)(sp - line) : len;
+	while (vlen < len && !is_blank(line[vlen]))
+		vlen++;
 	for (i = 0; i < vlen && i < SMTP_CMD_VERB_MAX - 1; i++)
 		cmd_out->name[i] = ascii_upper(line[i]);
 	cmd_out->name[i] = '\0';
-	cmd_out->verb = verb_lookup(line, vlen, sp != NULL);
-	cmd_out->arg = "";
-	cmd_out->arglen = sp != NULL ? len - vlen - 1 : 0;
-	if (cmd_out->arglen > 0)
-		cmd_out->arg = sp + 1;
+	cmd_out->verb = verb_lookup(line, vlen, vlen < len);
+	for (start = vlen; start < len && is_blank(line[start]); start++)
+		continue;
+	while (len > start && is_blank(line[len - 1]))
+		len--;
+	cmd_out->arg = start < len ? line + start : "";
+	cmd_out->arglen = len - start;
 }
 
 const char *
@@ -685,11 +699,37 @@ parse_path(struct rd *r, struct span *sp)
 }
 
 /*
+ * parse_local_only - a path that is a Local-part alone, "<root>" (or, bare,
+ * "root"), for SMTP_CMD_F_LOCAL: not RFC 5321 grammar, but what cron and
+ * mail(1) send to a local host.  Starts again at the start of the path.
+ */
+static bool
+parse_local_only(struct rd *r, bool bare, struct span *sp)
+{
+	bool ok;
+
+	r->i = sp->pstart;
+	r->eight = false;
+	if (!bare && !rd_eat(r, '<'))
+		return false;
+	sp->lstart = r->i;
+	if (rd_peek(r) == '"')
+		ok = parse_quoted_string(r);
+	else
+		ok = parse_dot_string(r);
+	sp->llen = r->i - sp->lstart;
+	sp->dstart = r->i;
+	sp->dlen = 0;
+	sp->literal = false;
+	return ok && (bare ? rd_at_word_end(r) : rd_eat(r, '>'));
+}
+
+/*
  * read_path - the path after "FROM:" or "TO:", into sp: "<>", a Path,
- * "<postmaster>" when pm (RCPT, §4.5.1), or, without STRICT, spaces and
- * then a bare Mailbox (or bare "postmaster").  Grammar only: limits and
- * UTF-8 are addr_fill()'s.  Something other than SP after the path is
- * SMTP_CMD_ERR_SYNTAX.
+ * "<postmaster>" when pm (RCPT, §4.5.1), or, without STRICT, blanks and
+ * then a bare Mailbox (or bare "postmaster"); under LOCAL a local part
+ * alone too.  Grammar only: limits and UTF-8 are addr_fill()'s.
+ * Something other than a blank after the path is SMTP_CMD_ERR_SYNTAX.
  *   Reverse-path = Path / "<>"
  *   Forward-path = Path
  */
@@ -710,8 +750,9 @@ read_path(struct rd *r, unsigned flags, bool pm, struct span *sp)
 	else if (pm && (rd_ieat(r, "<postmaster>") ||
 	    (bare && rd_ieat_word(r, "postmaster"))))
 		sp->postmaster = true;
-	else if (bare ? !parse_mailbox(r, sp) || !rd_at_word_end(r) :
-	    !parse_path(r, sp))
+	else if ((bare ? !parse_mailbox(r, sp) || !rd_at_word_end(r) :
+	    !parse_path(r, sp)) && ((flags & SMTP_CMD_F_LOCAL) == 0 ||
+	    !parse_local_only(r, bare, sp)))
 		return SMTP_CMD_ERR_PATH;
 	sp->eight = r->eight;
 	sp->pend = r->i;
@@ -922,9 +963,33 @@ static const struct {
 };
 
 /*
+ * param_again - a keyword seen before on this line.  RFC 5321 §4.1.2 and
+ * RFC 1869 §6 give the grammar of the list but say nothing of a keyword
+ * that comes twice, nor do RFC 1870, 6152, 3030, 6531 or 4954 for theirs;
+ * and real clients repeat one (Python's smtplib appends SMTPUTF8 and
+ * BODY=8BITMIME to mail_options that may hold them already).  The same
+ * value again changes nothing and is taken; another value leaves the
+ * client's intent unclear and is refused.  A bad value is still a bad
+ * value.
+ */
+static enum smtp_cmd_err
+param_again(mail_param_fn fn, const struct param *p,
+    struct smtp_mail_args *out)
+{
+	struct smtp_mail_args again = *out;
+	enum smtp_cmd_err err;
+
+	err = fn(p, &again);
+	if (err != SMTP_CMD_OK)
+		return err;
+	return memcmp(&again, out, sizeof(again)) == 0 ? SMTP_CMD_OK :
+	    SMTP_CMD_ERR_PARAM_REPEATED;
+}
+
+/*
  * mail_params_parse - Mail-parameters = esmtp-param *(SP esmtp-param),
  * left to right, the first error winning.  Keywords are case-insensitive;
- * a repeated one is malformed.
+ * a repeated one goes to param_again().
  */
 static enum smtp_cmd_err
 mail_params_parse(struct rd *r, bool utf8_ok, struct smtp_mail_args *out)
@@ -943,11 +1008,12 @@ mail_params_parse(struct rd *r, bool utf8_ok, struct smtp_mail_args *out)
 		if (k == NITEMS(mail_params))
 			return SMTP_CMD_ERR_PARAM_UNKNOWN;
 		if (seen & (1u << k))
-			return SMTP_CMD_ERR_PARAM;
-		seen |= 1u << k;
-		err = mail_params[k].fn(&p, out);
+			err = param_again(mail_params[k].fn, &p, out);
+		else
+			err = mail_params[k].fn(&p, out);
 		if (err != SMTP_CMD_OK)
 			return err;
+		seen |= 1u << k;
 	}
 	return got == 0 ? SMTP_CMD_OK : SMTP_CMD_ERR_PARAM;
 }
@@ -968,9 +1034,10 @@ smtp_cmd_parse_mail(const char *arg, size_t len, unsigned flags,
 
 	memset(out, 0, sizeof(*out));
 	rd_init(&r, arg, len);
+	rd_skip_sp(&r);
 	if (!rd_ieat(&r, "FROM:"))
 		return SMTP_CMD_ERR_SYNTAX;
-	err = read_path(&r, flags, false, &sp);
+	err = read_path(&r, flags & ~(unsigned)SMTP_CMD_F_LOCAL, false, &sp);
 	if (err == SMTP_CMD_OK) {
 		utf8_ok = (flags & SMTP_CMD_F_UTF8) != 0 || has_smtputf8(&r);
 		err = addr_fill(arg, &sp, utf8_ok, &out->from);
@@ -1001,6 +1068,7 @@ smtp_cmd_parse_rcpt(const char *arg, size_t len, unsigned flags,
 
 	memset(out, 0, sizeof(*out));
 	rd_init(&r, arg, len);
+	rd_skip_sp(&r);
 	if (!rd_ieat(&r, "TO:"))
 		return SMTP_CMD_ERR_SYNTAX;
 	err = read_path(&r, flags, true, &sp);
@@ -1022,8 +1090,8 @@ smtp_cmd_parse_rcpt(const char *arg, size_t len, unsigned flags,
 /* ---- BDAT, HELO, AUTH ----------------------------------------------- */
 
 /*
- * RFC 3030 §2, with extra and trailing spaces tolerated and at most 19
- * digits, which always fit in 64 bits:
+ * RFC 3030 §2, with runs of blanks tolerated and at most 19 digits, which
+ * always fit in 64 bits:
  *   bdat-cmd   = "BDAT" SP chunk-size [ SP end-marker ] CR LF
  *   chunk-size = 1*DIGIT
  *   end-marker = "LAST"
@@ -1034,12 +1102,14 @@ smtp_cmd_parse_bdat(const char *arg, size_t len, uint64_t *size_out,
 {
 	struct rd r;
 	uint64_t size;
+	size_t start;
 	bool last = false;
 
 	*size_out = 0;
 	*last_out = false;
 	rd_init(&r, arg, len);
-	if (!parse_u64(arg, rd_span(&r, is_digit), 19, &size))
+	start = rd_skip_sp(&r);
+	if (!parse_u64(arg + start, rd_span(&r, is_digit), 19, &size))
 		return SMTP_CMD_ERR_SYNTAX;
 	if (rd_skip_sp(&r) > 0 && rd_ieat(&r, "LAST")) {
 		last = true;
@@ -1055,19 +1125,21 @@ smtp_cmd_parse_bdat(const char *arg, size_t len, uint64_t *size_out,
 /*
  * RFC 5321 §4.1.1.1 asks for Domain / address-literal, but §4.1.4 forbids
  * refusing a client whose argument fails a check, and many send a bare
- * host name; so one word of printable ASCII will do.
+ * host name; so one word of printable ASCII, blanks around it, will do.
  */
 enum smtp_cmd_err
 smtp_cmd_parse_helo(const char *arg, size_t len)
 {
-	size_t i;
+	size_t i, start = 0;
 	int c;
 
-	while (len > 0 && arg[len - 1] == ' ')
+	while (len > 0 && is_blank(arg[len - 1]))
 		len--;
-	if (len == 0)
+	while (start < len && is_blank(arg[start]))
+		start++;
+	if (start == len)
 		return SMTP_CMD_ERR_SYNTAX;
-	for (i = 0; i < len; i++) {
+	for (i = start; i < len; i++) {
 		c = (unsigned char)arg[i];
 		if (c < 0x21 || c > 0x7e)
 			return SMTP_CMD_ERR_SYNTAX;
@@ -1076,7 +1148,8 @@ smtp_cmd_parse_helo(const char *arg, size_t len)
 }
 
 /*
- * RFC 4954 §4 and RFC 4422 §3.1, mechanism names in any case:
+ * RFC 4954 §4 and RFC 4422 §3.1, mechanism names in any case, runs of
+ * blanks tolerated (emailjs sends "AUTH  CRAM-MD5"):
  *   auth-command     = "AUTH" SP sasl-mech [SP initial-response]
  *   sasl-mech        = 1*20mech-char
  *   mech-char        = UPPER-ALPHA / DIGIT / HYPHEN / UNDERSCORE
@@ -1087,24 +1160,28 @@ smtp_cmd_parse_auth(const char *arg, size_t len, char mech_out[21],
     const char **ir_out, size_t *irlen_out)
 {
 	struct rd r;
-	size_t n, i;
+	size_t start, n, ir, irlen, i;
 
 	mech_out[0] = '\0';
 	*ir_out = NULL;
 	*irlen_out = 0;
 	rd_init(&r, arg, len);
+	start = rd_skip_sp(&r);
 	n = rd_span(&r, is_mech);
-	if (n == 0 || n > 20)
+	if (n == 0 || n > 20 || !rd_at_word_end(&r))
 		return SMTP_CMD_ERR_SYNTAX;
-	if (rd_peek(&r) != -1 &&
-	    (!rd_eat(&r, ' ') || rd_span(&r, is_b64) == 0 || rd_peek(&r) != -1))
+	rd_skip_sp(&r);
+	ir = r.i;
+	irlen = rd_span(&r, is_b64);
+	rd_skip_sp(&r);
+	if (rd_peek(&r) != -1)
 		return SMTP_CMD_ERR_SYNTAX;
 	for (i = 0; i < n; i++)
-		mech_out[i] = ascii_upper(arg[i]);
+		mech_out[i] = ascii_upper(arg[start + i]);
 	mech_out[n] = '\0';
-	if (n < len) {
-		*ir_out = arg + n + 1;
-		*irlen_out = len - n - 1;
+	if (irlen > 0) {
+		*ir_out = arg + ir;
+		*irlen_out = irlen;
 	}
 	return SMTP_CMD_OK;
 }

@@ -38,17 +38,21 @@ enum smtp_verb {
 struct smtp_cmd {
 	enum smtp_verb	 verb;
 	char		 name[SMTP_CMD_VERB_MAX];	/* as sent, upper-cased */
-	const char	*arg;	/* after the verb and one space; "" if none */
+	const char	*arg;	/* after the verb and its blanks; "" if none */
 	size_t		 arglen;
 };
 
 /*
- * smtp_cmd_parse - split "VERB[ SP args]" (the verb case-insensitive).
- * arg points into line just after the first SP, or is "" when arglen is
- * 0; it is not NUL-terminated.  "MAIL FROM:" and "RCPT TO:" keep their
- * keyword in arg (parse it with smtp_cmd_parse_mail/rcpt).  Never fails:
- * an unknown or malformed verb is SMTP_VERB_UNKNOWN.  An HTTP method
- * counts as SMTP_VERB_HTTP only when a SP follows it.
+ * smtp_cmd_parse - split "VERB[ blanks args]" (the verb case-insensitive).
+ * The verb ends at the first SP or HTAB; a run of them, however long,
+ * separates it from the argument, and blanks at the end of the line are
+ * dropped (Postfix splits command lines on runs of white space, and
+ * clients such as emailjs send "AUTH  CRAM-MD5").  arg points into line
+ * at the first octet after those blanks, or is "" when arglen is 0; it
+ * is not NUL-terminated.  "MAIL FROM:" and "RCPT TO:" keep their keyword
+ * in arg (parse it with smtp_cmd_parse_mail/rcpt).  Never fails: an
+ * unknown or malformed verb is SMTP_VERB_UNKNOWN.  An HTTP method counts
+ * as SMTP_VERB_HTTP only when a blank follows it.
  */
 void	smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd_out);
 
@@ -69,6 +73,7 @@ enum smtp_cmd_err {
 	SMTP_CMD_ERR_PARAM,		/* malformed ESMTP parameter */
 	SMTP_CMD_ERR_PARAM_UNKNOWN,	/* unknown ESMTP parameter */
 	SMTP_CMD_ERR_PARAM_VALUE,	/* bad value (SIZE=x, BODY=x, ...) */
+	SMTP_CMD_ERR_PARAM_REPEATED,	/* a keyword again, another value */
 };
 
 enum smtp_body {
@@ -107,21 +112,27 @@ struct smtp_rcpt_args {
 
 /*
  * Parse flags.  STRICT demands "FROM:<path>" exactly (strict_envelope
- * yes); without it a space after the colon and a bare address without
+ * yes); without it blanks after the colon and a bare address without
  * angle brackets are accepted (what people type by hand), while the
- * address itself is still checked by the RFC 5321 grammar.  UTF8 allows
- * UTF-8 in the path (RCPT after MAIL ... SMTPUTF8); MAIL looks for its
- * own SMTPUTF8 parameter.
+ * address itself is still checked by the RFC 5321 grammar.  Either way
+ * blanks (SP or HTAB, any number) are taken before "FROM:"/"TO:", between
+ * the path and the parameters, between parameters and at the end.  UTF8
+ * allows UTF-8 in the path (RCPT after MAIL ... SMTPUTF8); MAIL looks for
+ * its own SMTPUTF8 parameter.  LOCAL (RCPT only; the sink) also takes a
+ * path that is a local part alone, "<root>" as cron and mail(1) send it:
+ * the domain is then empty.
  */
 #define SMTP_CMD_F_STRICT	0x01
 #define SMTP_CMD_F_UTF8		0x02
+#define SMTP_CMD_F_LOCAL	0x04
 
 /*
  * smtp_cmd_parse_mail - arg of MAIL: "FROM:<reverse-path> [params]".
  * Known parameters: SIZE=n, BODY=7BIT|8BITMIME|BINARYMIME, SMTPUTF8,
- * AUTH=xtext.  Duplicate parameters are SMTP_CMD_ERR_PARAM.  Nothing
- * after "FROM:", a missing "<" under STRICT, or anything but SP after
- * the path is SMTP_CMD_ERR_SYNTAX.  UTF-8 in parameter values needs
+ * AUTH=xtext.  A keyword given again with the same value is taken (it
+ * changes nothing); with another value it is SMTP_CMD_ERR_PARAM_REPEATED.
+ * Nothing after "FROM:", a missing "<" under STRICT, or anything but a
+ * blank after the path is SMTP_CMD_ERR_SYNTAX.  UTF-8 in parameter values needs
  * SMTPUTF8 too (else SMTP_CMD_ERR_PARAM).  The first error from the left
  * wins, except that the path's UTF-8 is judged before the parameters.
  * On error *out is all zero.
@@ -133,8 +144,9 @@ enum smtp_cmd_err smtp_cmd_parse_mail(const char *arg, size_t len,
  * smtp_cmd_parse_rcpt - arg of RCPT: "TO:<forward-path> [params]".
  * The null path is SMTP_CMD_ERR_PATH here.  "<postmaster>" in any case
  * (and, without STRICT, a bare "postmaster") gives local "postmaster"
- * and an empty domain.  No parameters are known: a well-formed one is
- * SMTP_CMD_ERR_PARAM_UNKNOWN, a malformed one SMTP_CMD_ERR_PARAM.
+ * and an empty domain; so does "<root>" for "root" under LOCAL.  No
+ * parameters are known: a well-formed one is SMTP_CMD_ERR_PARAM_UNKNOWN,
+ * a malformed one SMTP_CMD_ERR_PARAM.
  * Source routes ("<@a,@b:u@d>") are accepted and ignored (§4.1.1.3).
  * Other errors as smtp_cmd_parse_mail; on error *out is all zero.
  */
@@ -143,7 +155,7 @@ enum smtp_cmd_err smtp_cmd_parse_rcpt(const char *arg, size_t len,
 
 /*
  * smtp_cmd_parse_bdat - arg of BDAT: "chunk-size [LAST]", at most 19
- * digits, LAST in any case, extra spaces between and after tolerated.
+ * digits, LAST in any case, blanks before, between and after tolerated.
  * Returns SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX (then *size_out is 0 and
  * *last_out false).
  */
@@ -153,8 +165,9 @@ enum smtp_cmd_err smtp_cmd_parse_bdat(const char *arg, size_t len,
 /*
  * smtp_cmd_parse_helo - the EHLO/HELO argument: a domain or an address
  * literal.  Lenient, like real servers (RFC 5321 §4.1.4 forbids refusing
- * on a failed check): any single word of printable ASCII is accepted.
- * Returns SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX (empty, or spaces inside).
+ * on a failed check): any single word of printable ASCII is accepted,
+ * blanks around it ignored.  Returns SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX
+ * (empty, or blanks inside).
  */
 enum smtp_cmd_err smtp_cmd_parse_helo(const char *arg, size_t len);
 
@@ -162,8 +175,9 @@ enum smtp_cmd_err smtp_cmd_parse_helo(const char *arg, size_t len);
  * smtp_cmd_parse_auth - arg of AUTH: "mechanism [initial-response]".
  * mech_out gets the upper-cased mechanism name (up to 20 chars, RFC 4422
  * §3.1), *ir_out / *irlen_out the initial response (NULL when absent;
- * it points into arg and may be "=").  Exactly one SP between them and
- * none after.  Returns SMTP_CMD_OK or SMTP_CMD_ERR_SYNTAX.
+ * it points into arg and may be "=").  Blanks (SP or HTAB, any number)
+ * before, between and after are tolerated.  Returns SMTP_CMD_OK or
+ * SMTP_CMD_ERR_SYNTAX.
  */
 enum smtp_cmd_err smtp_cmd_parse_auth(const char *arg, size_t len,
 	    char mech_out[21], const char **ir_out, size_t *irlen_out);

@@ -91,6 +91,40 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	    "Message header size exceeds fixed limit" },
 	[SMTP_R_BDAT_MIXED] = { 503, "5.5.1",
 	    "Error: DATA and BDAT cannot be mixed" },
+	[SMTP_R_PARAM_REPEATED] = { 501, "5.5.4",
+	    "Parameter repeated with a different value" },
+	[SMTP_R_NUL] = { 554, "5.6.0", "Message rejected: NUL octet in "
+	    "message; binary data needs BDAT and BODY=BINARYMIME" },
+};
+
+/*
+ * The text of a row with a "%s" when the caller has no argument for it
+ * (smtp_reply_fmt with NULL): a whole sentence, never "Error: " with
+ * nothing after it.  The 503 and 501 ones are RFC 5321 §4.2.2's.  The
+ * empty 334 is an empty challenge (RFC 4954 §4).
+ */
+static const char *const smtp_reply_noarg[SMTP_R_COUNT] = {
+	[SMTP_R_GREETING] = "ESMTP inlet",
+	[SMTP_R_HELO] = "Ok",
+	[SMTP_R_QUEUED] = "Ok: queued",
+	[SMTP_R_BDAT_OK] = "Ok: chunk received",
+	[SMTP_R_SYNTAX_ARGS] = "Syntax error in parameters or arguments",
+	[SMTP_R_BAD_SEQ] = "Error: bad sequence of commands",
+	[SMTP_R_PARAM_VALUE] = "Bad parameter value",
+	[SMTP_R_TOO_MANY_ERRORS] = "Error: too many errors, closing connection",
+	[SMTP_R_TIMEOUT] = "Error: timeout exceeded",
+	[SMTP_R_SHUTDOWN] =
+	    "Service shutting down, closing transmission channel",
+	[SMTP_R_TOO_MANY_CONN] = "Error: too many connections",
+	[SMTP_R_PREGREET] = "Error: talked before the greeting",
+	[SMTP_R_AUTH_CHALLENGE] = "",
+	[SMTP_R_AUTH_BANNED] =
+	    "Error: too many failed authentications, try again later",
+	[SMTP_R_SENDER_NOT_OWNED] =
+	    "Sender address rejected: not owned by the authenticated user",
+	[SMTP_R_TOO_MANY_TX] = "Error: too many messages in one connection",
+	[SMTP_R_TOO_MANY_JUNK] =
+	    "Error: too many NOOP, RSET, VRFY, EXPN or HELP commands",
 };
 
 const struct smtp_reply *
@@ -109,21 +143,24 @@ int
 smtp_reply_fmt(struct buf *out, enum smtp_reply_id id, const char *arg)
 {
 	const struct smtp_reply *r = &smtp_reply_table[id];
-	const char *pct = strstr(r->text, "%s");
+	const char *text = r->text, *pct;
 	size_t save = out->len;
 	int rc;
 
+	if (arg == NULL && smtp_reply_noarg[id] != NULL)
+		text = smtp_reply_noarg[id];
 	if (arg == NULL)
 		arg = "";
+	pct = strstr(text, "%s");
 	if (r->enh != NULL)
 		rc = buf_addf(out, "%u %s ", r->code, r->enh);
 	else
 		rc = buf_addf(out, "%u ", r->code);
 	if (rc == 0 && pct == NULL)
-		rc = buf_adds(out, r->text);
+		rc = buf_adds(out, text);
 	else if (rc == 0)
-		rc = buf_addf(out, "%.*s%s%s", (int)(pct - r->text), r->text,
-		    arg, pct + 2);
+		rc = buf_addf(out, "%.*s%s%s", (int)(pct - text), text, arg,
+		    pct + 2);
 	if (rc == 0)
 		rc = buf_add(out, "\r\n", 2);
 	if (rc != 0) {

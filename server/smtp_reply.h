@@ -73,6 +73,8 @@ enum smtp_reply_id {
 	SMTP_R_TOO_MANY_TX,	/* 421 4.7.0 */
 	SMTP_R_TOO_MANY_JUNK,	/* 421 4.7.0 */
 	SMTP_R_HEADER_TOO_BIG,	/* 552 5.3.4 */
+	SMTP_R_PARAM_REPEATED,	/* 501 5.5.4 a MAIL parameter twice */
+	SMTP_R_NUL,		/* 554 5.6.0 NUL in a message, not binary */
 	SMTP_R_COUNT		/* number of replies */
 };
 
@@ -86,8 +88,10 @@ struct smtp_reply {
 const struct smtp_reply *smtp_reply_get(enum smtp_reply_id id);
 
 /*
- * smtp_reply_fmt - append "code enh text\r\n" to out; arg fills the %s
- * (NULL counts as "").  Returns 0, or -1 when out is full.
+ * smtp_reply_fmt - append "code enh text\r\n" to out; arg fills the %s.
+ * With arg NULL, a row with a %s is sent with its text for no argument
+ * (so no reply ever reads "Error: " with its reason missing); a row
+ * without a %s ignores arg.  Returns 0, or -1 when out is full.
  */
 int	smtp_reply_fmt(struct buf *out, enum smtp_reply_id id, const char *arg);
 

@@ -7,7 +7,9 @@
  * the same output, counts and verdict.  Both are also compared with a
  * model that reads the whole stream with lookahead instead of a state
  * machine: RFC 5321 §4.1.1.4 (only CRLF "." CRLF ends the data), §4.5.2
- * (dot-unstuffing), RFC 1870 §6.3 (size) and RFC 3030 §2-3 (BDAT).  The
+ * (dot-unstuffing after every line end, a lone dot kept), the bare CR,
+ * LF and NUL counts, RFC 1870 §6.3 (size) and RFC 3030 §2-3 (BDAT: the
+ * same rules without dots; BINARYMIME untouched).  The
  * output buffers end exactly at the documented room, so ASan catches a
  * write past it.
  */
@@ -107,39 +109,61 @@ model_data_end(const char *in, size_t len)
 	return 0;
 }
 
+/* Counts a decoding makes. */
+struct counts {
+	unsigned	 bare_lf;
+	unsigned	 bare_cr;
+	unsigned	 nul;
+};
+
 /*
- * model_data - decode in[0..len) (end marker excluded) by lookahead: a
- * line start is the start or just after CR LF; a "." there is dropped;
- * CR LF, a bare CR and a bare LF all become LF.  A CR or a line-start
- * "." on the last octet is still undecided and writes nothing.  Returns
- * the output length; counts bare CRs and LFs as smtp_data does.
+ * model_text - the body rules on in[0..len) by lookahead, with dots
+ * (DATA, the end marker excluded from in) or without (BDAT).  Every line
+ * end (CR LF, bare CR, bare LF) becomes LF and begins a line.  With
+ * dots, a "." that begins a line is dropped when an octet other than CR
+ * or LF follows, and kept when a line end does.  Still undecided, and
+ * written nowhere: a CR on the last octet (unless finished: then it is
+ * bare), a line-start "." on the last octet, and "." CR at the end of a
+ * line begun by CR LF (it may be the end marker).  Returns the output
+ * length.
  */
 static size_t
-model_data(const char *in, size_t len, char *out, unsigned *bare_lf,
-    unsigned *bare_cr)
+model_text(const char *in, size_t len, bool dots, bool finished, char *out,
+    struct counts *n)
 {
 	size_t i, o = 0;
-	bool bol = true;
+	bool bol = true, crlf = true;
 
-	*bare_lf = *bare_cr = 0;
+	memset(n, 0, sizeof(*n));
 	for (i = 0; i < len; i++) {
-		if (bol && in[i] == '.' && ++i == len)
-			break;
+		if (dots && bol && in[i] == '.') {
+			if (i + 1 == len || (crlf && in[i + 1] == '\r' &&
+			    i + 2 == len))
+				break;
+			if (in[i + 1] == '\r' || in[i + 1] == '\n')
+				out[o++] = '.';
+			i++;
+		}
 		bol = false;
 		if (in[i] == '\r') {
-			if (i + 1 == len)
+			if (i + 1 == len && !finished)
 				break;
-			if (in[i + 1] == '\n') {
+			crlf = i + 1 < len && in[i + 1] == '\n';
+			if (crlf)
 				i++;
-				bol = true;
-			} else
-				(*bare_cr)++;
+			else
+				n->bare_cr++;
 			out[o++] = '\n';
+			bol = true;
 		} else if (in[i] == '\n') {
-			(*bare_lf)++;
+			n->bare_lf++;
 			out[o++] = '\n';
-		} else
+			bol = true;
+			crlf = false;
+		} else {
+			n->nul += in[i] == '\0';
 			out[o++] = in[i];
+		}
 	}
 	return o;
 }
@@ -150,12 +174,14 @@ data_pending(const struct smtp_data *d)
 {
 	switch (d->state) {
 	case SMTP_DATA_ST_DOT:
+	case SMTP_DATA_ST_BARE_DOT:
 		return 1;
 	case SMTP_DATA_ST_DOT_CR:
 		return 2;
 	case SMTP_DATA_ST_END:
 		return 3;
 	case SMTP_DATA_ST_LINE_START:
+	case SMTP_DATA_ST_BARE_START:
 	case SMTP_DATA_ST_TEXT:
 	case SMTP_DATA_ST_CR:
 		break;
@@ -187,20 +213,21 @@ data_feed(struct data_out *o, const char *in, size_t n)
 	return used;
 }
 
-/* data_check_model - the whole-feed result against model_data(). */
+/* data_check_model - the whole-feed result against model_text(). */
 static void
 data_check_model(const struct data_out *o, const char *in, size_t len)
 {
 	size_t end = model_data_end(in, len), mlen;
-	unsigned blf, bcr;
+	struct counts n;
 	char *m;
 
 	HARNESS_CHECK(o->end == (end != 0));
 	HARNESS_CHECK(o->used == (end != 0 ? end : len));
 	m = malloc(len + 1);
 	HARNESS_CHECK(m != NULL);
-	mlen = model_data(in, end != 0 ? end - 3 : len, m, &blf, &bcr);
-	HARNESS_CHECK(o->d.bare_lf == blf && o->d.bare_cr == bcr);
+	mlen = model_text(in, end != 0 ? end - 3 : len, true, false, m, &n);
+	HARNESS_CHECK(o->d.bare_lf == n.bare_lf && o->d.bare_cr == n.bare_cr);
+	HARNESS_CHECK(o->d.nul == n.nul);
 	if (!o->d.too_big)
 		HARNESS_CHECK(o->len == mlen);
 	HARNESS_CHECK(o->len <= mlen && memcmp(o->buf, m, o->len) == 0);
@@ -233,7 +260,7 @@ run_data(const char *in, size_t len, uint64_t max, struct harness_split *sp)
 	HARNESS_CHECK(s.d.too_big == w.d.too_big);
 	HARNESS_CHECK(s.d.line_len == w.d.line_len);
 	HARNESS_CHECK(s.d.bare_lf == w.d.bare_lf &&
-	    s.d.bare_cr == w.d.bare_cr);
+	    s.d.bare_cr == w.d.bare_cr && s.d.nul == w.d.nul);
 	HARNESS_CHECK(s.d.long_lines == w.d.long_lines);
 	free(w.buf);
 	free(s.buf);
@@ -339,26 +366,20 @@ bdat_run(struct data_out *o, const struct chunks *c, const char *in,
 }
 
 /*
- * model_bdat - RFC 3030 §3: BINARYMIME as is; otherwise CR LF becomes
- * LF, across chunk boundaries, and a final lone CR is kept at the end.
+ * model_bdat - RFC 3030 §3: BINARYMIME as is, nothing counted; otherwise
+ * the body rules without dots, across chunk boundaries, a final lone CR
+ * being a bare CR once the LAST chunk is read.
  */
 static size_t
-model_bdat(const char *in, size_t len, bool binary, bool finished, char *out)
+model_bdat(const char *in, size_t len, bool binary, bool finished, char *out,
+    struct counts *n)
 {
-	size_t i, o = 0;
-
 	if (binary) {
+		memset(n, 0, sizeof(*n));
 		memcpy(out, in, len);
 		return len;
 	}
-	for (i = 0; i < len; i++) {
-		if (in[i] == '\r' && i + 1 < len && in[i + 1] == '\n')
-			continue;
-		if (in[i] == '\r' && i + 1 == len && !finished)
-			continue;
-		out[o++] = in[i];
-	}
-	return o;
+	return model_text(in, len, false, finished, out, n);
 }
 
 /* bdat_check_model - sizes, the limit and the output against the model. */
@@ -368,6 +389,7 @@ bdat_check_model(const struct data_out *o, const struct chunks *c,
 {
 	uint64_t sum = 0;
 	size_t k, mlen;
+	struct counts n;
 	char *m;
 
 	for (k = 0; k < c->count; k++)
@@ -378,9 +400,12 @@ bdat_check_model(const struct data_out *o, const struct chunks *c,
 	HARNESS_CHECK(o->b.max_size == 0 || o->len <= o->b.max_size);
 	m = malloc(o->used + 1);
 	HARNESS_CHECK(m != NULL);
-	mlen = model_bdat(in, o->used, o->b.binary, o->end, m);
-	if (!o->b.too_big)
+	mlen = model_bdat(in, o->used, o->b.binary, o->end, m, &n);
+	if (!o->b.too_big) {
 		HARNESS_CHECK(o->len == mlen);
+		HARNESS_CHECK(o->b.text.bare_lf == n.bare_lf &&
+		    o->b.text.bare_cr == n.bare_cr && o->b.text.nul == n.nul);
+	}
 	HARNESS_CHECK(o->len <= mlen && memcmp(o->buf, m, o->len) == 0);
 	free(m);
 }
@@ -404,7 +429,11 @@ run_bdat(const char *in, size_t len, uint64_t max, bool binary,
 	HARNESS_CHECK(s.used == w.used && s.end == w.end);
 	HARNESS_CHECK(s.len == w.len && memcmp(s.buf, w.buf, s.len) == 0);
 	HARNESS_CHECK(s.b.size == w.b.size && s.b.too_big == w.b.too_big);
-	HARNESS_CHECK(s.b.remaining == w.b.remaining && s.b.cr == w.b.cr);
+	HARNESS_CHECK(s.b.remaining == w.b.remaining &&
+	    s.b.text.state == w.b.text.state);
+	HARNESS_CHECK(s.b.text.bare_lf == w.b.text.bare_lf &&
+	    s.b.text.bare_cr == w.b.text.bare_cr &&
+	    s.b.text.nul == w.b.text.nul);
 	free(w.buf);
 	free(s.buf);
 }

@@ -18,6 +18,7 @@
 
 #define F_S		SMTP_CMD_F_STRICT
 #define F_U		SMTP_CMD_F_UTF8
+#define F_L		SMTP_CMD_F_LOCAL
 
 /* tlen - a row's length: explicit when it holds a NUL, else strlen(). */
 static size_t
@@ -38,7 +39,19 @@ static const struct verb_case {
 	{ "ehlo example.org", SMTP_VERB_EHLO, "EHLO", "example.org" },
 	{ "MAIL FROM:<a@b>", SMTP_VERB_MAIL, "MAIL", "FROM:<a@b>" },
 	{ "mail from:<a@b>", SMTP_VERB_MAIL, "MAIL", "from:<a@b>" },
-	{ "MAIL  FROM:<a@b>", SMTP_VERB_MAIL, "MAIL", " FROM:<a@b>" },
+	{ "MAIL  FROM:<a@b>", SMTP_VERB_MAIL, "MAIL", "FROM:<a@b>" },
+	/* runs of blanks (SP, HTAB) around the argument (emailjs, Postfix) */
+	{ "AUTH  CRAM-MD5", SMTP_VERB_AUTH, "AUTH", "CRAM-MD5" },
+	{ "EHLO  host", SMTP_VERB_EHLO, "EHLO", "host" },
+	{ "EHLO\thost", SMTP_VERB_EHLO, "EHLO", "host" },
+	{ "HELO \t host \t", SMTP_VERB_HELO, "HELO", "host" },
+	{ "MAIL\tFROM:<a@b>  SIZE=10", SMTP_VERB_MAIL, "MAIL",
+	    "FROM:<a@b>  SIZE=10" },
+	{ "RCPT \tTO:<a@b>\t", SMTP_VERB_RCPT, "RCPT", "TO:<a@b>" },
+	{ "DATA \t ", SMTP_VERB_DATA, "DATA", "" },
+	{ "BDAT   10\tLAST ", SMTP_VERB_BDAT, "BDAT", "10\tLAST" },
+	{ "VRFY\t\tuser", SMTP_VERB_VRFY, "VRFY", "user" },
+	{ "STARTTLS  ", SMTP_VERB_STARTTLS, "STARTTLS", "" },
 	{ "Rcpt TO:<a@b>", SMTP_VERB_RCPT, "RCPT", "TO:<a@b>" },
 	{ "DATA", SMTP_VERB_DATA, "DATA", "" },
 	{ "data", SMTP_VERB_DATA, "DATA", "" },
@@ -56,7 +69,8 @@ static const struct verb_case {
 	{ "AUTH PLAIN =", SMTP_VERB_AUTH, "AUTH", "PLAIN =" },
 	{ "NOOPX", SMTP_VERB_UNKNOWN, "NOOPX", "" },
 	{ "NOO", SMTP_VERB_UNKNOWN, "NOO", "" },
-	{ "QUIT\t", SMTP_VERB_UNKNOWN, "QUIT\t", "" },
+	{ "QUIT\t", SMTP_VERB_QUIT, "QUIT", "" },
+	{ "QUIT\tnow", SMTP_VERB_QUIT, "QUIT", "now" },
 	{ "", SMTP_VERB_UNKNOWN, "", "" },
 	{ " NOOP", SMTP_VERB_UNKNOWN, "", "NOOP" },
 	{ "MAIL:FROM:<a@b>", SMTP_VERB_UNKNOWN, "MAIL:FROM:<A@B>", "" },
@@ -73,6 +87,8 @@ static const struct verb_case {
 	    "mx:25 HTTP/1.1" },
 	{ "PATCH /", SMTP_VERB_HTTP, "PATCH", "/" },
 	{ "GET", SMTP_VERB_UNKNOWN, "GET", "" },
+	{ "GET\t/", SMTP_VERB_HTTP, "GET", "/" },
+	{ "GET ", SMTP_VERB_HTTP, "GET", "" },
 	{ "GETX /", SMTP_VERB_UNKNOWN, "GETX", "/" },
 };
 
@@ -87,8 +103,9 @@ START_TEST(test_verb)
 	ck_assert_str_eq(cmd.name, c->name);
 	ck_assert_uint_eq(cmd.arglen, strlen(c->arg));
 	ck_assert_mem_eq(cmd.arg, c->arg, cmd.arglen);
-	if (cmd.arglen > 0)
-		ck_assert_ptr_eq(cmd.arg, c->line + len - cmd.arglen);
+	if (cmd.arglen > 0)	/* into the line, after the verb */
+		ck_assert_ptr_eq(cmd.arg, strstr(c->line + strlen(c->name),
+		    c->arg));
 }
 END_TEST
 
@@ -178,7 +195,8 @@ static const struct mail_case {
 	{ .arg = "", .err = SMTP_CMD_ERR_SYNTAX },
 	{ .arg = "FROM <a@b>", .err = SMTP_CMD_ERR_SYNTAX },
 	{ .arg = "FROM :<a@b>", .err = SMTP_CMD_ERR_SYNTAX },
-	{ .arg = " FROM:<a@b>", .err = SMTP_CMD_ERR_SYNTAX },
+	{ .arg = " FROM:<a@b>", .local = "a", .domain = "b" },
+	{ .arg = " \t FROM:<a@b>", .flags = F_S, .local = "a", .domain = "b" },
 	{ .arg = "TO:<a@b>", .err = SMTP_CMD_ERR_SYNTAX },
 	{ .arg = "FROM:<a@b>x", .err = SMTP_CMD_ERR_SYNTAX },
 	{ .arg = "FROM:<a@b>SIZE=1", .err = SMTP_CMD_ERR_SYNTAX },
@@ -187,7 +205,23 @@ static const struct mail_case {
 	{ .arg = "FROM:<<a@b>>", .err = SMTP_CMD_ERR_PATH },
 	{ .arg = "FROM:<a@b >", .err = SMTP_CMD_ERR_PATH },
 	{ .arg = "FROM:< a@b>", .err = SMTP_CMD_ERR_PATH },
-	{ .arg = "FROM:<a@b>\t", .err = SMTP_CMD_ERR_SYNTAX },
+	/* blanks: SP or HTAB, any number, but not inside the path */
+	{ .arg = "FROM:<a@b>\t", .local = "a", .domain = "b" },
+	{ .arg = "FROM:<a@b>\t", .flags = F_S, .local = "a", .domain = "b" },
+	{ .arg = "FROM:<a@b>  SIZE=10", .flags = F_S, .local = "a",
+	    .domain = "b", .has_size = true, .size = 10 },
+	{ .arg = "FROM:<a@b>\tSIZE=10", .flags = F_S, .local = "a",
+	    .domain = "b", .has_size = true, .size = 10 },
+	{ .arg = "FROM:<a@b> \t SIZE=10\t\tBODY=8BITMIME \t", .flags = F_S,
+	    .local = "a", .domain = "b", .has_size = true, .size = 10,
+	    .body = SMTP_BODY_8BITMIME },
+	{ .arg = "FROM:\t<a@b>", .local = "a", .domain = "b" },
+	{ .arg = "FROM:\t<a@b>", .flags = F_S, .err = SMTP_CMD_ERR_SYNTAX },
+	{ .arg = "FROM: \ta@b\tSIZE=1", .local = "a", .domain = "b",
+	    .has_size = true, .size = 1 },
+	{ .arg = "FROM:<a@b\t>", .err = SMTP_CMD_ERR_PATH },
+	{ .arg = "FROM:<a@b>\v", .err = SMTP_CMD_ERR_SYNTAX },
+	{ .arg = "FROM:<root>", .flags = F_L, .err = SMTP_CMD_ERR_PATH },
 	{ .arg = "FROM:<a\0b@c>", .len = 12, .err = SMTP_CMD_ERR_PATH },
 	/* the null reverse-path */
 	{ .arg = "FROM:<>", .null = true, .local = "", .domain = "" },
@@ -338,7 +372,14 @@ static const struct mail_case {
 	    .err = SMTP_CMD_ERR_PARAM },
 	{ .arg = "FROM:<a@b> X\xc3\xa9 SMTPUTF8", .err = SMTP_CMD_ERR_PARAM },
 	{ .arg = "FROM:<a@b> SMTPUTF8=yes", .err = SMTP_CMD_ERR_PARAM_VALUE },
-	{ .arg = "FROM:<a@b> SMTPUTF8 SMTPUTF8", .err = SMTP_CMD_ERR_PARAM },
+	/* a repeated keyword: the same value is taken, another refused */
+	{ .arg = "FROM:<a@b> SMTPUTF8 SMTPUTF8", .local = "a", .domain = "b",
+	    .smtputf8 = true },
+	{ .arg = "FROM:<\xc3\xa9@b> SMTPUTF8 BODY=8BITMIME SMTPUTF8 "
+	    "BODY=8BITMIME", .local = "\xc3\xa9", .domain = "b", .utf8 = true,
+	    .smtputf8 = true, .body = SMTP_BODY_8BITMIME },
+	{ .arg = "FROM:<a@b> SMTPUTF8 smtputf8=x",
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
 	/* SIZE=1*20DIGIT */
 	{ .arg = "FROM:<a@b> SIZE=0", .local = "a", .domain = "b",
 	    .has_size = true, .size = 0 },
@@ -358,7 +399,12 @@ static const struct mail_case {
 	{ .arg = "FROM:<a@b> SIZE=-1", .err = SMTP_CMD_ERR_PARAM_VALUE },
 	{ .arg = "FROM:<a@b> SIZE=1k", .err = SMTP_CMD_ERR_PARAM_VALUE },
 	{ .arg = "FROM:<a@b> SIZE=", .err = SMTP_CMD_ERR_PARAM },
-	{ .arg = "FROM:<a@b> SIZE=1 size=2", .err = SMTP_CMD_ERR_PARAM },
+	{ .arg = "FROM:<a@b> SIZE=1 size=2",
+	    .err = SMTP_CMD_ERR_PARAM_REPEATED },
+	{ .arg = "FROM:<a@b> SIZE=10 size=010", .local = "a", .domain = "b",
+	    .has_size = true, .size = 10 },
+	{ .arg = "FROM:<a@b> SIZE=1 SIZE=x", .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> SIZE=1 SIZE", .err = SMTP_CMD_ERR_PARAM_VALUE },
 	/* BODY= */
 	{ .arg = "FROM:<a@b> BODY=7BIT", .local = "a", .domain = "b",
 	    .body = SMTP_BODY_7BIT },
@@ -368,8 +414,14 @@ static const struct mail_case {
 	    .body = SMTP_BODY_BINARYMIME },
 	{ .arg = "FROM:<a@b> BODY=8BIT", .err = SMTP_CMD_ERR_PARAM_VALUE },
 	{ .arg = "FROM:<a@b> BODY", .err = SMTP_CMD_ERR_PARAM_VALUE },
-	{ .arg = "FROM:<a@b> BODY=7BIT BODY=7BIT",
-	    .err = SMTP_CMD_ERR_PARAM },
+	{ .arg = "FROM:<a@b> BODY=7BIT BODY=7BIT", .local = "a", .domain = "b",
+	    .body = SMTP_BODY_7BIT },
+	{ .arg = "FROM:<a@b> BODY=8BITMIME body=8bitmime", .local = "a",
+	    .domain = "b", .body = SMTP_BODY_8BITMIME },
+	{ .arg = "FROM:<a@b> BODY=7BIT BODY=8BITMIME",
+	    .err = SMTP_CMD_ERR_PARAM_REPEATED },
+	{ .arg = "FROM:<a@b> BODY=7BIT SIZE=1 BODY=BINARYMIME",
+	    .err = SMTP_CMD_ERR_PARAM_REPEATED },
 	/* AUTH=xtext */
 	{ .arg = "FROM:<a@b> AUTH=<>", .local = "a", .domain = "b",
 	    .auth = "<>" },
@@ -393,7 +445,14 @@ static const struct mail_case {
 	    .err = SMTP_CMD_ERR_PARAM_VALUE },
 	{ .arg = "FROM:<a@b> AUTH", .err = SMTP_CMD_ERR_PARAM_VALUE },
 	{ .arg = "FROM:<a@b> AUTH=", .err = SMTP_CMD_ERR_PARAM },
-	{ .arg = "FROM:<a@b> AUTH=<> AUTH=<>", .err = SMTP_CMD_ERR_PARAM },
+	{ .arg = "FROM:<a@b> AUTH=<> AUTH=<>", .local = "a", .domain = "b",
+	    .auth = "<>" },
+	{ .arg = "FROM:<a@b> AUTH=u@d AUTH=u+40d", .local = "a", .domain = "b",
+	    .auth = "u@d" },
+	{ .arg = "FROM:<a@b> AUTH=u@d AUTH=u@do",
+	    .err = SMTP_CMD_ERR_PARAM_REPEATED },
+	{ .arg = "FROM:<a@b> AUTH=u@do AUTH=u@d",
+	    .err = SMTP_CMD_ERR_PARAM_REPEATED },
 	/* esmtp-param grammar, unknown keywords, order of errors */
 	{ .arg = "FROM:<a@b>  SIZE=1   BODY=8BITMIME  ", .local = "a",
 	    .domain = "b", .has_size = true, .size = 1,
@@ -413,7 +472,9 @@ static const struct mail_case {
 	{ .arg = "FROM:<a@b> SIZE=1=2", .err = SMTP_CMD_ERR_PARAM },
 	{ .arg = "FROM:<a@b> SIZE==1", .err = SMTP_CMD_ERR_PARAM },
 	{ .arg = "FROM:<a@b> FOO=a\x01", .err = SMTP_CMD_ERR_PARAM },
-	{ .arg = "FROM:<a@b> SIZE=1\t", .err = SMTP_CMD_ERR_PARAM },
+	{ .arg = "FROM:<a@b> SIZE=1\t", .local = "a", .domain = "b",
+	    .has_size = true, .size = 1 },
+	{ .arg = "FROM:<a@b> SIZE=1\v", .err = SMTP_CMD_ERR_PARAM },
 	{ .arg = "FROM:<a@b> SIZE=1\0", .len = 18, .err = SMTP_CMD_ERR_PARAM },
 	{ .arg = "FROM:<a@b> FOO SIZE=x", .err = SMTP_CMD_ERR_PARAM_UNKNOWN },
 	{ .arg = "FROM:<a@b> SIZE=x FOO", .err = SMTP_CMD_ERR_PARAM_VALUE },
@@ -478,6 +539,37 @@ static const struct rcpt_case {
 	{ .arg = "TO:<u@d>  ", .flags = F_S, .local = "u", .domain = "d" },
 	{ .arg = "TO:<\"a b\"@d>", .local = "\"a b\"", .domain = "d" },
 	{ .arg = "TO:<u@[192.0.2.1]>", .local = "u", .domain = "[192.0.2.1]" },
+	/* blanks, SP or HTAB */
+	{ .arg = "\t TO:<u@d>\t", .flags = F_S, .local = "u", .domain = "d" },
+	{ .arg = "TO:\t\tu@d ", .local = "u", .domain = "d" },
+	{ .arg = "TO:\t<u@d>", .flags = F_S, .err = SMTP_CMD_ERR_SYNTAX },
+	{ .arg = "TO:<u@d>\tNOTIFY=NEVER",
+	    .err = SMTP_CMD_ERR_PARAM_UNKNOWN },
+	/* a local part alone (LOCAL, the sink): "<root>" from cron */
+	{ .arg = "TO:<root>", .err = SMTP_CMD_ERR_PATH },
+	{ .arg = "TO:<root>", .flags = F_L, .local = "root", .domain = "" },
+	{ .arg = "TO:<root>", .flags = F_L | F_S, .local = "root",
+	    .domain = "" },
+	{ .arg = "TO: Root ", .flags = F_L, .local = "Root", .domain = "" },
+	{ .arg = "TO:root", .flags = F_L | F_S, .err = SMTP_CMD_ERR_SYNTAX },
+	{ .arg = "TO:<first.last>", .flags = F_L, .local = "first.last",
+	    .domain = "" },
+	{ .arg = "TO:<\"a b\">", .flags = F_L, .local = "\"a b\"",
+	    .domain = "" },
+	{ .arg = "TO:<u@d>", .flags = F_L, .local = "u", .domain = "d" },
+	{ .arg = "TO:<PostMaster>", .flags = F_L, .local = "postmaster",
+	    .domain = "" },
+	{ .arg = "TO:<root@>", .flags = F_L, .err = SMTP_CMD_ERR_PATH },
+	{ .arg = "TO:<.root>", .flags = F_L, .err = SMTP_CMD_ERR_PATH },
+	{ .arg = "TO:<root", .flags = F_L, .err = SMTP_CMD_ERR_PATH },
+	{ .arg = "TO:<>", .flags = F_L, .err = SMTP_CMD_ERR_PATH },
+	{ .arg = "TO:<@a:root>", .flags = F_L, .err = SMTP_CMD_ERR_PATH },
+	{ .arg = "TO:<root>x", .flags = F_L, .err = SMTP_CMD_ERR_SYNTAX },
+	{ .arg = "TO:<root> X=1", .flags = F_L,
+	    .err = SMTP_CMD_ERR_PARAM_UNKNOWN },
+	{ .arg = "TO:<\xc3\xa9>", .flags = F_L, .err = SMTP_CMD_ERR_UTF8 },
+	{ .arg = "TO:<\xc3\xa9>", .flags = F_L | F_U, .local = "\xc3\xa9",
+	    .domain = "", .utf8 = true },
 	/* RFC 5321 §4.5.1 postmaster */
 	{ .arg = "TO:<postmaster>", .flags = F_S, .local = "postmaster",
 	    .domain = "" },
@@ -672,14 +764,16 @@ static const struct bdat_case {
 	{ "00000000000000000000", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ " ", SMTP_CMD_ERR_SYNTAX, 0, false },
-	{ " 10", SMTP_CMD_ERR_SYNTAX, 0, false },
+	{ " 10", SMTP_CMD_OK, 10, false },
+	{ "\t10\t\tLAST\t", SMTP_CMD_OK, 10, true },
 	{ "10LAST", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "10 LASTX", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "10 LAS", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "10 LAST x", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "10 LAST LAST", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "10 10", SMTP_CMD_ERR_SYNTAX, 0, false },
-	{ "10\tLAST", SMTP_CMD_ERR_SYNTAX, 0, false },
+	{ "10\tLAST", SMTP_CMD_OK, 10, true },
+	{ "10\vLAST", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "-1", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "+1", SMTP_CMD_ERR_SYNTAX, 0, false },
 	{ "1x", SMTP_CMD_ERR_SYNTAX, 0, false },
@@ -716,7 +810,9 @@ static const struct helo_case {
 	{ "example.org   ", SMTP_CMD_OK },
 	{ "", SMTP_CMD_ERR_SYNTAX },
 	{ "   ", SMTP_CMD_ERR_SYNTAX },
-	{ " example.org", SMTP_CMD_ERR_SYNTAX },
+	{ " example.org", SMTP_CMD_OK },
+	{ "\t example.org \t", SMTP_CMD_OK },
+	{ "\t", SMTP_CMD_ERR_SYNTAX },
 	{ "a b", SMTP_CMD_ERR_SYNTAX },
 	{ "a\tb", SMTP_CMD_ERR_SYNTAX },
 	{ "a\x7f", SMTP_CMD_ERR_SYNTAX },
@@ -760,16 +856,21 @@ static const struct auth_case {
 	{ "PLAIN =", SMTP_CMD_OK, "PLAIN", "=" },
 	{ "login dXNlcg==", SMTP_CMD_OK, "LOGIN", "dXNlcg==" },
 	{ "XOAUTH2 a+b/c", SMTP_CMD_OK, "XOAUTH2", "a+b/c" },
+	/* runs of blanks, SP or HTAB (emailjs: "AUTH  CRAM-MD5") */
+	{ " CRAM-MD5", SMTP_CMD_OK, "CRAM-MD5", NULL },
+	{ " PLAIN", SMTP_CMD_OK, "PLAIN", NULL },
+	{ "PLAIN ", SMTP_CMD_OK, "PLAIN", NULL },
+	{ "PLAIN  abc", SMTP_CMD_OK, "PLAIN", "abc" },
+	{ "PLAIN abc ", SMTP_CMD_OK, "PLAIN", "abc" },
+	{ "PLAIN\tabc", SMTP_CMD_OK, "PLAIN", "abc" },
+	{ "\tLOGIN \t dXNlcg== \t", SMTP_CMD_OK, "LOGIN", "dXNlcg==" },
 	{ "ABCDEFGHIJKLMNOPQRSTU", SMTP_CMD_ERR_SYNTAX, "", NULL },
 	{ "", SMTP_CMD_ERR_SYNTAX, "", NULL },
-	{ " PLAIN", SMTP_CMD_ERR_SYNTAX, "", NULL },
-	{ "PLAIN ", SMTP_CMD_ERR_SYNTAX, "", NULL },
-	{ "PLAIN  abc", SMTP_CMD_ERR_SYNTAX, "", NULL },
-	{ "PLAIN abc ", SMTP_CMD_ERR_SYNTAX, "", NULL },
+	{ " \t ", SMTP_CMD_ERR_SYNTAX, "", NULL },
 	{ "PLAIN abc def", SMTP_CMD_ERR_SYNTAX, "", NULL },
 	{ "PLAIN a*b", SMTP_CMD_ERR_SYNTAX, "", NULL },
 	{ "PLAIN *", SMTP_CMD_ERR_SYNTAX, "", NULL },
-	{ "PLAIN\tabc", SMTP_CMD_ERR_SYNTAX, "", NULL },
+	{ "PLAIN\vabc", SMTP_CMD_ERR_SYNTAX, "", NULL },
 	{ "PL@IN", SMTP_CMD_ERR_SYNTAX, "", NULL },
 	{ "PLAIN.X", SMTP_CMD_ERR_SYNTAX, "", NULL },
 	{ "PL\xc3\xa9", SMTP_CMD_ERR_SYNTAX, "", NULL },
@@ -794,7 +895,8 @@ START_TEST(test_auth)
 	ck_assert_ptr_nonnull(ir);
 	ck_assert_uint_eq(irlen, strlen(c->ir));
 	ck_assert_mem_eq(ir, c->ir, irlen);
-	ck_assert_ptr_eq(ir, c->arg + strlen(c->arg) - irlen);
+	ck_assert_ptr_eq(ir, strstr(c->arg + strspn(c->arg, " \t") +
+	    strlen(c->mech), c->ir));
 }
 END_TEST
 

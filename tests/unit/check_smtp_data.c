@@ -4,7 +4,9 @@
  * Every byte-stream case is fed whole, one octet at a time, and split in
  * two at every offset; each way must give the same output, counts and
  * leftover.  Covers RFC 5321 §4.1.1.4 and §4.5.2 (end marker, dot
- * stuffing, SMTP smuggling), RFC 1870 §6.3 (size) and RFC 3030 (BDAT).
+ * stuffing, SMTP smuggling), RFC 1870 §6.3 (size) and RFC 3030 (BDAT),
+ * and the body rules that DATA and BDAT share (line ends, bare CR and
+ * LF, NUL), each case run through both.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -37,6 +39,7 @@ struct data_case {
 	bool			 too_big;
 	unsigned		 bare_lf;
 	unsigned		 bare_cr;
+	unsigned		 nul;
 	unsigned		 long_lines;
 };
 
@@ -65,17 +68,24 @@ static const struct data_case data_cases[] = {
 	  .out = S("a\n.\nb\n"), .r = SMTP_DATA_END, .size = 8,
 	  .bare_lf = 1 },
 	{ .name = "CRLF . LF", .in = S("a\r\n.\nb\r\n.\r\n"),
-	  .out = S("a\n\nb\n"), .r = SMTP_DATA_END, .size = 8,
+	  .out = S("a\n.\nb\n"), .r = SMTP_DATA_END, .size = 8,
 	  .bare_lf = 1 },
 	{ .name = ". LF at start", .in = S(".\nb\r\n.\r\n"),
-	  .out = S("\nb\n"), .r = SMTP_DATA_END, .size = 5, .bare_lf = 1 },
+	  .out = S(".\nb\n"), .r = SMTP_DATA_END, .size = 5, .bare_lf = 1 },
+	{ .name = "LF .. x", .in = S("a\n..x\r\n.\r\n"),
+	  .out = S("a\n.x\n"), .r = SMTP_DATA_END, .size = 7, .bare_lf = 1 },
+	{ .name = "CR . x", .in = S("a\r.x\r\n.\r\n"),
+	  .out = S("a\nx\n"), .r = SMTP_DATA_END, .size = 6, .bare_cr = 1 },
+	{ .name = "CRLF . CR . x", .in = S("a\r\n.\r.x\r\n.\r\n"),
+	  .out = S("a\n.\nx\n"), .r = SMTP_DATA_END, .size = 9,
+	  .bare_cr = 1 },
 	{ .name = "LF . CRLF at start", .in = S("\n.\r\n.\r\n"),
 	  .out = S("\n.\n"), .r = SMTP_DATA_END, .size = 4, .bare_lf = 1 },
 	{ .name = "CRLF . CR x", .in = S("a\r\n.\rx\r\n.\r\n"),
-	  .out = S("a\n\nx\n"), .r = SMTP_DATA_END, .size = 8,
+	  .out = S("a\n.\nx\n"), .r = SMTP_DATA_END, .size = 8,
 	  .bare_cr = 1 },
 	{ .name = "CRLF . CR CR LF", .in = S("a\r\n.\r\r\n.\r\n"),
-	  .out = S("a\n\n\n"), .r = SMTP_DATA_END, .size = 7,
+	  .out = S("a\n.\n\n"), .r = SMTP_DATA_END, .size = 7,
 	  .bare_cr = 1 },
 	{ .name = "CR . CRLF", .in = S("a\r.\r\n.\r\n"),
 	  .out = S("a\n.\n"), .r = SMTP_DATA_END, .size = 5, .bare_cr = 1 },
@@ -86,7 +96,7 @@ static const struct data_case data_cases[] = {
 	  .size = 19, .bare_lf = 2 },
 	{ .name = "smuggled CRLF . LF",
 	  .in = S("a\r\n.\nRCPT TO:<x>\r\n.\r\nQUIT\r\n"),
-	  .out = S("a\n\nRCPT TO:<x>\n"), .r = SMTP_DATA_END, .rest = 6,
+	  .out = S("a\n.\nRCPT TO:<x>\n"), .r = SMTP_DATA_END, .rest = 6,
 	  .size = 18, .bare_lf = 1 },
 	{ .name = "ends with dot", .in = S("Hi\r\n."), .out = S("Hi\n"),
 	  .r = SMTP_DATA_MORE, .size = 4 },
@@ -96,7 +106,13 @@ static const struct data_case data_cases[] = {
 	  .out = S("a\nb\nc\n\n"), .r = SMTP_DATA_END, .size = 8,
 	  .bare_lf = 1, .bare_cr = 2 },
 	{ .name = "NUL and 8bit", .in = S("a\0b\xff\r\n.\r\n"),
-	  .out = S("a\0b\xff\n"), .r = SMTP_DATA_END, .size = 6 },
+	  .out = S("a\0b\xff\n"), .r = SMTP_DATA_END, .size = 6, .nul = 1 },
+	{ .name = "NULs in a long line", .fill = 300, .ofill = 300,
+	  .in = S("#\0#\0\0#\r\n.\r\n"), .out = S("#\0#\0\0#\n"),
+	  .r = SMTP_DATA_END, .size = 905, .nul = 3 },
+	{ .name = "NUL begins a line", .in = S("\0\r\n\0.\r\n.\r\n"),
+	  .out = S("\0\n\0.\n"), .r = SMTP_DATA_END, .size = 7,
+	  .nul = 2 },
 	{ .name = "size at the limit", .max_size = 4,
 	  .in = S("Hi\r\n.\r\n"), .out = S("Hi\n"), .r = SMTP_DATA_END,
 	  .size = 4 },
@@ -222,6 +238,9 @@ data_check(const struct data_case *c, const struct smtp_data *d,
 	    "%s (%s): bare LF %u CR %u", c->name, mode, d->bare_lf,
 	    d->bare_cr);
 	ck_assert(smtp_data_has_bare(d) == (c->bare_lf + c->bare_cr > 0));
+	ck_assert_msg(d->nul == c->nul, "%s (%s): %u NULs", c->name, mode,
+	    d->nul);
+	ck_assert(smtp_data_has_nul(d) == (c->nul > 0));
 	ck_assert_msg(d->long_lines == c->long_lines,
 	    "%s (%s): long lines %u", c->name, mode, d->long_lines);
 }
@@ -296,6 +315,9 @@ struct bdat_case {
 	size_t		 outlen;
 	size_t		 rest;		/* input left after the last chunk */
 	bool		 too_big;
+	unsigned	 bare_lf;	/* counted unless binary */
+	unsigned	 bare_cr;
+	unsigned	 nul;
 };
 
 static const struct bdat_case bdat_cases[] = {
@@ -306,17 +328,23 @@ static const struct bdat_case bdat_cases[] = {
 	{ .name = "CR|LF across chunks", .chunk = { 3, 3 }, .nchunk = 2,
 	  .in = S("ab\r\ncd"), .out = S("ab\ncd") },
 	{ .name = "CR|x across chunks", .chunk = { 3, 1 }, .nchunk = 2,
-	  .in = S("ab\rx"), .out = S("ab\rx") },
+	  .in = S("ab\rx"), .out = S("ab\nx"), .bare_cr = 1 },
 	{ .name = "lone CR at the end", .chunk = { 3 }, .nchunk = 1,
-	  .in = S("ab\r"), .out = S("ab\r") },
+	  .in = S("ab\r"), .out = S("ab\n"), .bare_cr = 1 },
 	{ .name = "CR CR LF", .chunk = { 2, 1, 2 }, .nchunk = 3,
-	  .in = S("a\r\r\nb"), .out = S("a\r\nb") },
+	  .in = S("a\r\r\nb"), .out = S("a\n\nb"), .bare_cr = 1 },
+	{ .name = "CR|CR LF across chunks", .chunk = { 2, 2 }, .nchunk = 2,
+	  .in = S("a\r\r\n"), .out = S("a\n\n"), .bare_cr = 1 },
+	{ .name = "NUL", .chunk = { 2, 3 }, .nchunk = 2,
+	  .in = S("a\0b\0\n"), .out = S("a\0b\0\n"), .nul = 2,
+	  .bare_lf = 1 },
 	{ .name = "empty chunk between CR and LF", .chunk = { 2, 0, 2 },
 	  .nchunk = 3, .in = S("a\r\nb"), .out = S("a\nb") },
 	{ .name = "BDAT 0 LAST", .chunk = { 0 }, .nchunk = 1, .in = S(""),
 	  .out = S("") },
-	{ .name = "dots and bare LF kept", .chunk = { 9 }, .nchunk = 1,
-	  .in = S(".\r\n.\n\r.\r\n"), .out = S(".\n.\n\r.\n") },
+	{ .name = "dots kept, bare LF and CR", .chunk = { 9 }, .nchunk = 1,
+	  .in = S(".\r\n.\n\r.\r\n"), .out = S(".\n.\n\n.\n"),
+	  .bare_lf = 1, .bare_cr = 1 },
 	{ .name = "binary", .binary = true, .chunk = { 4, 4 }, .nchunk = 2,
 	  .in = S("a\r\nb\0\r\n\r"), .out = S("a\r\nb\0\r\n\r") },
 	{ .name = "too big in second chunk", .max_size = 5,
@@ -402,6 +430,10 @@ bdat_run(const struct bdat_case *c, size_t first, size_t step,
 	    c->outlen) == 0, "%s (%s): output differs", c->name, mode);
 	ck_assert_msg(br.b.too_big == c->too_big, "%s (%s): too_big",
 	    c->name, mode);
+	ck_assert_msg(br.b.text.bare_lf == c->bare_lf &&
+	    br.b.text.bare_cr == c->bare_cr && br.b.text.nul == c->nul,
+	    "%s (%s): bare LF %u CR %u, %u NULs", c->name, mode,
+	    br.b.text.bare_lf, br.b.text.bare_cr, br.b.text.nul);
 	ck_assert_uint_eq(br.b.remaining, 0);
 }
 
@@ -442,6 +474,161 @@ START_TEST(test_bdat_huge)
 }
 END_TEST
 
+/*
+ * The body rules shared by DATA and BDAT, one row each: in is a body as
+ * sent (ending in CRLF, so that DATA can end it with ".\r\n"); DATA must
+ * give data_out, BDAT, which has no dot-stuffing, bdat_out; both count
+ * the same bare line ends and NULs.
+ */
+struct rule_case {
+	const char	*name;
+	const char	*in;
+	size_t		 inlen;
+	const char	*data_out;
+	size_t		 data_outlen;
+	const char	*bdat_out;
+	size_t		 bdat_outlen;
+	unsigned	 bare_lf;
+	unsigned	 bare_cr;
+	unsigned	 nul;
+};
+
+static const struct rule_case rule_cases[] = {
+	{ "CRLF", S("a\r\nb\r\n"), S("a\nb\n"), S("a\nb\n"), 0, 0, 0 },
+	{ "bare LF", S("a\nb\r\n"), S("a\nb\n"), S("a\nb\n"), 1, 0, 0 },
+	{ "bare CR", S("a\rb\r\n"), S("a\nb\n"), S("a\nb\n"), 0, 1, 0 },
+	{ "CR CRLF", S("a\r\r\n"), S("a\n\n"), S("a\n\n"), 0, 1, 0 },
+	{ "LF CRLF", S("a\n\r\n"), S("a\n\n"), S("a\n\n"), 1, 0, 0 },
+	{ "LF CR", S("a\n\rb\r\n"), S("a\n\nb\n"), S("a\n\nb\n"), 1, 1,
+	  0 },
+	{ "NUL", S("a\0b\r\n"), S("a\0b\n"), S("a\0b\n"), 0, 0, 1 },
+	{ "NULs", S("\0\0\r\n\0\r\n"), S("\0\0\n\0\n"),
+	  S("\0\0\n\0\n"), 0, 0, 3 },
+	{ "stuffed dot", S("..b\r\n"), S(".b\n"), S("..b\n"), 0, 0, 0 },
+	{ "stuffed dot after LF", S("a\n..b\r\n"), S("a\n.b\n"),
+	  S("a\n..b\n"), 1, 0, 0 },
+	{ "stuffed dot after CR", S("a\r..b\r\n"), S("a\n.b\n"),
+	  S("a\n..b\n"), 0, 1, 0 },
+	{ "dot, text after LF", S("a\n.x\r\n"), S("a\nx\n"),
+	  S("a\n.x\n"), 1, 0, 0 },
+	{ "CRLF . LF", S("a\r\n.\nb\r\n"), S("a\n.\nb\n"),
+	  S("a\n.\nb\n"), 1, 0, 0 },
+	{ "LF . LF", S("a\n.\nb\r\n"), S("a\n.\nb\n"), S("a\n.\nb\n"),
+	  2, 0, 0 },
+	{ "CRLF . CR x", S("a\r\n.\rb\r\n"), S("a\n.\nb\n"),
+	  S("a\n.\nb\n"), 0, 1, 0 },
+	{ "CR . CRLF", S("a\r.\r\n"), S("a\n.\n"), S("a\n.\n"), 0, 1, 0 },
+	{ "LF . CRLF", S("a\n.\r\nb\r\n"), S("a\n.\nb\n"),
+	  S("a\n.\nb\n"), 1, 0, 0 },
+	{ "CRLF . CR CRLF", S("a\r\n.\r\r\n"), S("a\n.\n\n"),
+	  S("a\n.\n\n"), 0, 1, 0 },
+	{ "CRLF . CR .x", S("a\r\n.\r.b\r\n"), S("a\n.\nb\n"),
+	  S("a\n.\n.b\n"), 0, 1, 0 },
+	{ ". LF at the start", S(".\n\r\n"), S(".\n\n"), S(".\n\n"), 1, 0,
+	  0 },
+	{ "CRLF ..", S("a\r\n..\r\n"), S("a\n.\n"), S("a\n..\n"), 0, 0,
+	  0 },
+	{ "LF .. LF", S("a\n..\n\r\n"), S("a\n.\n\n"), S("a\n..\n\n"),
+	  2, 0, 0 },
+	{ "LF . NUL", S("a\n.\0\r\n"), S("a\n\0\n"), S("a\n.\0\n"), 1,
+	  0, 1 },
+};
+
+#define NRULE	(sizeof(rule_cases) / sizeof(rule_cases[0]))
+
+/* rule_data - a rule row through DATA, its end marker added. */
+static void
+rule_data(const struct rule_case *rc)
+{
+	struct data_case c;
+	char in[256], mode[64];
+	size_t len, k;
+
+	memset(&c, 0, sizeof(c));
+	c.name = rc->name;
+	c.out = rc->data_out;
+	c.outlen = rc->data_outlen;
+	c.r = SMTP_DATA_END;
+	c.size = rc->inlen;
+	c.bare_lf = rc->bare_lf;
+	c.bare_cr = rc->bare_cr;
+	c.nul = rc->nul;
+	ck_assert_uint_le(rc->inlen + 3, sizeof(in));
+	memcpy(in, rc->in, rc->inlen);
+	memcpy(in + rc->inlen, ".\r\n", 3);
+	len = rc->inlen + 3;
+	data_run(&c, in, len, len, len, "DATA whole");
+	data_run(&c, in, len, 1, 1, "DATA trickled");
+	for (k = 1; k < len; k++) {
+		snprintf(mode, sizeof(mode), "DATA split at %zu", k);
+		data_run(&c, in, len, k, len, mode);
+	}
+}
+
+/*
+ * rule_bdat - a rule row through BDAT: one chunk fed whole, trickled and
+ * split at every offset; then two chunks meeting at every offset.
+ */
+static void
+rule_bdat(const struct rule_case *rc)
+{
+	struct bdat_case c;
+	char mode[64];
+	size_t k;
+
+	memset(&c, 0, sizeof(c));
+	c.name = rc->name;
+	c.in = rc->in;
+	c.inlen = rc->inlen;
+	c.out = rc->bdat_out;
+	c.outlen = rc->bdat_outlen;
+	c.bare_lf = rc->bare_lf;
+	c.bare_cr = rc->bare_cr;
+	c.nul = rc->nul;
+	c.chunk[0] = rc->inlen;
+	c.nchunk = 1;
+	bdat_run(&c, c.inlen, c.inlen, "BDAT whole");
+	bdat_run(&c, 1, 1, "BDAT trickled");
+	for (k = 1; k < c.inlen; k++) {
+		snprintf(mode, sizeof(mode), "BDAT split at %zu", k);
+		bdat_run(&c, k, c.inlen, mode);
+	}
+	c.nchunk = 2;
+	for (k = 1; k < c.inlen; k++) {
+		c.chunk[0] = k;
+		c.chunk[1] = rc->inlen - k;
+		snprintf(mode, sizeof(mode), "BDAT chunks %zu+%zu", k,
+		    rc->inlen - k);
+		bdat_run(&c, c.inlen, c.inlen, mode);
+		bdat_run(&c, 1, 1, mode);
+	}
+}
+
+START_TEST(test_rules)
+{
+	rule_data(&rule_cases[_i]);
+	rule_bdat(&rule_cases[_i]);
+}
+END_TEST
+
+/* BINARYMIME: the same bytes untouched, nothing counted. */
+START_TEST(test_bdat_binary_counts)
+{
+	static const char in[] = "a\rb\nc\0\r\n.\r\n";
+	struct smtp_bdat b;
+	char out[sizeof(in) + 1];
+	size_t used, n;
+
+	smtp_bdat_init(&b, 0, true);
+	smtp_bdat_chunk(&b, sizeof(in) - 1);
+	ck_assert(smtp_bdat_feed(&b, in, sizeof(in) - 1, &used, out, &n));
+	ck_assert_uint_eq(n, sizeof(in) - 1);
+	ck_assert_mem_eq(out, in, n);
+	ck_assert_uint_eq(smtp_bdat_finish(&b, out), 0);
+	ck_assert(!smtp_data_has_bare(&b.text) && !smtp_data_has_nul(&b.text));
+}
+END_TEST
+
 static Suite *
 data_suite(void)
 {
@@ -457,6 +644,11 @@ data_suite(void)
 	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
 	tcase_add_loop_test(tc, test_bdat_cases, 0, (int)NBDAT);
 	tcase_add_test(tc, test_bdat_huge);
+	tcase_add_test(tc, test_bdat_binary_counts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rules");
+	tcase_set_timeout(tc, 120);	/* byte-by-byte runs, ASan, busy CI */
+	tcase_add_loop_test(tc, test_rules, 0, (int)NRULE);
 	suite_add_tcase(s, tc);
 	return s;
 }

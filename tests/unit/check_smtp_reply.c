@@ -2,8 +2,9 @@
 /*
  * check_smtp_reply - the reply table: every row well-formed (RFC 5321
  * §4.2 codes, RFC 3463 enhanced codes whose class matches the first
- * digit), formatting with and without an argument, the EHLO list, and a
- * full buffer left untouched.
+ * digit), formatting with and without an argument, every reply read as
+ * a client reads it (a text after the codes, never "Error: " with the
+ * reason missing), the EHLO list, and a full buffer left untouched.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -49,7 +50,20 @@ static const struct fmt_case fmt_cases[] = {
 	{ SMTP_R_GREETING, "mx.test", "220 mx.test ESMTP inlet\r\n" },
 	{ SMTP_R_OK, NULL, "250 2.0.0 Ok\r\n" },
 	{ SMTP_R_QUEUED, "ABC", "250 2.0.0 Ok: queued as ABC\r\n" },
-	{ SMTP_R_SYNTAX_ARGS, NULL, "501 5.5.4 Syntax: \r\n" },
+	{ SMTP_R_SYNTAX_ARGS, NULL,
+	    "501 5.5.4 Syntax error in parameters or arguments\r\n" },
+	{ SMTP_R_SYNTAX_ARGS, "DATA", "501 5.5.4 Syntax: DATA\r\n" },
+	{ SMTP_R_BAD_SEQ, NULL,
+	    "503 5.5.1 Error: bad sequence of commands\r\n" },
+	{ SMTP_R_BAD_SEQ, "need MAIL command",
+	    "503 5.5.1 Error: need MAIL command\r\n" },
+	{ SMTP_R_BAD_SEQ, "", "503 5.5.1 Error: \r\n" },
+	{ SMTP_R_TIMEOUT, NULL, "421 4.4.2 Error: timeout exceeded\r\n" },
+	{ SMTP_R_AUTH_CHALLENGE, NULL, "334 \r\n" },
+	{ SMTP_R_PARAM_REPEATED, NULL,
+	    "501 5.5.4 Parameter repeated with a different value\r\n" },
+	{ SMTP_R_NUL, NULL, "554 5.6.0 Message rejected: NUL octet in message; "
+	    "binary data needs BDAT and BODY=BINARYMIME\r\n" },
 	{ SMTP_R_DATA_GO, NULL, "354 End data with <CR><LF>.<CR><LF>\r\n" },
 	{ SMTP_R_TOO_BIG, "ignored", "552 5.3.4 Message size exceeds fixed limit\r\n" },
 	{ SMTP_R_TIMEOUT, "h", "421 4.4.2 h Error: timeout exceeded\r\n" },
@@ -67,6 +81,63 @@ START_TEST(test_fmt)
 	ck_assert_int_eq(smtp_reply_fmt(&b, c->id, c->arg), 0);
 	ck_assert_str_eq(buf_cstr(&b), c->want);
 	buf_release(&b);
+}
+END_TEST
+
+/*
+ * reply_text - the text of a formatted one-line reply: after "NNN " and,
+ * when the row has one, the enhanced code and a SP; NULL if malformed.
+ */
+static const char *
+reply_text(const char *line, const struct smtp_reply *r)
+{
+	size_t n = strlen(line);
+
+	if (n < 6 || line[3] != ' ' || strcmp(line + n - 2, "\r\n") != 0 ||
+	    memchr(line, '\r', n - 2) != NULL || memchr(line, '\n', n - 2))
+		return NULL;
+	line += 4;
+	if (r->enh == NULL)
+		return line;
+	if (strncmp(line, r->enh, strlen(r->enh)) != 0 ||
+	    line[strlen(r->enh)] != ' ')
+		return NULL;
+	return line + strlen(r->enh) + 1;
+}
+
+/*
+ * test_audit - every reply as the client reads it, formatted with no
+ * argument (what a caller without a reason sends) and with one: a
+ * non-empty text after the codes that neither begins nor ends with a
+ * blank, ends with no ":" waiting for a reason, and holds no "%".  The
+ * 334 challenge alone may be empty (RFC 4954 §4).
+ */
+START_TEST(test_audit)
+{
+	const struct smtp_reply *r = smtp_reply_get((enum smtp_reply_id)_i);
+	static const char *const args[] = { NULL, "x" };
+	const char *text;
+	struct buf b;
+	size_t k, n;
+
+	for (k = 0; k < 2; k++) {
+		buf_init(&b, 1024);
+		ck_assert_int_eq(smtp_reply_fmt(&b, (enum smtp_reply_id)_i,
+		    args[k]), 0);
+		text = reply_text(buf_cstr(&b), r);
+		ck_assert_msg(text != NULL, "reply %d: \"%s\"", _i,
+		    buf_cstr(&b));
+		n = strlen(text) - 2;
+		if (_i == SMTP_R_AUTH_CHALLENGE && n == 0) {
+			buf_release(&b);
+			continue;
+		}
+		ck_assert_msg(n > 0 && text[0] != ' ' && text[n - 1] != ' ' &&
+		    text[n - 1] != ':' && strchr(text, '%') == NULL,
+		    "reply %d, arg %s: \"%s\"", _i, args[k] != NULL ?
+		    args[k] : "NULL", buf_cstr(&b));
+		buf_release(&b);
+	}
 }
 END_TEST
 
@@ -126,6 +197,7 @@ reply_suite(void)
 	TCase *tc = tcase_create("table");
 
 	tcase_add_loop_test(tc, test_row, 0, SMTP_R_COUNT);
+	tcase_add_loop_test(tc, test_audit, 0, SMTP_R_COUNT);
 	tcase_add_loop_test(tc, test_fmt, 0,
 	    (int)(sizeof(fmt_cases) / sizeof(fmt_cases[0])));
 	tcase_add_test(tc, test_full_buffer);
