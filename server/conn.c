@@ -981,7 +981,7 @@ conn_setup_bev(struct conn *c)
 
 void
 conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
-    socklen_t salen, enum conf_role role)
+    socklen_t salen, enum conf_role role, bool tls)
 {
 	const struct config *cfg = env->cfg;
 	struct conn *c;
@@ -1024,7 +1024,7 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	c->started = time(NULL);
 	(void)snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	conn_new_id(env, c->id);
-	c->tls = tls_ref(env->tls);
+	c->tls = tls ? tls_ref(env->tls) : NULL;
 	c->handshaking = role == CONF_ROLE_SUBMISSIONS;
 	c->is_tls = c->handshaking;
 	c->bev = c->handshaking ? bufferevent_openssl_socket_new(env->base, fd,

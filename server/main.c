@@ -235,10 +235,13 @@ read_file(const char *path, size_t *len_out)
 }
 
 /*
- * sink_text - the configuration --sink stands for (conf/sink.conf): the
- * mx role on 2525, STARTTLS on 2587 and implicit TLS on 2465 with a
- * self-signed certificate kept in the sink Maildir, every recipient
- * accepted into the one Maildir dir.
+ * sink_text - the configuration --sink stands for (conf/sink.conf, which
+ * must say the same; tests/test_sink.py compares them): the mx role on
+ * 2525 in clear text with no STARTTLS offered (clients that upgrade
+ * whenever it is offered would reject the self-signed certificate),
+ * STARTTLS on 2587 and implicit TLS on 2465 with a self-signed
+ * certificate kept in the sink Maildir, every recipient accepted into
+ * the one Maildir dir.
  */
 static char *
 sink_text(const char *dir)
@@ -261,7 +264,7 @@ sink_text(const char *dir)
 		esc[o++] = path[i];
 	}
 	esc[o] = '\0';
-	(void)snprintf(text, len, "listen 127.0.0.1:2525 mx\n"
+	(void)snprintf(text, len, "listen 127.0.0.1:2525 mx notls\n"
 	    "listen 127.0.0.1:2587 submission\n"
 	    "listen 127.0.0.1:2465 submissions\n"
 	    "sink yes\nmaildir %s\n"
@@ -427,17 +430,16 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 
 /*
  * make_tls - the TLS contexts of c (after making the self-signed
- * certificate for --sink when it is missing): 0 with *tls_out set (NULL
- * without tls_cert), or -1 with *err_out.
+ * certificate of a sink, --sink or "sink yes", when it is missing): 0
+ * with *tls_out set (NULL without tls_cert), or -1 with *err_out.
  */
 static int
-make_tls(const struct options *o, const struct config *c,
-    struct tls **tls_out, char **err_out)
+make_tls(const struct config *c, struct tls **tls_out, char **err_out)
 {
 	*tls_out = NULL;
 	if (c->ntls_certs == 0)
 		return 0;
-	if (o->sink && tls_selfsigned(c->tls_certs[0], c->tls_keys[0],
+	if (c->sink && tls_selfsigned(c->tls_certs[0], c->tls_keys[0],
 	    "localhost", err_out) != 0)
 		return -1;
 	*tls_out = tls_new(c, err_out);
@@ -449,11 +451,11 @@ make_tls(const struct options *o, const struct config *c,
  * configuration error.
  */
 static void
-load_tls(const struct options *o)
+load_tls(void)
 {
 	char *err = NULL;
 
-	if (make_tls(o, cfg, &rt.env.tls, &err) != 0)
+	if (make_tls(cfg, &rt.env.tls, &err) != 0)
 		config_fail(err);
 	if (rt.env.tls != NULL)
 		(void)tls_check_expiry(rt.env.tls, time(NULL));
@@ -686,7 +688,7 @@ relisten_commit(struct relisten *r, const struct config *c)
 
 	for (j = 0; j < c->nlistens; j++) {
 		if (r->rerole[j])
-			listener_set_role(r->next[j], c->listens[j].role);
+			listener_set_role(r->next[j], &c->listens[j]);
 		if (r->fresh[j] || r->rerole[j]) {
 			listener_fmt(r->next[j], name, sizeof(name));
 			log_info("event=listen address=\"%s\"", name);
@@ -818,7 +820,7 @@ reload(void)
 		reload_failed(false, err);
 		return;
 	}
-	if (make_tls(rt.opts, c, &t, &err) != 0) {
+	if (make_tls(c, &t, &err) != 0) {
 		reload_failed(true, err);
 		conf_free(&c);
 		return;
@@ -1031,7 +1033,7 @@ main(int argc, char **argv)
 	if (is_catchall(cfg, path, sizeof(path)) &&
 	    (err = maildir_create(path)) != 0)
 		log_fatal("maildir %s: %s", path, strerror(err));
-	load_tls(&o);
+	load_tls();
 	load_auth();
 	raise_nofile();
 	if (evthread_use_pthreads() != 0)
