@@ -39,6 +39,7 @@
 #include "listener.h"
 #include "log.h"
 #include "maildir.h"
+#include "mime.h"
 #include "auth.h"
 #include "tls.h"
 #include "workq.h"
@@ -1004,6 +1005,7 @@ cleanup(void)
 	auth_free(&rt.env.auth);
 	conn_env_set_cfg(&rt.env, NULL);
 	cfg = NULL;
+	mime_shutdown();
 }
 
 int
@@ -1030,6 +1032,7 @@ main(int argc, char **argv)
 	}
 	log_open("inletd", o.foreground || o.sink,
 	    o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	mime_init();	/* before any thread: the sink line decodes MIME */
 	if (is_catchall(cfg, path, sizeof(path)) &&
 	    (err = maildir_create(path)) != 0)
 		log_fatal("maildir %s: %s", path, strerror(err));

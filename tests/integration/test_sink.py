@@ -6,10 +6,11 @@ conf/sink.conf must say what --sink does (the effective configurations
 that -n prints are compared); the sink's plain port offers no STARTTLS,
 so clients that upgrade whenever it is offered and then verify the
 certificate (nodemailer's default transport, Go's smtp.SendMail) still
-deliver.  The daemon runs with
+deliver; the line printed per message names it.  The daemon runs with
 --sink's own listen lines, their ports made 0 (127.0.0.1 only); every
 wait is bounded.
 """
+import base64
 import os
 import re
 import shutil
@@ -111,6 +112,62 @@ class PlainPort(SinkCase):
             self.assertEqual(len(d.new_files(self.sinkdir)), 2)
             self.assertRegex(d.log_text(), r'event=listen address="127\.0\.0'
                              r'\.1:\d+ mx notls"')
+        finally:
+            d.cleanup()
+
+
+class SinkLine(SinkCase):
+    """The line on stdout per message: subject decoded, every file."""
+
+    def send(self, port, subject, rcpts):
+        with smtplib.SMTP("127.0.0.1", port, timeout=WAIT) as s:
+            self.assertEqual(s.sendmail(
+                "app@example.net", rcpts,
+                b"Subject: " + subject + b"\r\n\r\nbody\r\n"), {})
+
+    def test_sink_line(self):
+        text = "Grüße ✓ — 日本"
+        cases = [   # (raw Subject: value, what the line shows)
+            (b"=?UTF-8?B?" + base64.b64encode(text.encode()) + b"?=",
+             text),
+            # adjacent encoded words join (RFC 2047 §6.2), charsets mix
+            (b"=?ISO-8859-1?Q?caf=E9?= =?UTF-8?Q?_au_lait?=",
+             "café au lait"),
+            # a newline, quote, backslash, RTL override: spaces
+            (b"=?UTF-8?Q?a=0Ab=22c=5Cd=E2=80=AEe?=", "a b c d e"),
+            ("raw ütf-8".encode(), "raw ütf-8"),
+            (b"caf\xe9 in Latin-1", "café in Latin-1"),
+            (b"=?UTF-8?B?not-closed", "=?UTF-8?B?not-closed"),
+        ]
+        rcpts = ["one@example.test", "two@example.org",
+                 "three@anywhere.invalid"]
+        d = self.start_sink()
+        try:
+            self.send(d.port("mx"), cases[0][0], rcpts)
+            for raw, _ in cases[1:]:
+                self.send(d.port("mx"), raw, rcpts[:1])
+        finally:
+            self.assertEqual(d.stop(), 0)
+        try:
+            lines = d.out_text().splitlines()
+            files = d.new_files(self.sinkdir)
+            self.assertEqual(len(lines), len(cases), lines)
+            self.assertEqual(len(files), len(rcpts) + len(cases) - 1)
+            for line, (_, shown) in zip(lines, cases):
+                self.assertIn(f' subject="{shown}" ', line)
+            first = lines[0]
+            self.assertIn(" to=<one@example.test>,<two@example.org>,"
+                          "<three@anywhere.invalid> ", first)
+            named = re.findall(r" file=(\S+)", first)
+            self.assertEqual(len(named), len(rcpts), first)
+            self.assertTrue(first.endswith(" file=" + named[-1]))
+            for f in named:
+                self.assertIn(f, files)
+                with open(f, "rb") as fp:     # stored as sent
+                    self.assertIn(b"Subject: " + cases[0][0], fp.read())
+            self.assertEqual(
+                [re.findall(r"Delivered-To: (\S+)", open(f).read())[0]
+                 for f in named], rcpts)
         finally:
             d.cleanup()
 
