@@ -711,10 +711,11 @@ relisten_commit(struct relisten *r, const struct config *c)
 
 /*
  * relisten - make the listeners match c's listen lines, all or nothing:
- * a line that is unchanged (address, port, role) keeps its socket, one
- * that only changed its role keeps it too, new ones are bound, and only
- * then are the listeners no line names any more closed.  When a bind
- * fails nothing changes.  Sockets passed by systemd stay as they are.
+ * a line that is unchanged (address, port, role, notls) keeps its socket,
+ * one that only changed its role or TLS word keeps it too, new ones are
+ * bound, and only then are the listeners no line names any more closed.
+ * When a bind fails nothing changes.  Sockets passed by systemd stay as
+ * they are.
  */
 static int
 relisten(const struct config *c, size_t *added_out, size_t *removed_out,
