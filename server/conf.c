@@ -36,7 +36,7 @@ enum conf_type {
 	CONF_T_UINT,		/* unsigned */
 	CONF_T_BOOL,		/* bool: yes | no */
 	CONF_T_ENUM,		/* stored as unsigned: one of words[] */
-	CONF_T_LISTEN,		/* ADDRESS:PORT [ROLE]...; appends */
+	CONF_T_LISTEN,		/* ADDRESS:PORT [ROLE] [TLS]...; appends */
 };
 
 /* An enum field is written through an unsigned pointer (CONF_T_ENUM). */
@@ -103,7 +103,8 @@ static const struct conf_key conf_keys[] = {
 	  .doc = "name in the banner, the EHLO reply and Received: headers" },
 	{ .name = "listen", .type = CONF_T_LISTEN, .off = CONF_OFF(listens),
 	  .noff = CONF_OFF(nlistens),
-	  .doc = "ADDRESS:PORT [mx|submission|submissions] to accept on" },
+	  .doc = "ADDRESS:PORT [mx|submission|submissions] [starttls|notls|"
+	  "tls] to accept on" },
 	{ .name = "domains", .type = CONF_T_DOMAINS, .off = CONF_OFF(domains),
 	  .noff = CONF_OFF(ndomains),
 	  .doc = "domains the mx role accepts mail for" },
@@ -487,6 +488,56 @@ conf_role_parse(const char *s, enum conf_role *out)
 	return -1;
 }
 
+const char *
+conf_ltls_name(enum conf_ltls tls)
+{
+	switch (tls) {
+	case CONF_LTLS_AUTO:
+		return "";
+	case CONF_LTLS_NONE:
+		return "notls";
+	case CONF_LTLS_STARTTLS:
+		return "starttls";
+	case CONF_LTLS_IMPLICIT:
+		return "tls";
+	}
+	log_fatal("can't happen: listener TLS %d", (int)tls);
+}
+
+/* conf_ltls_parse - a TLS word into *out; 0 or -1. */
+static int
+conf_ltls_parse(const char *s, enum conf_ltls *out)
+{
+	static const enum conf_ltls words[] = {
+		CONF_LTLS_NONE, CONF_LTLS_STARTTLS, CONF_LTLS_IMPLICIT,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(s, conf_ltls_name(words[i])) == 0) {
+			*out = words[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+enum conf_ltls
+conf_listen_tls(const struct config *c, const struct conf_listen *l)
+{
+	if (l->tls != CONF_LTLS_AUTO)
+		return l->tls;
+	switch (l->role) {
+	case CONF_ROLE_MX:
+		return c->ntls_certs > 0 ? CONF_LTLS_STARTTLS : CONF_LTLS_NONE;
+	case CONF_ROLE_SUBMISSION:
+		return CONF_LTLS_STARTTLS;
+	case CONF_ROLE_SUBMISSIONS:
+		return CONF_LTLS_IMPLICIT;
+	}
+	log_fatal("can't happen: listener role %d", (int)l->role);
+}
+
 /* conf_role_default - the role a listener gets by its port (RFC 6409, 8314). */
 static enum conf_role
 conf_role_default(unsigned port)
@@ -724,9 +775,41 @@ conf_add_listens(struct conf_ctx *x, const struct conf_key *k,
 	*count += n;
 }
 
+/* conf_is_word - w[i] exists and is no listen-addr (it has no ':'). */
+static bool
+conf_is_word(char **w, size_t n, size_t i)
+{
+	return i < n && strchr(w[i], ':') == NULL;
+}
+
 /*
- * conf_set_listens - listen = listen-addr [role] *(listen-addr [role]);
- * a word without ':' after an address is its role.  All or nothing.
+ * conf_listen_words - [role] [tls] after the address w[*i] into l, *i
+ * moved past them; tls = "starttls" / "notls" / "tls".  0 or -1.
+ */
+static int
+conf_listen_words(struct conf_ctx *x, const struct conf_key *k, char **w,
+    size_t n, size_t *i, struct conf_listen *l)
+{
+	if (conf_is_word(w, n, *i + 1) &&
+	    conf_ltls_parse(w[*i + 1], &l->tls) == 0) {
+		(*i)++;
+		return 0;
+	}
+	if (conf_is_word(w, n, *i + 1) &&
+	    conf_role_parse(w[++*i], &l->role) == -1)
+		return conf_fail(x->err_out, "%s: %s: bad role '%s' "
+		    "(mx|submission|submissions)", x->where, k->name, w[*i]);
+	if (conf_is_word(w, n, *i + 1) &&
+	    conf_ltls_parse(w[++*i], &l->tls) == -1)
+		return conf_fail(x->err_out, "%s: %s: bad TLS '%s' "
+		    "(starttls|notls|tls)", x->where, k->name, w[*i]);
+	return 0;
+}
+
+/*
+ * conf_set_listens - listen = listen-addr [role] [tls] *(listen-addr
+ * [role] [tls]): the words without ':' after an address are its role
+ * and then its TLS.  All or nothing.
  */
 static int
 conf_set_listens(struct conf_ctx *x, const struct conf_key *k, char **w,
@@ -737,7 +820,6 @@ conf_set_listens(struct conf_ctx *x, const struct conf_key *k, char **w,
 	const char *why;
 	size_t i, nl = 0;
 	unsigned port;
-	enum conf_role role;
 
 	l = conf_calloc(n, sizeof(*l));
 	for (i = 0; i < n; i++) {
@@ -747,17 +829,12 @@ conf_set_listens(struct conf_ctx *x, const struct conf_key *k, char **w,
 			    x->where, k->name, why, w[i]);
 			goto fail;
 		}
-		role = conf_role_default(port);
-		if (i + 1 < n && strchr(w[i + 1], ':') == NULL &&
-		    conf_role_parse(w[++i], &role) == -1) {
-			(void)conf_fail(x->err_out, "%s: %s: bad role '%s' "
-			    "(mx|submission|submissions)", x->where, k->name,
-			    w[i]);
+		l[nl].role = conf_role_default(port);
+		l[nl].tls = CONF_LTLS_AUTO;
+		if (conf_listen_words(x, k, w, n, &i, &l[nl]) == -1)
 			goto fail;
-		}
 		l[nl].addr = conf_strdup(addr);
 		l[nl].port = port;
-		l[nl].role = role;
 		l[nl++].where = conf_strdup(x->where);
 	}
 	conf_add_listens(x, k, l, nl);
@@ -1136,6 +1213,36 @@ conf_check_listens(const struct config *c, char **err_out)
 }
 
 /*
+ * conf_check_ltls - a listener's TLS word fits its role, and a listener
+ * that uses TLS has a certificate.  No passwords in clear text: a
+ * submission listener without TLS only in a sink; a submissions one is
+ * TLS by definition (RFC 8314), and implicit TLS is only for it.
+ */
+static int
+conf_check_ltls(const struct config *c, const struct conf_listen *l,
+    char **err_out)
+{
+	const char *role = conf_role_name(l->role);
+
+	if ((l->role == CONF_ROLE_SUBMISSIONS) !=
+	    (conf_listen_tls(c, l) == CONF_LTLS_IMPLICIT))
+		return conf_fail(err_out, "%s: '%s' does not go with role %s "
+		    "(tls is for submissions, and submissions is tls)",
+		    l->where, conf_ltls_name(l->tls), role);
+	if (l->role == CONF_ROLE_SUBMISSION && l->tls == CONF_LTLS_NONE &&
+	    !c->sink)
+		return conf_fail(err_out, "%s: a submission listener needs "
+		    "TLS for its passwords (notls only with sink yes)",
+		    l->where);
+	if (conf_listen_tls(c, l) != CONF_LTLS_NONE && c->ntls_certs == 0)
+		return conf_fail(err_out, "%s: a%s %s listener%s needs "
+		    "tls_cert and tls_key", l->where, l->role ==
+		    CONF_ROLE_MX ? "n" : "", role, l->role == CONF_ROLE_MX ?
+		    " with starttls" : "");
+	return 0;
+}
+
+/*
  * conf_check_tls - tls_cert and tls_key pair up; a listener that needs
  * TLS (submission: STARTTLS before AUTH; submissions: implicit TLS,
  * RFC 8314) has a certificate.
@@ -1149,12 +1256,9 @@ conf_check_tls(const struct config *c, char **err_out)
 		return conf_fail(err_out, "tls_cert and tls_key: %zu "
 		    "certificate(s) but %zu key(s); they pair up in order",
 		    c->ntls_certs, c->ntls_keys);
-	for (i = 0; i < c->nlistens && c->ntls_certs == 0; i++) {
-		if (c->listens[i].role != CONF_ROLE_MX)
-			return conf_fail(err_out, "%s: a %s listener needs "
-			    "tls_cert and tls_key", c->listens[i].where,
-			    conf_role_name(c->listens[i].role));
-	}
+	for (i = 0; i < c->nlistens; i++)
+		if (conf_check_ltls(c, &c->listens[i], err_out) == -1)
+			return -1;
 	for (i = 0; i < c->nlistens && !c->sink && !conf_has_auth(c); i++) {
 		if (c->listens[i].role != CONF_ROLE_MX)
 			return conf_fail(err_out, "%s: a %s listener needs "
@@ -1344,8 +1448,9 @@ conf_fmt_listens(struct buf *b, const struct config *c,
 		(void)buf_addf(b, "# %s (not set)\n", k->name);
 	for (i = 0; i < n; i++) {
 		conf_fmt_addr(&l[i], addr, sizeof(addr));
-		(void)buf_addf(b, "%s %s %s\n", k->name, addr,
-		    conf_role_name(l[i].role));
+		(void)buf_addf(b, "%s %s %s%s%s\n", k->name, addr,
+		    conf_role_name(l[i].role), l[i].tls != CONF_LTLS_AUTO ?
+		    " " : "", conf_ltls_name(l[i].tls));
 	}
 }
 

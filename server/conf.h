@@ -35,10 +35,19 @@ enum conf_pwcheck {
 	CONF_PWCHECK_SASLAUTHD,	/* saslauthd (system/PAM users) */
 };
 
+/* A listener's TLS: the listen line's optional last word, or AUTO. */
+enum conf_ltls {
+	CONF_LTLS_AUTO,		/* none given: see conf_listen_tls() */
+	CONF_LTLS_NONE,		/* "notls": clear text, no STARTTLS offered */
+	CONF_LTLS_STARTTLS,	/* "starttls": offered (RFC 3207) */
+	CONF_LTLS_IMPLICIT,	/* "tls": from the first byte (RFC 8314) */
+};
+
 struct conf_listen {
 	char		*addr;	/* "127.0.0.1", "::1", "0.0.0.0", "::" */
 	unsigned	 port;	/* 0 = ephemeral (tests) */
 	enum conf_role	 role;
+	enum conf_ltls	 tls;	/* as written; AUTO when not */
 	char		*where;	/* "file:line" or "-o listen=..." */
 };
 
@@ -154,7 +163,9 @@ int	conf_set(struct config *c, const char *kv, char **err_out);
  * two listeners on the same address and port ("where: duplicate
  * listener 127.0.0.1:25, first at where"; port 0 never clashes); maildir
  * set; mx needs domains unless sink; tls_cert and tls_key pair up, and
- * submission/submissions listeners need them.  0 or -1 with *err_out.
+ * a listener that uses TLS (submission/submissions, or "starttls") needs
+ * them; "tls" only on submissions, which takes no other word; a
+ * submission listener is "notls" only with sink.  0 or -1 with *err_out.
  */
 int	conf_check(const struct config *c, char **err_out);
 
@@ -169,6 +180,18 @@ char	*conf_fmt(const struct config *c);
 
 /* conf_role_name - "mx", "submission", "submissions". */
 const char *conf_role_name(enum conf_role role);
+
+/*
+ * conf_listen_tls - what l does with TLS under c, never AUTO: a
+ * submissions listener speaks it from the first byte, a submission one
+ * offers STARTTLS, an mx one offers STARTTLS when c has a certificate;
+ * a word on the listen line says otherwise (conf_check vets it).
+ */
+enum conf_ltls conf_listen_tls(const struct config *c,
+	    const struct conf_listen *l);
+
+/* conf_ltls_name - "notls", "starttls", "tls"; "" for AUTO. */
+const char *conf_ltls_name(enum conf_ltls tls);
 
 /*
  * conf_is_local_domain - whether domain (any case, U-labels or A-labels)

@@ -32,6 +32,7 @@
 #include "conn.h"
 #include "log.h"
 #include "maildir.h"
+#include "mime.h"
 #include "session.h"
 #include "smtp_reply.h"
 #include "tls.h"
@@ -207,12 +208,12 @@ conn_maybe_free(struct conn *c)
 		(void)event_add(c->defer, &tv);
 }
 
-/* conn_sink_line - the human-readable line --sink prints per message. */
+/* conn_sink_line - the human-readable line --sink prints per message:
+ * the subject decoded to UTF-8, then every file the message became. */
 static void
 conn_sink_line(struct conn *c, const struct session_tx *tx)
 {
-	char subj[SESSION_SUBJECT_MAX * 4 + 1], addr[SMTP_PATH_MAX + 1];
-	char stamp[32];
+	char addr[SMTP_PATH_MAX + 1], stamp[32], *subj;
 	struct tm tm;
 	time_t now = time(NULL);
 	size_t i;
@@ -220,15 +221,18 @@ conn_sink_line(struct conn *c, const struct session_tx *tx)
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		stamp[0] = '\0';
-	log_clean(subj, sizeof(subj), tx->subject, strlen(tx->subject));
+	subj = mime_header_text(tx->subject);
 	(void)printf("%s from=<%s> to=", stamp, tx->from_str);
 	for (i = 0; i < tx->nrcpt; i++)
 		(void)printf("%s<%s>", i > 0 ? "," : "",
 		    smtp_addr_fmt(&tx->rcpts[i], addr, sizeof(addr)));
-	(void)printf(" subject=\"%s\" size=%llu file=%s\n", subj,
-	    (unsigned long long)maildir_size(c->spool),
-	    maildir_path(c->spool, 0));
+	(void)printf(" subject=\"%s\" size=%llu", subj,
+	    (unsigned long long)maildir_size(c->spool));
+	for (i = 0; i < maildir_ncopy(c->spool); i++)
+		(void)printf(" file=%s", maildir_path(c->spool, i));
+	(void)putchar('\n');
 	(void)fflush(stdout);
+	free(subj);
 }
 
 /* conn_defer_cb - deliver a completion, or free a closing connection. */
@@ -1017,7 +1021,7 @@ conn_setup_bev(struct conn *c)
 
 void
 conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
-    socklen_t salen, enum conf_role role)
+    socklen_t salen, enum conf_role role, bool tls)
 {
 	const struct config *cfg = env->cfg;
 	struct conn *c;
@@ -1061,7 +1065,7 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	c->started = time(NULL);
 	(void)snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	conn_new_id(env, c->id);
-	c->tls = tls_ref(env->tls);
+	c->tls = tls ? tls_ref(env->tls) : NULL;
 	c->handshaking = role == CONF_ROLE_SUBMISSIONS;
 	c->is_tls = c->handshaking;
 	c->bev = c->handshaking ? bufferevent_openssl_socket_new(env->base, fd,

@@ -50,10 +50,11 @@ struct conn_env {
  * role: check the connection limits (421 4.7.0 beyond them), then start
  * a session and send the greeting; for role submissions the TLS
  * handshake comes first (RFC 8314) and the greeting is sent inside TLS.
+ * Without tls (a "notls" listener) STARTTLS is never offered.
  * Never fails: on error the socket is closed and the reason logged.
  */
 void	conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
-	    socklen_t salen, enum conf_role role);
+	    socklen_t salen, enum conf_role role, bool tls);
 
 /*
  * conn_env_set_cfg - make cfg the configuration of new connections; env

@@ -30,10 +30,11 @@ struct listener {
 	struct evconnlistener	*lev;
 	struct event		*resume;
 	enum conf_role		 role;
+	bool			 tls;		/* not "notls" */
 	bool			 inherited;	/* from listener_new_fd() */
 	char			 addr[INET6_ADDRSTRLEN];	/* as configured */
 	unsigned		 port;		/* as configured, maybe 0 */
-	char			 name[INET6_ADDRSTRLEN + 16];
+	char			 name[INET6_ADDRSTRLEN + 32];
 };
 
 /* listener_accept_cb - a new connection. */
@@ -44,7 +45,7 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct listener *l = arg;
 
 	(void)lev;
-	conn_accept(l->env, fd, sa, (socklen_t)salen, l->role);
+	conn_accept(l->env, fd, sa, (socklen_t)salen, l->role, l->tls);
 }
 
 /* listener_resume_cb - the pause after EMFILE is over. */
@@ -101,7 +102,7 @@ listener_sockaddr(const struct conf_listen *cl, struct sockaddr_storage *ss,
 	return -1;
 }
 
-/* listener_name - "addr:port role" from the bound socket. */
+/* listener_name - "addr:port role [notls]" from the bound socket. */
 static void
 listener_name(struct listener *l)
 {
@@ -124,7 +125,8 @@ listener_name(struct listener *l)
 		port = ntohs(s4->sin_port);
 	}
 	(void)snprintf(l->name, sizeof(l->name), ss.ss_family == AF_INET6 ?
-	    "[%s]:%u %s" : "%s:%u %s", host, port, conf_role_name(l->role));
+	    "[%s]:%u %s%s" : "%s:%u %s%s", host, port,
+	    conf_role_name(l->role), l->tls ? "" : " notls");
 }
 
 /* listener_finish - the back-off timer, error callback and name. */
@@ -159,6 +161,7 @@ listener_new(struct conn_env *env, const struct conf_listen *cl,
 		log_fatal("out of memory (listener)");
 	l->env = env;
 	l->role = cl->role;
+	l->tls = cl->tls != CONF_LTLS_NONE;
 	(void)snprintf(l->addr, sizeof(l->addr), "%s", cl->addr);
 	l->port = cl->port;
 	l->lev = evconnlistener_new_bind(env->base, listener_accept_cb, l,
@@ -199,6 +202,7 @@ listener_new_fd(struct conn_env *env, int fd, enum conf_role role,
 		log_fatal("out of memory (listener)");
 	l->env = env;
 	l->role = role;
+	l->tls = true;
 	l->inherited = true;
 	/* backlog 0: the socket is listening already */
 	l->lev = evconnlistener_new(env->base, listener_accept_cb, l,
@@ -218,13 +222,15 @@ listener_is_same(const struct listener *l, const struct conf_listen *cl,
     bool with_role)
 {
 	return !l->inherited && strcmp(l->addr, cl->addr) == 0 &&
-	    l->port == cl->port && (!with_role || l->role == cl->role);
+	    l->port == cl->port && (!with_role || (l->role == cl->role &&
+	    l->tls == (cl->tls != CONF_LTLS_NONE)));
 }
 
 void
-listener_set_role(struct listener *l, enum conf_role role)
+listener_set_role(struct listener *l, const struct conf_listen *cl)
 {
-	l->role = role;
+	l->role = cl->role;
+	l->tls = cl->tls != CONF_LTLS_NONE;
 	listener_name(l);
 }
 

@@ -35,19 +35,22 @@ struct listener *listener_new_fd(struct conn_env *env, int fd,
 
 /*
  * listener_is_same - whether l was made from a listen line with this
- * address, port (as configured: 0 stays 0) and, when with_role, role.
- * A listener made by listener_new_fd() matches no listen line.
+ * address, port (as configured: 0 stays 0) and, when with_role, role
+ * and TLS ("notls" or not).  A listener made by listener_new_fd()
+ * matches no listen line.
  */
 bool	listener_is_same(const struct listener *l,
 	    const struct conf_listen *cl, bool with_role);
 
-/* listener_set_role - connections accepted from now on get role. */
-void	listener_set_role(struct listener *l, enum conf_role role);
+/* listener_set_role - connections accepted from now on get cl's role
+ * and TLS. */
+void	listener_set_role(struct listener *l, const struct conf_listen *cl);
 
 /* listener_free - close the socket; NULL-safe, NULLs *lp. */
 void	listener_free(struct listener **lp);
 
-/* listener_fmt - "127.0.0.1:2525 mx" with the real bound port. */
+/* listener_fmt - "127.0.0.1:2525 mx" with the real bound port (and
+ * " notls" for a listener that never offers TLS). */
 void	listener_fmt(const struct listener *l, char *out, size_t outlen);
 
 #endif

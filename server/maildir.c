@@ -930,6 +930,12 @@ maildir_size(const struct maildir_spool *sp)
 	return sp->size;
 }
 
+size_t
+maildir_ncopy(const struct maildir_spool *sp)
+{
+	return sp->ncopy;
+}
+
 const char *
 maildir_path(const struct maildir_spool *sp, size_t i)
 {

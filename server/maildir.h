@@ -116,6 +116,9 @@ void	maildir_abort(struct maildir_spool **spp);
  */
 void	maildir_free(struct maildir_spool **spp);
 
+/* maildir_ncopy - how many copies: one per recipient given to open. */
+size_t	maildir_ncopy(const struct maildir_spool *sp);
+
 /* maildir_size - octets in the first copy (headers included). */
 uint64_t maildir_size(const struct maildir_spool *sp);
 

@@ -39,6 +39,7 @@
 #include "listener.h"
 #include "log.h"
 #include "maildir.h"
+#include "mime.h"
 #include "auth.h"
 #include "tls.h"
 #include "workq.h"
@@ -236,10 +237,13 @@ read_file(const char *path, size_t *len_out)
 }
 
 /*
- * sink_text - the configuration --sink stands for (conf/sink.conf): the
- * mx role on 2525, STARTTLS on 2587 and implicit TLS on 2465 with a
- * self-signed certificate kept in the sink Maildir, every recipient
- * accepted into the one Maildir dir.
+ * sink_text - the configuration --sink stands for (conf/sink.conf, which
+ * must say the same; tests/test_sink.py compares them): the mx role on
+ * 2525 in clear text with no STARTTLS offered (clients that upgrade
+ * whenever it is offered would reject the self-signed certificate),
+ * STARTTLS on 2587 and implicit TLS on 2465 with a self-signed
+ * certificate kept in the sink Maildir, every recipient accepted into
+ * the one Maildir dir.
  */
 static char *
 sink_text(const char *dir)
@@ -262,7 +266,7 @@ sink_text(const char *dir)
 		esc[o++] = path[i];
 	}
 	esc[o] = '\0';
-	(void)snprintf(text, len, "listen 127.0.0.1:2525 mx\n"
+	(void)snprintf(text, len, "listen 127.0.0.1:2525 mx notls\n"
 	    "listen 127.0.0.1:2587 submission\n"
 	    "listen 127.0.0.1:2465 submissions\n"
 	    "sink yes\nmaildir %s\n"
@@ -451,17 +455,16 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 
 /*
  * make_tls - the TLS contexts of c (after making the self-signed
- * certificate for --sink when it is missing): 0 with *tls_out set (NULL
- * without tls_cert), or -1 with *err_out.
+ * certificate of a sink, --sink or "sink yes", when it is missing): 0
+ * with *tls_out set (NULL without tls_cert), or -1 with *err_out.
  */
 static int
-make_tls(const struct options *o, const struct config *c,
-    struct tls **tls_out, char **err_out)
+make_tls(const struct config *c, struct tls **tls_out, char **err_out)
 {
 	*tls_out = NULL;
 	if (c->ntls_certs == 0)
 		return 0;
-	if (o->sink && tls_selfsigned(c->tls_certs[0], c->tls_keys[0],
+	if (c->sink && tls_selfsigned(c->tls_certs[0], c->tls_keys[0],
 	    "localhost", err_out) != 0)
 		return -1;
 	*tls_out = tls_new(c, err_out);
@@ -473,11 +476,11 @@ make_tls(const struct options *o, const struct config *c,
  * configuration error.
  */
 static void
-load_tls(const struct options *o)
+load_tls(void)
 {
 	char *err = NULL;
 
-	if (make_tls(o, cfg, &rt.env.tls, &err) != 0)
+	if (make_tls(cfg, &rt.env.tls, &err) != 0)
 		config_fail(err);
 	if (rt.env.tls != NULL)
 		(void)tls_check_expiry(rt.env.tls, time(NULL));
@@ -707,7 +710,7 @@ relisten_commit(struct relisten *r, const struct config *c)
 
 	for (j = 0; j < c->nlistens; j++) {
 		if (r->rerole[j])
-			listener_set_role(r->next[j], c->listens[j].role);
+			listener_set_role(r->next[j], &c->listens[j]);
 		if (r->fresh[j] || r->rerole[j]) {
 			listener_fmt(r->next[j], name, sizeof(name));
 			log_event(LOG_LEVEL_INFO, NULL, "event=listen",
@@ -731,10 +734,11 @@ relisten_commit(struct relisten *r, const struct config *c)
 
 /*
  * relisten - make the listeners match c's listen lines, all or nothing:
- * a line that is unchanged (address, port, role) keeps its socket, one
- * that only changed its role keeps it too, new ones are bound, and only
- * then are the listeners no line names any more closed.  When a bind
- * fails nothing changes.  Sockets passed by systemd stay as they are.
+ * a line that is unchanged (address, port, role, notls) keeps its socket,
+ * one that only changed its role or TLS word keeps it too, new ones are
+ * bound, and only then are the listeners no line names any more closed.
+ * When a bind fails nothing changes.  Sockets passed by systemd stay as
+ * they are.
  */
 static int
 relisten(const struct config *c, size_t *added_out, size_t *removed_out,
@@ -932,7 +936,7 @@ reload(void)
 		conf_free(&c);
 		return;
 	}
-	if (make_tls(rt.opts, c, &t, &err) != 0) {
+	if (make_tls(c, &t, &err) != 0) {
 		reload_failed(true, err);
 		conf_free(&c);
 		return;
@@ -1056,7 +1060,7 @@ start_checks(const struct options *o)
 
 	if (check_paths(cfg, &err) != 0)
 		config_fail(err);
-	load_tls(o);
+	load_tls();
 	load_auth();
 	if (rt.activated_tls && rt.env.tls == NULL) {
 		(void)fprintf(stderr, "inletd: a socket passed for a "
@@ -1181,6 +1185,7 @@ cleanup(void)
 	auth_free(&rt.env.auth);
 	conn_env_set_cfg(&rt.env, NULL);
 	cfg = NULL;
+	mime_shutdown();
 }
 
 int
@@ -1206,6 +1211,7 @@ main(int argc, char **argv)
 	}
 	log_open("inletd", o.foreground || o.sink,
 	    o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	mime_init();	/* before any thread: the sink line decodes MIME */
 	if (evthread_use_pthreads() != 0)
 		log_fatal("libevent without pthreads support");
 	rt.base = event_base_new();

@@ -304,7 +304,7 @@ session_log_reject(struct session *s, enum smtp_reply_id id, const char *arg)
 
 /*
  * session_reply - queue one reply; count and log rejects; enforce the
- * error budget (STYLE.md: 421 4.7.0 and close when it is spent).
+ * error budget (doc/HACKING.md: 421 4.7.0 and close when it is spent).
  */
 static void
 session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
@@ -323,7 +323,7 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 		return;
 	s->stats.errors++;
 	if (s->stats.errors < s->cfg->max_errors) {
-		/* STYLE.md: past half the budget, each error costs a second */
+		/* doc/HACKING.md: past half the budget, an error costs 1 s */
 		s->pause_due = s->stats.errors >= (s->cfg->max_errors + 1) / 2;
 		return;
 	}

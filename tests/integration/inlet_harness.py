@@ -2,7 +2,7 @@
 """The harness the integration tests (test_*.py beside this file) share.
 
 Daemon starts server/inletd on 127.0.0.1 with a temporary config and
-Maildir in its own temp dir, reads the "listen ADDR:PORT ROLE" lines up
+Maildir in its own temp dir, reads the "listen ADDR:PORT ROLE [notls]" lines up
 to "ready" that -R reports, and stops only the PID it started.  Smtp is a
 bounded line-oriented SMTP client on a plain or TLS socket.  make_cert and
 make_sasldb make throwaway certificates and Cyrus sasldbs; main runs a
@@ -33,7 +33,8 @@ CI = os.environ.get("CI") == "true"
 LISTEN_MX = "listen 127.0.0.1:0 mx\n"
 LISTEN_ALL = ("listen 127.0.0.1:0 mx\nlisten 127.0.0.1:0 submission\n"
               "listen 127.0.0.1:0 submissions\n")
-REPORT_LINE = re.compile(r"listen (?:127\.0\.0\.1|\[::1\]):(\d+) (\S+)")
+REPORT_LINE = re.compile(
+    r"listen (?:127\.0\.0\.1|\[::1\]):(\d+) (\S+)(?: notls)?")
 
 
 def read(path):

@@ -552,12 +552,66 @@ static const struct {
 	{ "listen 127.0.0.1:25 MX", 0, NULL, 0, CONF_ROLE_MX,
 	  "t.conf:1: listen: bad role 'MX' (mx|submission|submissions)" },
 	{ "listen 127.0.0.1:25 mx mx", 0, NULL, 0, CONF_ROLE_MX,
-	  "t.conf:1: listen: missing :PORT in 'mx'" },
+	  "t.conf:1: listen: bad TLS 'mx' (starttls|notls|tls)" },
 	{ "listen mx", 0, NULL, 0, CONF_ROLE_MX,
 	  "t.conf:1: listen: missing :PORT in 'mx'" },
 	{ "listen 127.0.0.1:25 [::1]:99999", 0, NULL, 0, CONF_ROLE_MX,
 	  "t.conf:1: listen: bad port in '[::1]:99999'" },
 };
+
+/* The optional TLS word: parsed, kept as written, printed back. */
+static const struct {
+	const char	*text;
+	enum conf_role	 role;
+	enum conf_ltls	 tls;
+	const char	*line;	/* what conf_fmt prints; NULL: text is bad */
+	const char	*err;
+} listen_tls_cases[] = {
+	{ "listen 127.0.0.1:2525 mx notls", CONF_ROLE_MX, CONF_LTLS_NONE,
+	  "listen 127.0.0.1:2525 mx notls", NULL },
+	{ "listen 127.0.0.1:2525 notls", CONF_ROLE_MX, CONF_LTLS_NONE,
+	  "listen 127.0.0.1:2525 mx notls", NULL },
+	{ "listen 127.0.0.1:25 mx starttls", CONF_ROLE_MX, CONF_LTLS_STARTTLS,
+	  "listen 127.0.0.1:25 mx starttls", NULL },
+	{ "listen 127.0.0.1:587 starttls", CONF_ROLE_SUBMISSION,
+	  CONF_LTLS_STARTTLS, "listen 127.0.0.1:587 submission starttls",
+	  NULL },
+	{ "listen 127.0.0.1:2465 submissions tls", CONF_ROLE_SUBMISSIONS,
+	  CONF_LTLS_IMPLICIT, "listen 127.0.0.1:2465 submissions tls", NULL },
+	{ "listen 127.0.0.1:25 mx", CONF_ROLE_MX, CONF_LTLS_AUTO,
+	  "listen 127.0.0.1:25 mx", NULL },
+	{ "listen 127.0.0.1:25 mx notls [::1]:25 mx", CONF_ROLE_MX,
+	  CONF_LTLS_NONE, "listen [::1]:25 mx", NULL },
+	{ "listen 127.0.0.1:25 mx NOTLS", CONF_ROLE_MX, CONF_LTLS_AUTO, NULL,
+	  "t.conf:1: listen: bad TLS 'NOTLS' (starttls|notls|tls)" },
+	{ "listen 127.0.0.1:25 mx notls notls", CONF_ROLE_MX, CONF_LTLS_AUTO,
+	  NULL, "t.conf:1: listen: missing :PORT in 'notls'" },
+	{ "listen 127.0.0.1:25 notls mx", CONF_ROLE_MX, CONF_LTLS_AUTO, NULL,
+	  "t.conf:1: listen: missing :PORT in 'mx'" },
+};
+
+START_TEST(t_listen_tls)
+{
+	struct config *c = new_conf();
+	const char *text = listen_tls_cases[_i].text;
+	char *err;
+	int rc;
+
+	rc = parse_len(c, text, strlen(text), &err);
+	if (listen_tls_cases[_i].err != NULL) {
+		check_err(rc, err, listen_tls_cases[_i].err);
+		ck_assert_uint_eq(c->nlistens, 0);
+		conf_free(&c);
+		return;
+	}
+	ck_assert_msg(rc == 0, "\"%s\": %s", text, err);
+	ck_assert_int_eq(c->listens[0].role, listen_tls_cases[_i].role);
+	ck_assert_int_eq(c->listens[0].tls, listen_tls_cases[_i].tls);
+	check_line(c, listen_tls_cases[_i].line);
+	round_trip(c);
+	conf_free(&c);
+}
+END_TEST
 
 START_TEST(t_listen)
 {
@@ -860,6 +914,26 @@ static const struct {
 	  "in order" },
 	{ TLS "tls_cert /c2.pem\ntls_key /k2.pem\ntls_min_version TLSv1.3\n"
 	  BASE "listen 127.0.0.1:465\nsasl_db /s\n", NULL },
+	/* the TLS word on a listen line */
+	{ BASE "listen 127.0.0.1:25 mx notls\n", NULL },
+	{ TLS BASE "listen 127.0.0.1:25 mx notls\n", NULL },
+	{ TLS BASE "listen 127.0.0.1:25 mx starttls\n", NULL },
+	{ BASE "listen 127.0.0.1:25 mx starttls\n", "t.conf:3: an mx "
+	  "listener with starttls needs tls_cert and tls_key" },
+	{ BASE "listen 127.0.0.1:25 mx tls\n", "t.conf:3: 'tls' does not go "
+	  "with role mx (tls is for submissions, and submissions is tls)" },
+	{ TLS BASE "listen 127.0.0.1:465 submissions starttls\nsasl_db /s\n",
+	  "t.conf:5: 'starttls' does not go with role submissions (tls is "
+	  "for submissions, and submissions is tls)" },
+	{ TLS BASE "listen 127.0.0.1:465 submissions notls\nsink yes\n",
+	  "t.conf:5: 'notls' does not go with role submissions (tls is for "
+	  "submissions, and submissions is tls)" },
+	{ TLS BASE "listen 127.0.0.1:587 submission notls\nsasl_db /s\n",
+	  "t.conf:5: a submission listener needs TLS for its passwords "
+	  "(notls only with sink yes)" },
+	{ BASE "listen 127.0.0.1:587 submission notls\nsink yes\n", NULL },
+	{ TLS BASE "listen 127.0.0.1:587 submission starttls\nsasl_db /s\n",
+	  NULL },
 };
 
 START_TEST(t_check)
@@ -1150,12 +1224,18 @@ START_TEST(t_sample_values)
 	text = read_file(CONF_DIR "/sink.conf", &len);
 	ck_assert_int_eq(conf_parse(c, "sink.conf", text, len, &err), 0);
 	ck_assert(c->sink);
-	ck_assert_str_eq(c->hostname, "localhost");
+	ck_assert_str_eq(c->hostname, "mx.test");	/* as conf_new() said */
 	ck_assert_str_eq(c->maildir, "./Maildir");
-	ck_assert_uint_eq(c->nlistens, 1);
+	ck_assert_uint_eq(c->nlistens, 3);
 	ck_assert_str_eq(c->listens[0].addr, "127.0.0.1");
 	ck_assert_uint_eq(c->listens[0].port, 2525);
 	ck_assert_int_eq(c->listens[0].role, CONF_ROLE_MX);
+	ck_assert_int_eq(conf_listen_tls(c, &c->listens[0]), CONF_LTLS_NONE);
+	ck_assert_int_eq(conf_listen_tls(c, &c->listens[1]),
+	    CONF_LTLS_STARTTLS);
+	ck_assert_int_eq(conf_listen_tls(c, &c->listens[2]),
+	    CONF_LTLS_IMPLICIT);
+	ck_assert_uint_eq(c->ntls_certs, 1);
 	free(text);
 	conf_free(&c);
 	c = new_conf();
@@ -1186,6 +1266,7 @@ conf_suite(void)
 	tcase_add_loop_test(tc, t_key, 0, (int)NELEM(key_cases));
 	tcase_add_test(tc, t_key_lengths);
 	tcase_add_loop_test(tc, t_listen, 0, (int)NELEM(listen_cases));
+	tcase_add_loop_test(tc, t_listen_tls, 0, (int)NELEM(listen_tls_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("syntax");
