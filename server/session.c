@@ -100,6 +100,7 @@ struct session_cmd {
 };
 
 static void session_reply(struct session *, enum smtp_reply_id, const char *);
+static void session_spend_error(struct session *);
 static void session_end_with(struct session *, enum smtp_reply_id);
 static void session_bdat_chunk_end(struct session *);
 
@@ -255,6 +256,7 @@ session_is_error_reply(enum smtp_reply_id id)
 	case SMTP_R_LOCAL_ERROR:
 	case SMTP_R_TOO_MANY_ERRORS:
 	case SMTP_R_TIMEOUT:
+	case SMTP_R_SESSION_TIMEOUT:
 	case SMTP_R_SHUTDOWN:
 	case SMTP_R_TOO_MANY_CONN:
 	case SMTP_R_LOOP:
@@ -264,6 +266,21 @@ session_is_error_reply(enum smtp_reply_id id)
 		return false;
 	}
 	return false;
+}
+
+/*
+ * session_make_room - every reply goes into s->out through here (or
+ * right after it): hand what is queued to the connection once it passes
+ * SESSION_OUT_FLUSH, so that s->out never holds more than that plus one
+ * reply (the longest, EHLO's, is far below SESSION_OUT_MAX).  Client
+ * input decides how many replies there are, so a full buffer must never
+ * be possible, let alone fatal.
+ */
+static void
+session_make_room(struct session *s)
+{
+	if (s->out.len > SESSION_OUT_FLUSH)
+		session_flush(s);
 }
 
 /* session_log_reject - one line per 4xx/5xx reply. */
@@ -286,16 +303,25 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 {
 	unsigned code = smtp_reply_code(id);
 
-	if (s->out.len > SESSION_OUT_FLUSH)
-		session_flush(s);
+	session_make_room(s);
 	if (smtp_reply_fmt(&s->out, id, arg) != 0)
 		log_fatal("can't happen: reply buffer full");
 	if (code >= 400) {
 		s->stats.rejects++;
 		session_log_reject(s, id);
 	}
-	if (!session_is_error_reply(id))
-		return;
+	if (session_is_error_reply(id))
+		session_spend_error(s);
+}
+
+/*
+ * session_spend_error - count one client error against max_errors: past
+ * half of it the next command waits a second (ops->pause); at the limit
+ * 421 4.7.0 and close.
+ */
+static void
+session_spend_error(struct session *s)
+{
 	s->stats.errors++;
 	if (s->stats.errors < s->cfg->max_errors) {
 		/* STYLE.md: past half the budget, each error costs a second */
@@ -304,6 +330,7 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 	}
 	log_info("session=%s event=error-limit errors=%u client=%s", s->id,
 	    s->stats.errors, s->client);
+	session_make_room(s);
 	if (smtp_reply_fmt(&s->out, SMTP_R_TOO_MANY_ERRORS, s->cfg->hostname))
 		log_fatal("can't happen: reply buffer full");
 	session_close(s);
@@ -669,6 +696,7 @@ session_helo(struct session *s, const struct smtp_cmd *cmd)
 		(void)snprintf(auth_kw, sizeof(auth_kw), "AUTH %s", mechs);
 		kw[n++] = auth_kw;			/* RFC 4954 */
 	}
+	session_make_room(s);
 	if (smtp_reply_ehlo_fmt(&s->out, s->cfg->hostname, s->helo, kw, n))
 		log_fatal("can't happen: EHLO reply too long");
 }
@@ -848,7 +876,13 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (s->tx.nrcpt >= s->cfg->recipient_limit) {
+		/* RFC 5321 §4.5.3.1.8: 452, and the client sends the rest in
+		 * another transaction; past recipient_overshoot_limit of them
+		 * (as Postfix's smtpd_recipient_overshoot_limit) each one is
+		 * an error, so an endless run of RCPTs ends. */
 		session_reply(s, SMTP_R_TOO_MANY_RCPT, NULL);
+		if (++s->tx.overshoot > s->cfg->recipient_overshoot_limit)
+			session_spend_error(s);
 		return;
 	}
 	deny = session_rcpt_policy(s, &r.to);
@@ -1424,7 +1458,7 @@ session_feed(struct session *s, const char *data, size_t len)
 	if (s->paused)		/* the held replies wait for the resume */
 		return 0;
 	while (off < len && !session_is_busy(s) && !session_is_closed(s) &&
-	    !s->pause_due) {
+	    !s->pause_due && s->out.len < SESSION_OUT_FLUSH) {
 		switch (s->state) {
 		case SESSION_ST_GREETED:
 		case SESSION_ST_READY:
@@ -1611,6 +1645,14 @@ session_timeout(struct session *s)
 	log_info("session=%s event=timeout state=%s client=%s", s->id,
 	    session_state_name(s->state), s->client);
 	session_end_with(s, SMTP_R_TIMEOUT);
+}
+
+void
+session_expire(struct session *s)
+{
+	log_info("session=%s event=session-timeout state=%s client=%s", s->id,
+	    session_state_name(s->state), s->client);
+	session_end_with(s, SMTP_R_SESSION_TIMEOUT);
 }
 
 void
