@@ -60,11 +60,13 @@ struct config {
 	char		*maildir;	/* path or template with %d / %u */
 	uint64_t	 message_size_limit;	/* octets, 0 = none */
 	unsigned	 recipient_limit;
+	unsigned	 recipient_overshoot_limit;
 	enum conf_bare_newline bare_newline;
 	bool		 strict_envelope;
 	bool		 sink;
 	unsigned	 command_timeout;	/* seconds */
 	unsigned	 data_timeout;		/* seconds, whole DATA/BDAT */
+	unsigned	 session_timeout;	/* seconds, whole connection */
 	unsigned	 max_connections;
 	unsigned	 max_connections_per_ip;
 	unsigned	 max_errors;		/* hard error budget */

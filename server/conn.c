@@ -39,6 +39,8 @@
 #include "workq.h"
 
 #define CONN_OUT_HIGH	(64 * 1024)	/* stop reading above this */
+#define CONN_IN_HIGH	(64 * 1024)	/* read no more while this waits */
+#define CONN_UNDER_HIGH	(16 * 1024)	/* TLS records queued below a filter */
 #define CONN_DRAIN_MS	20		/* re-check of TLS output on close */
 
 /* A configuration and how many hold it: the env while it is current,
@@ -61,6 +63,9 @@ struct conn {
 	struct maildir_spool	*spool;
 	int			 commit_err;
 	bool			 commit_done;	/* completion pending delivery */
+	bool			 worker_busy;	/* a worker thread has c->spool */
+	struct event		*cmd_timer;	/* command_timeout deadline */
+	struct event		*life_timer;	/* session_timeout ceiling */
 	bool			 closing;	/* free once output is written */
 	bool			 gone;		/* the client went away */
 	bool			 tls_switch;	/* STARTTLS accepted, not yet begun */
@@ -90,6 +95,7 @@ static void conn_setup_bev(struct conn *c);
 static void conn_start(struct conn *c, const struct session_tls_info *info);
 static void conn_log_delivery(const struct conn *c,
     const struct session_tx *tx);
+static void conn_maybe_free(struct conn *c);
 
 /* conn_cfg_unref - drop one hold on a configuration; the last frees it. */
 static void
@@ -106,6 +112,65 @@ conn_cfg_unref(struct conn_cfg **ccp)
 		return;
 	conf_free(&cc->cfg);
 	free(cc);
+}
+
+/*
+ * conn_arm_cmd_timer - command_timeout from now: the time the client has
+ * to complete its next command (or the TLS handshake).  Restarted by
+ * each reply, never by the client's bytes, so trickling a command one
+ * byte at a time does not stretch it.
+ */
+static void
+conn_arm_cmd_timer(struct conn *c)
+{
+	struct timeval tv = { (time_t)c->cfg->command_timeout, 0 };
+
+	(void)evtimer_add(c->cmd_timer, &tv);
+}
+
+/* conn_cmd_timeout_cb - no command completed in command_timeout.  While
+ * the daemon itself is the one working (a commit, a login delay, the
+ * error-budget pause) or a body is streaming (data_timeout's turn), the
+ * deadline starts again. */
+static void
+conn_cmd_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->closing || c->gone)
+		return;
+	if (c->handshaking) {
+		conn_tls_failed(c, BEV_EVENT_TIMEOUT);
+		return;
+	}
+	if (c->session == NULL || session_is_busy(c->session) ||
+	    session_in_body(c->session)) {
+		conn_arm_cmd_timer(c);
+		return;
+	}
+	session_timeout(c->session);
+}
+
+/* conn_life_timeout_cb - the connection reached session_timeout. */
+static void
+conn_life_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->closing || c->gone)
+		return;
+	if (c->session == NULL || c->handshaking) {
+		log_event(LOG_LEVEL_INFO, c->id, "event=session-timeout",
+		    LOG_TOK("state", "handshake"), LOG_TOK("client", c->addr));
+		c->gone = true;		/* nothing to say in clear */
+		conn_maybe_free(c);
+		return;
+	}
+	session_expire(c->session);
 }
 
 /* conn_body_timeout_cb - a DATA/BDAT phase ran past data_timeout. */
@@ -160,6 +225,8 @@ conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	event_free(c->defer);
 	event_free(c->body_timer);
+	event_free(c->cmd_timer);
+	event_free(c->life_timer);
 	conn_cfg_unref(&c->cfg_ref);
 	TAILQ_REMOVE(&env->conns, c, entry);
 	env->nconns--;
@@ -182,17 +249,22 @@ conn_output_pending(struct conn *c)
 }
 
 /*
- * conn_maybe_free - free a closing connection once its output is out.
- * With TLS the write callback may not fire for the last bytes (they move
- * synchronously to the layer below), so look again shortly.
+ * conn_maybe_free - the one place a connection ends: free it once the
+ * client is gone, or once a closing connection's output is out.  Only a
+ * commit holds it back (a worker thread has the spool, or its result
+ * waits for delivery): that completion comes back here.  Every other
+ * wait (the error-budget pause, a login delay, a handshake, a body) is a
+ * timer or an event that conn_free() cancels.  With TLS the write
+ * callback may not fire for the last bytes (they move synchronously to
+ * the layer below), so look again shortly; the write timeout bounds a
+ * client that never reads them.
  */
 static void
 conn_maybe_free(struct conn *c)
 {
 	struct timeval tv = { 0, CONN_DRAIN_MS * 1000 };
 
-	if (c->commit_done || (c->session != NULL &&
-	    session_is_busy(c->session) && !c->handshaking))
+	if (c->worker_busy || c->commit_done)
 		return;
 	if (c->closing && !c->gone && c->is_tls && !c->tls_shut &&
 	    conn_output_pending(c) == 0) {
@@ -206,6 +278,24 @@ conn_maybe_free(struct conn *c)
 	}
 	if (c->closing && c->is_tls)
 		(void)event_add(c->defer, &tv);
+}
+
+/*
+ * conn_settle - after every completion (commit, AUTH, pause): end the
+ * connection if it is over, else read on and feed what is buffered.
+ */
+static void
+conn_settle(struct conn *c)
+{
+	if (c->gone || c->closing || c->session == NULL ||
+	    session_is_closed(c->session)) {
+		conn_maybe_free(c);
+		return;
+	}
+	if (!c->handshaking && !session_is_busy(c->session)) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_process(c);
+	}
 }
 
 /* conn_sink_line - the human-readable line --sink prints per message:
@@ -255,13 +345,8 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 		session_commit_done(c->session, c->commit_err);
 		if (c->env->stopping)	/* the message is safe: now go */
 			session_shutdown(c->session);
-		if (!c->gone && !session_is_closed(c->session)) {
-			bufferevent_enable(c->bev, EV_READ);
-			conn_process(c);
-			return;
-		}
 	}
-	conn_maybe_free(c);
+	conn_settle(c);
 }
 
 /*
@@ -291,6 +376,7 @@ conn_op_send(void *ctx, const char *data, size_t len)
 	    bufferevent_write(c->bev, data + n, len - (size_t)n) != 0)
 		log_event(LOG_LEVEL_WARN, c->id, "event=write-error",
 		    LOG_TOK("client", c->addr));
+	conn_arm_cmd_timer(c);	/* a reply: the next command's time starts */
 }
 
 /* conn_op_close - session_ops.close: stop reading, free after output */
@@ -488,6 +574,7 @@ conn_commit_finished(void *arg)
 {
 	struct conn *c = arg;
 
+	c->worker_busy = false;
 	if (c->commit_err != 0)
 		maildir_abort(&c->spool);
 	c->commit_done = true;
@@ -506,6 +593,7 @@ conn_op_spool_commit(void *ctx, const struct session_tx *tx)
 
 	(void)tx;
 	if (c->env->workq != NULL) {
+		c->worker_busy = true;
 		workq_submit(c->env->workq, conn_commit_work,
 		    conn_commit_finished, c);
 		return;
@@ -568,10 +656,7 @@ conn_auth_done_cb(evutil_socket_t fd, short what, void *arg)
 	session_auth_done(c->session, c->auth_res, c->auth_out.len > 0 ||
 	    c->auth_res == SESSION_AUTH_CONTINUE ? buf_cstr(&c->auth_out) :
 	    NULL);
-	if (!session_is_closed(c->session)) {
-		bufferevent_enable(c->bev, EV_READ);
-		conn_process(c);
-	}
+	conn_settle(c);
 }
 
 /*
@@ -649,10 +734,7 @@ conn_pause_cb(evutil_socket_t fd, short what, void *arg)
 	} else {
 		session_resume(c->session);
 	}
-	if (!session_is_closed(c->session)) {
-		bufferevent_enable(c->bev, EV_READ);
-		conn_process(c);
-	}
+	conn_settle(c);
 }
 
 /* conn_op_pause - session_ops.pause: one second. */
@@ -789,6 +871,12 @@ conn_starttls_begin(struct conn *c)
 	if (f == NULL)
 		log_fatal("out of memory (TLS filter)");
 	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
+	/* Bound the plain layer below the filter too: TLS records wait in it
+	 * at most CONN_UNDER_HIGH (the rest stays above, in the filter's
+	 * output, where conn_process sees it), and it reads no more than
+	 * CONN_IN_HIGH ahead of what the filter took. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, CONN_UNDER_HIGH);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
 	c->bev = f;
 	c->is_tls = true;
 	c->handshaking = true;
@@ -803,7 +891,6 @@ static void
 conn_process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t avail, used;
 	char *p;
 
@@ -817,18 +904,21 @@ conn_process(struct conn *c)
 		session_pregreet(c->session);
 		return;
 	}
+	/* session_feed() stops after about SESSION_OUT_FLUSH of replies, so
+	 * what waits to be sent stays under CONN_OUT_HIGH plus that, in
+	 * every stack of bufferevents; conn_write_cb() resumes. */
 	while ((avail = evbuffer_get_contiguous_space(in)) > 0) {
 		if (session_is_busy(c->session) ||
 		    session_is_closed(c->session))
 			break;
-		if (evbuffer_get_length(out) > CONN_OUT_HIGH) {
+		if (conn_output_pending(c) > CONN_OUT_HIGH) {
 			bufferevent_disable(c->bev, EV_READ);
 			return;
 		}
 		p = (char *)evbuffer_pullup(in, (ev_ssize_t)avail);
 		used = session_feed(c->session, p, avail);
 		evbuffer_drain(in, used);
-		if (used < avail)
+		if (used == 0)
 			break;
 	}
 	if (c->tls_switch) {
@@ -1016,6 +1106,7 @@ conn_setup_bev(struct conn *c)
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
 	bufferevent_enable(c->bev, c->is_tls ? EV_READ | EV_WRITE : EV_READ);
 }
 
@@ -1076,10 +1167,19 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	c->body_timer = evtimer_new(env->base, conn_body_timeout_cb, c);
 	c->auth_ev = evtimer_new(env->base, conn_auth_done_cb, c);
 	c->pause_ev = evtimer_new(env->base, conn_pause_cb, c);
+	c->cmd_timer = evtimer_new(env->base, conn_cmd_timeout_cb, c);
+	c->life_timer = evtimer_new(env->base, conn_life_timeout_cb, c);
 	buf_init(&c->auth_out, 16384);
 	if (c->bev == NULL || c->defer == NULL || c->body_timer == NULL ||
-	    c->auth_ev == NULL || c->pause_ev == NULL)
+	    c->auth_ev == NULL || c->pause_ev == NULL || c->cmd_timer == NULL ||
+	    c->life_timer == NULL)
 		log_fatal("out of memory (bufferevent)");
+	conn_arm_cmd_timer(c);		/* the handshake or the first command */
+	{
+		struct timeval life = { (time_t)cfg->session_timeout, 0 };
+
+		(void)evtimer_add(c->life_timer, &life);
+	}
 	TAILQ_INSERT_TAIL(&env->conns, c, entry);
 	env->nconns++;
 	log_event(LOG_LEVEL_INFO, c->id, "event=connect",

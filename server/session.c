@@ -103,6 +103,7 @@ struct session_cmd {
 };
 
 static void session_reply(struct session *, enum smtp_reply_id, const char *);
+static void session_spend_error(struct session *);
 static void session_end_with(struct session *, enum smtp_reply_id);
 static void session_bdat_chunk_end(struct session *);
 
@@ -261,6 +262,7 @@ session_is_error_reply(enum smtp_reply_id id)
 	case SMTP_R_LOCAL_ERROR:
 	case SMTP_R_TOO_MANY_ERRORS:
 	case SMTP_R_TIMEOUT:
+	case SMTP_R_SESSION_TIMEOUT:
 	case SMTP_R_SHUTDOWN:
 	case SMTP_R_TOO_MANY_CONN:
 	case SMTP_R_LOOP:
@@ -270,6 +272,21 @@ session_is_error_reply(enum smtp_reply_id id)
 		return false;
 	}
 	return false;
+}
+
+/*
+ * session_make_room - every reply goes into s->out through here (or
+ * right after it): hand what is queued to the connection once it passes
+ * SESSION_OUT_FLUSH, so that s->out never holds more than that plus one
+ * reply (the longest, EHLO's, is far below SESSION_OUT_MAX).  Client
+ * input decides how many replies there are, so a full buffer must never
+ * be possible, let alone fatal.
+ */
+static void
+session_make_room(struct session *s)
+{
+	if (s->out.len > SESSION_OUT_FLUSH)
+		session_flush(s);
 }
 
 /*
@@ -311,16 +328,25 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 {
 	unsigned code = smtp_reply_code(id);
 
-	if (s->out.len > SESSION_OUT_FLUSH)
-		session_flush(s);
+	session_make_room(s);
 	if (smtp_reply_fmt(&s->out, id, arg) != 0)
 		log_fatal("can't happen: reply buffer full");
 	if (code >= 400) {
 		s->stats.rejects++;
 		session_log_reject(s, id, arg);
 	}
-	if (!session_is_error_reply(id))
-		return;
+	if (session_is_error_reply(id))
+		session_spend_error(s);
+}
+
+/*
+ * session_spend_error - count one client error against max_errors: past
+ * half of it the next command waits a second (ops->pause); at the limit
+ * 421 4.7.0 and close.
+ */
+static void
+session_spend_error(struct session *s)
+{
 	s->stats.errors++;
 	if (s->stats.errors < s->cfg->max_errors) {
 		/* doc/HACKING.md: past half the budget, an error costs 1 s */
@@ -329,6 +355,7 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 	}
 	log_event(LOG_LEVEL_INFO, s->id, "event=error-limit",
 	    LOG_U("errors", s->stats.errors), LOG_TOK("client", s->client));
+	session_make_room(s);
 	if (smtp_reply_fmt(&s->out, SMTP_R_TOO_MANY_ERRORS, s->cfg->hostname))
 		log_fatal("can't happen: reply buffer full");
 	session_close(s);
@@ -696,6 +723,7 @@ session_helo(struct session *s, const struct smtp_cmd *cmd)
 		(void)snprintf(auth_kw, sizeof(auth_kw), "AUTH %s", mechs);
 		kw[n++] = auth_kw;			/* RFC 4954 */
 	}
+	session_make_room(s);
 	if (smtp_reply_ehlo_fmt(&s->out, s->cfg->hostname, s->helo, kw, n))
 		log_fatal("can't happen: EHLO reply too long");
 }
@@ -885,7 +913,13 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	}
 	s->cur_rcpt = &r.to;	/* for reject logs, until the handler ends */
 	if (s->tx.nrcpt >= s->cfg->recipient_limit) {
+		/* RFC 5321 §4.5.3.1.8: 452, and the client sends the rest in
+		 * another transaction; past recipient_overshoot_limit of them
+		 * (as Postfix's smtpd_recipient_overshoot_limit) each one is
+		 * an error, so an endless run of RCPTs ends. */
 		session_reply(s, SMTP_R_TOO_MANY_RCPT, NULL);
+		if (++s->tx.overshoot > s->cfg->recipient_overshoot_limit)
+			session_spend_error(s);
 		return;
 	}
 	deny = session_rcpt_policy(s, &r.to);
@@ -1489,7 +1523,7 @@ session_feed(struct session *s, const char *data, size_t len)
 	if (s->paused)		/* the held replies wait for the resume */
 		return 0;
 	while (off < len && !session_is_busy(s) && !session_is_closed(s) &&
-	    !s->pause_due) {
+	    !s->pause_due && s->out.len < SESSION_OUT_FLUSH) {
 		switch (s->state) {
 		case SESSION_ST_GREETED:
 		case SESSION_ST_READY:
@@ -1679,6 +1713,15 @@ session_timeout(struct session *s)
 	    LOG_TOK("state", session_state_name(s->state)),
 	    LOG_TOK("client", s->client));
 	session_end_with(s, SMTP_R_TIMEOUT);
+}
+
+void
+session_expire(struct session *s)
+{
+	log_event(LOG_LEVEL_INFO, s->id, "event=session-timeout",
+	    LOG_TOK("state", session_state_name(s->state)),
+	    LOG_TOK("client", s->client));
+	session_end_with(s, SMTP_R_SESSION_TIMEOUT);
 }
 
 void

@@ -67,6 +67,7 @@ struct session_tx {
 	size_t		 nrcpt;
 	size_t		 rcpt_cap;
 	unsigned	 rcpt_tried;	/* RCPT commands seen, good or bad */
+	unsigned	 overshoot;	/* RCPTs refused past recipient_limit */
 	bool		 smtputf8;
 	enum smtp_body	 body;
 	char		 queue_id[SESSION_QID_LEN + 1];
@@ -182,6 +183,10 @@ void	session_pregreet(struct session *s);
 
 /* session_timeout - the client was idle too long: 421 4.4.2, close. */
 void	session_timeout(struct session *s);
+
+/* session_expire - the session ran past session_timeout: 421 4.4.2,
+ * close (after the reply of a commit in flight). */
+void	session_expire(struct session *s);
 
 /* session_shutdown - the daemon is stopping: 421 4.3.2, close. */
 void	session_shutdown(struct session *s);

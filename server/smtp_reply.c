@@ -58,6 +58,8 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	[SMTP_R_TOO_MANY_ERRORS] = { 421, "4.7.0",
 	    "%s Error: too many errors, closing connection" },
 	[SMTP_R_TIMEOUT] = { 421, "4.4.2", "%s Error: timeout exceeded" },
+	[SMTP_R_SESSION_TIMEOUT] = { 421, "4.4.2",
+	    "%s Error: session time limit exceeded" },
 	[SMTP_R_SHUTDOWN] = { 421, "4.3.2",
 	    "%s Service shutting down, closing transmission channel" },
 	[SMTP_R_TOO_MANY_CONN] = { 421, "4.7.0",
@@ -113,6 +115,7 @@ static const char *const smtp_reply_noarg[SMTP_R_COUNT] = {
 	[SMTP_R_PARAM_VALUE] = "Bad parameter value",
 	[SMTP_R_TOO_MANY_ERRORS] = "Error: too many errors, closing connection",
 	[SMTP_R_TIMEOUT] = "Error: timeout exceeded",
+	[SMTP_R_SESSION_TIMEOUT] = "Error: session time limit exceeded",
 	[SMTP_R_SHUTDOWN] =
 	    "Service shutting down, closing transmission channel",
 	[SMTP_R_TOO_MANY_CONN] = "Error: too many connections",

@@ -53,6 +53,7 @@ enum smtp_reply_id {
 	SMTP_R_LOCAL_ERROR,	/* 451 4.3.0 */
 	SMTP_R_TOO_MANY_ERRORS,	/* 421 4.7.0 */
 	SMTP_R_TIMEOUT,		/* 421 4.4.2 */
+	SMTP_R_SESSION_TIMEOUT,	/* 421 4.4.2 */
 	SMTP_R_SHUTDOWN,	/* 421 4.3.2 */
 	SMTP_R_TOO_MANY_CONN,	/* 421 4.7.0 too many connections */
 	SMTP_R_LOOP,		/* 554 5.4.6 too many Received: headers */

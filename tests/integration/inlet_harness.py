@@ -441,7 +441,9 @@ def main(module_name, required_tools=(), perl_modules=(), module="__main__"):
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(
         suite)
     # a test may fail and then error in tearDown: count tests, not reports
-    failed = len({id(t) for t, _ in result.failures + result.errors})
+    # (a failed subTest is reported as its own object: count its test)
+    failed = len({id(getattr(t, "test_case", t))
+                  for t, _ in result.failures + result.errors})
     skipped = len(result.skipped)
     print(f"{module_name}: {result.testsRun - failed - skipped} passed, "
           f"{failed} failed" + (f" ({skipped} skipped)" if skipped else ""))
