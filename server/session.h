@@ -148,8 +148,10 @@ void	session_start(struct session *s);
 /*
  * session_feed - process client bytes.  Returns how many were consumed;
  * fewer than len when the session is waiting for a completion (COMMIT)
- * or closed.  The caller keeps the rest and feeds it again after the
- * completion.  Bytes fed while waiting for a TLS handshake are counted
+ * or closed, or when it has sent more than 8 KiB of replies in this
+ * call (a pipelined run: the caller feeds the rest once its output has
+ * drained, which bounds what waits to be sent).  The caller keeps the
+ * rest and feeds it again after the completion.  Bytes fed while waiting for a TLS handshake are counted
  * as consumed and discarded (RFC 3207 §4.2, CVE-2011-0411).
  */
 size_t	session_feed(struct session *s, const char *data, size_t len);

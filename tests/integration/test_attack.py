@@ -369,7 +369,13 @@ class Attack(unittest.TestCase):
     def test_every_end_in_every_state_frees_the_connection(self):
         d = self.daemon({"max_errors": 4})
         self.assert_alive(d)
+        d.wait_log("event=disconnect", 1)    # the probe's slot is free
         base = nfds(d.proc.pid)
+        for _ in range(50):                  # and its socket closed
+            time.sleep(0.05)
+            if nfds(d.proc.pid) == base:
+                break
+            base = nfds(d.proc.pid)
         n = 1
         for state in self.STATES:
             for how in ("fin", "rst", "half"):
