@@ -20,6 +20,7 @@
 #include "smtp_data.h"
 #include "smtp_line.h"
 #include "smtp_reply.h"
+#include "xalloc.h"
 
 #define SESSION_CMD_LINE_MAX	512	/* RFC 5321 §4.5.3.1.4 */
 #define SESSION_AUTH_LINE_MAX	12288	/* RFC 4954 §4 */
@@ -305,9 +306,7 @@ session_new(const struct session_params *p, const struct session_ops *ops,
 {
 	struct session *s;
 
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		log_fatal("out of memory (session)");
+	s = xcalloc(1, sizeof(*s));
 	s->cfg = p->cfg;
 	s->ops = ops;
 	s->ctx = ctx;
@@ -508,9 +507,7 @@ session_spool_open(struct session *s)
 		return (err == ENOSPC || err == EDQUOT) ?
 		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR;
 	}
-	s->scratch = malloc(SESSION_CHUNK + 2);
-	if (s->scratch == NULL)
-		log_fatal("out of memory (body buffer)");
+	s->scratch = xmalloc(SESSION_CHUNK + 2);
 	return -1;
 }
 
