@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "xalloc.h"
 
 void
 buf_init(struct buf *b, size_t max)
@@ -52,9 +53,7 @@ buf_reserve(struct buf *b, size_t need)
 		ncap = ncap > b->max / 2 ? b->max : ncap * 2;
 	if (ncap < need)
 		ncap = need;
-	p = realloc(b->data, ncap + 1);
-	if (p == NULL)
-		log_fatal("out of memory (buffer of %zu bytes)", ncap + 1);
+	p = xrealloc(b->data, ncap + 1, 1);
 	b->data = p;
 	b->cap = ncap;
 }

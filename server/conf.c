@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "idn.h"
 #include "log.h"
+#include "xalloc.h"
 
 #define CONF_WORD_MAX	255	/* host and user names */
 #define CONF_ADDR_MAX	(INET6_ADDRSTRLEN + sizeof("[]:65535"))
@@ -255,81 +256,6 @@ static const struct conf_num conf_num_uint = {
 	"number", conf_no_units, false
 };
 
-/* conf_strdup - strdup or die. */
-static char *
-conf_strdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s)) == NULL)
-		log_fatal("out of memory (conf)");
-	return p;
-}
-
-/* conf_strndup - strndup or die. */
-static char *
-conf_strndup(const char *s, size_t n)
-{
-	char *p;
-
-	if ((p = strndup(s, n)) == NULL)
-		log_fatal("out of memory (conf)");
-	return p;
-}
-
-/* conf_calloc - calloc or die. */
-static void *
-conf_calloc(size_t n, size_t size)
-{
-	void *p;
-
-	if ((p = calloc(n, size)) == NULL)
-		log_fatal("out of memory (conf)");
-	return p;
-}
-
-/* conf_realloc - resize to n elements of size, overflow-checked, or die. */
-static void *
-conf_realloc(void *p, size_t n, size_t size)
-{
-	if (size != 0 && n > SIZE_MAX / size)
-		log_fatal("out of memory (conf: %zu elements)", n);
-	if ((p = realloc(p, n * size)) == NULL && n * size != 0)
-		log_fatal("out of memory (conf)");
-	return p;
-}
-
-/* conf_vstrf - vsprintf into a fresh heap string. */
-static __attribute__((format(printf, 1, 0))) char *
-conf_vstrf(const char *fmt, va_list ap)
-{
-	va_list aq;
-	char *p;
-	int n;
-
-	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		log_fatal("can't happen: vsnprintf failed in conf");
-	p = conf_calloc((size_t)n + 1, 1);
-	(void)vsnprintf(p, (size_t)n + 1, fmt, ap);
-	return p;
-}
-
-/* conf_strf - sprintf into a fresh heap string. */
-static __attribute__((format(printf, 1, 2))) char *
-conf_strf(const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-
-	va_start(ap, fmt);
-	p = conf_vstrf(fmt, ap);
-	va_end(ap);
-	return p;
-}
-
 /* conf_fail - set *err_out (unless err_out is NULL) and return -1. */
 static __attribute__((format(printf, 2, 3))) int
 conf_fail(char **err_out, const char *fmt, ...)
@@ -339,7 +265,7 @@ conf_fail(char **err_out, const char *fmt, ...)
 	if (err_out == NULL)
 		return -1;
 	va_start(ap, fmt);
-	*err_out = conf_vstrf(fmt, ap);
+	*err_out = xvasprintf(fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -545,9 +471,8 @@ conf_listen_tls(const struct config *c, const struct conf_listen *l)
 	log_fatal("can't happen: listener role %d", (int)l->role);
 }
 
-/* conf_role_default - the role a listener gets by its port (RFC 6409, 8314). */
-static enum conf_role
-conf_role_default(unsigned port)
+enum conf_role
+conf_role_by_port(unsigned port)
 {
 	if (port == 587)
 		return CONF_ROLE_SUBMISSION;
@@ -683,14 +608,14 @@ conf_add_domain(char ***list, size_t *n, const char *domain)
 
 	if (idn_domain(domain, a, sizeof(a)) == -1)
 		log_fatal("can't happen: conf_add_domain %s", domain);
-	d = conf_strdup(a);
+	d = xstrdup(a);
 	for (i = 0; i < *n; i++) {
 		if (strcmp((*list)[i], d) == 0) {
 			free(d);
 			return;
 		}
 	}
-	*list = conf_realloc(*list, *n + 1, sizeof(**list));
+	*list = xrealloc(*list, *n + 1, sizeof(**list));
 	(*list)[(*n)++] = d;
 }
 
@@ -719,8 +644,8 @@ conf_set_domains(struct conf_ctx *x, const struct conf_key *k, char **w,
 	for (i = 0; i < n && k->valid == NULL; i++)
 		conf_add_domain(list, count, w[i]);
 	for (i = 0; i < n && k->valid != NULL; i++) {
-		*list = conf_realloc(*list, *count + 1, sizeof(**list));
-		(*list)[(*count)++] = conf_strdup(w[i]);
+		*list = xrealloc(*list, *count + 1, sizeof(**list));
+		(*list)[(*count)++] = xstrdup(w[i]);
 	}
 	return 0;
 }
@@ -777,7 +702,7 @@ conf_add_listens(struct conf_ctx *x, const struct conf_key *k,
 
 	if (x->replace)
 		conf_free_listens(list, count);
-	*list = conf_realloc(*list, *count + n, sizeof(**list));
+	*list = xrealloc(*list, *count + n, sizeof(**list));
 	memcpy(*list + *count, l, n * sizeof(*l));
 	*count += n;
 }
@@ -828,7 +753,7 @@ conf_set_listens(struct conf_ctx *x, const struct conf_key *k, char **w,
 	size_t i, nl = 0;
 	unsigned port;
 
-	l = conf_calloc(n, sizeof(*l));
+	l = xcalloc(n, sizeof(*l));
 	for (i = 0; i < n; i++) {
 		why = conf_addrport(w[i], addr, sizeof(addr), &port);
 		if (why != NULL) {
@@ -836,13 +761,13 @@ conf_set_listens(struct conf_ctx *x, const struct conf_key *k, char **w,
 			    x->where, k->name, why, w[i]);
 			goto fail;
 		}
-		l[nl].role = conf_role_default(port);
+		l[nl].role = conf_role_by_port(port);
 		l[nl].tls = CONF_LTLS_AUTO;
 		if (conf_listen_words(x, k, w, n, &i, &l[nl]) == -1)
 			goto fail;
-		l[nl].addr = conf_strdup(addr);
+		l[nl].addr = xstrdup(addr);
 		l[nl].port = port;
-		l[nl++].where = conf_strdup(x->where);
+		l[nl++].where = xstrdup(x->where);
 	}
 	conf_add_listens(x, k, l, nl);
 	free(l);
@@ -863,7 +788,7 @@ conf_set_string(struct conf_ctx *x, const struct conf_key *k, const char *w)
 		return conf_fail(x->err_out, "%s: %s: bad value '%s' (%s)",
 		    x->where, k->name, w, why);
 	free(*p);
-	*p = conf_strdup(w);
+	*p = xstrdup(w);
 	return 0;
 }
 
@@ -995,8 +920,8 @@ conf_apply_text(struct conf_ctx *x, const struct conf_key *k,
 	char *s, **w;
 	int rc;
 
-	s = conf_strdup(text);
-	w = conf_calloc(strlen(s) / 2 + 1, sizeof(*w));
+	s = xstrdup(text);
+	w = xcalloc(strlen(s) / 2 + 1, sizeof(*w));
 	rc = conf_apply(x, k, w, conf_split(s, w, false));
 	free(w);
 	free(s);
@@ -1024,7 +949,7 @@ conf_new(const char *default_hostname)
 	char *err = NULL;
 	size_t i;
 
-	c = conf_calloc(1, sizeof(*c));
+	c = xcalloc(1, sizeof(*c));
 	x = (struct conf_ctx){ c, "default", false, &err };
 	for (i = 0; i < CONF_NKEYS; i++) {
 		if (conf_keys[i].def != NULL &&
@@ -1032,7 +957,7 @@ conf_new(const char *default_hostname)
 			log_fatal("can't happen: %s", err);
 	}
 	/* Vetted by conf_check(): the system's name is not config text. */
-	c->hostname = conf_strdup(default_hostname != NULL ?
+	c->hostname = xstrdup(default_hostname != NULL ?
 	    default_hostname : "localhost");
 	return c;
 }
@@ -1100,7 +1025,7 @@ conf_directive(struct conf_file *f, char **w, size_t n)
 	x.replace = f->seen[i] == 0 && k->def != NULL;
 	if (f->seen[i] == 0)
 		f->seen[i] = f->line;
-	where = conf_strf("%s:%zu", f->name, f->line);
+	where = xasprintf("%s:%zu", f->name, f->line);
 	x = (struct conf_ctx){ f->c, where, x.replace, f->err_out };
 	rc = conf_apply(&x, k, w + 1, n - 1);
 	free(where);
@@ -1120,8 +1045,8 @@ conf_line(struct conf_file *f, const char *s, size_t n)
 	if (conf_has_ctl(s, n))
 		return conf_fail(f->err_out, "%s:%zu: control character in "
 		    "line", f->name, f->line);
-	line = conf_strndup(s, n);
-	w = conf_calloc(n / 2 + 1, sizeof(*w));
+	line = xstrndup(s, n);
+	w = xcalloc(n / 2 + 1, sizeof(*w));
 	if ((nw = conf_split(line, w, true)) > 0)
 		rc = conf_directive(f, w, nw);
 	free(w);
@@ -1160,10 +1085,10 @@ conf_set(struct config *c, const char *kv, char **err_out)
 	char *key, *where;
 	int rc;
 
-	where = conf_strf("-o %s", kv);
+	where = xasprintf("-o %s", kv);
 	x = (struct conf_ctx){ c, where, true, err_out };
 	eq = strchr(kv, '=');
-	key = conf_strndup(kv, eq != NULL ? (size_t)(eq - kv) : strlen(kv));
+	key = xstrndup(kv, eq != NULL ? (size_t)(eq - kv) : strlen(kv));
 	if (eq == NULL)
 		rc = conf_fail(err_out, "%s: expected key=value", where);
 	else if (conf_has_ctl(kv, strlen(kv)))
@@ -1266,13 +1191,25 @@ conf_check_tls(const struct config *c, char **err_out)
 	for (i = 0; i < c->nlistens; i++)
 		if (conf_check_ltls(c, &c->listens[i], err_out) == -1)
 			return -1;
-	for (i = 0; i < c->nlistens && !c->sink && !conf_has_auth(c); i++) {
-		if (c->listens[i].role != CONF_ROLE_MX)
-			return conf_fail(err_out, "%s: a %s listener needs "
-			    "sasl_db (or sasl_pwcheck saslauthd)",
-			    c->listens[i].where,
-			    conf_role_name(c->listens[i].role));
-	}
+	for (i = 0; i < c->nlistens; i++)
+		if (conf_check_role(c, c->listens[i].role, true,
+		    c->listens[i].where, err_out) == -1)
+			return -1;
+	return 0;
+}
+
+int
+conf_check_role(const struct config *c, enum conf_role role, bool has_tls,
+    const char *where, char **err_out)
+{
+	if (role == CONF_ROLE_MX)
+		return 0;
+	if (!has_tls)
+		return conf_fail(err_out, "%s: a %s listener needs tls_cert "
+		    "and tls_key", where, conf_role_name(role));
+	if (!c->sink && !conf_has_auth(c))
+		return conf_fail(err_out, "%s: a %s listener needs sasl_db "
+		    "(or sasl_pwcheck saslauthd)", where, conf_role_name(role));
 	return 0;
 }
 
@@ -1305,7 +1242,7 @@ conf_addr_key(const char *local, const char *domain)
 	l[0] = '\0';
 	if (local[0] != '\0' && idn_local(local, l, sizeof(l)) == -1)
 		return NULL;
-	return conf_strf("%s@%s", l, d);
+	return xasprintf("%s@%s", l, d);
 }
 
 /* conf_cmp_str - qsort/bsearch on an array of strings. */
@@ -1327,10 +1264,10 @@ conf_load_recipients(struct config *c, const char *name, const char *text,
 		while (end < len && text[end] != '\n')
 			end++;
 		no++;
-		line = conf_strndup(text + off, end - off);
+		line = xstrndup(text + off, end - off);
 		line[strcspn(line, "\r")] = '\0';
 		off = end + 1;
-		w = conf_calloc(strlen(line) / 2 + 1, sizeof(*w));
+		w = xcalloc(strlen(line) / 2 + 1, sizeof(*w));
 		if (conf_split(line, w, true) == 0) {
 			free(w);
 			free(line);
@@ -1351,7 +1288,7 @@ conf_load_recipients(struct config *c, const char *name, const char *text,
 			free(line);
 			return -1;
 		}
-		list = conf_realloc(list, n + 1, sizeof(*list));
+		list = xrealloc(list, n + 1, sizeof(*list));
 		list[n++] = key;
 		key = NULL;
 		free(w);

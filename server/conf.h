@@ -184,6 +184,23 @@ char	*conf_fmt(const struct config *c);
 const char *conf_role_name(enum conf_role role);
 
 /*
+ * conf_role_by_port - the role of a listener that names none: 587 is
+ * submission (RFC 6409), 465 submissions (RFC 8314), any other port mx.
+ */
+enum conf_role conf_role_by_port(unsigned port);
+
+/*
+ * conf_check_role - the one rule for the submission roles: a submission
+ * or submissions listener has TLS (has_tls: a certificate it can use)
+ * and an AUTH backend (sasl_db or saslauthd; the sink brings its own).
+ * where names the listener in the message.  Returns 0, or -1 with
+ * *err_out set (heap, the caller frees).  conf_parse applies it to the
+ * listen lines; inletd to the sockets systemd passes.
+ */
+int	conf_check_role(const struct config *c, enum conf_role role,
+	    bool has_tls, const char *where, char **err_out);
+
+/*
  * conf_listen_tls - what l does with TLS under c, never AUTO: a
  * submissions listener speaks it from the first byte, a submission one
  * offers STARTTLS, an mx one offers STARTTLS when c has a certificate;

@@ -303,14 +303,10 @@ conn_settle(struct conn *c)
 static void
 conn_sink_line(struct conn *c, const struct session_tx *tx)
 {
-	char addr[SMTP_PATH_MAX + 1], stamp[32], *subj;
-	struct tm tm;
-	time_t now = time(NULL);
+	char addr[SMTP_PATH_MAX + 1], stamp[LOG_TIME_LEN], *subj;
 	size_t i;
 
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		stamp[0] = '\0';
+	(void)log_time_fmt(time(NULL), stamp, sizeof(stamp));
 	subj = mime_header_text(tx->subject);
 	(void)printf("%s from=<%s> to=", stamp, tx->from_str);
 	for (i = 0; i < tx->nrcpt; i++)
@@ -475,14 +471,10 @@ static void
 conn_envelope(const struct conn *c, const struct session_tx *tx,
     struct buf *b)
 {
-	char stamp[32], addr[SMTP_PATH_MAX + 1];
-	time_t now = time(NULL);
-	struct tm tm;
+	char stamp[LOG_TIME_LEN], addr[SMTP_PATH_MAX + 1];
 	size_t i;
 
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		stamp[0] = '\0';
+	(void)log_time_fmt(time(NULL), stamp, sizeof(stamp));
 	(void)buf_addf(b, "queue-id %s\narrival %s\nclient %s\nuser %s\n"
 	    "sender <%s>\n", tx->queue_id, stamp, c->addr,
 	    tx->auth_user != NULL ? tx->auth_user : "-", tx->from_str);

@@ -78,18 +78,25 @@ log_name(enum log_level level)
 static const char *
 log_stamp(void)
 {
-	static _Thread_local char stamp[32];
+	static _Thread_local char stamp[LOG_TIME_LEN];
 	static _Thread_local time_t last = (time_t)-1;
 	time_t now = time(NULL);
-	struct tm tm;
 
 	if (now == last)
 		return stamp;
 	last = now;
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		stamp[0] = '\0';
-	return stamp;
+	return log_time_fmt(now, stamp, sizeof(stamp));
+}
+
+char *
+log_time_fmt(time_t t, char *dst, size_t dstlen)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(dst, dstlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		dst[0] = '\0';
+	return dst;
 }
 
 /* log_emit - write one finished line to the sink. */

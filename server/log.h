@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum log_level {
 	LOG_LEVEL_DEBUG,
@@ -132,5 +133,14 @@ bool	log_enabled(enum log_level level);
  * character boundary with "..." when it does not fit.  Returns dst.
  */
 char	*log_clean(char *dst, size_t dstlen, const char *src, size_t n);
+
+/*
+ * LOG_TIME_LEN - room for log_time_fmt's text and its NUL.
+ * log_time_fmt - t as UTC "2026-01-01T00:00:00Z" (RFC 3339) into dst,
+ * the one timestamp of logs, the sink's line and envelopes; "" if t
+ * cannot be converted.  Returns dst.
+ */
+#define LOG_TIME_LEN	32
+char	*log_time_fmt(time_t t, char *dst, size_t dstlen);
 
 #endif

@@ -30,6 +30,7 @@
 #include "idn.h"
 #include "log.h"
 #include "maildir.h"
+#include "xalloc.h"
 
 #define MAILDIR_BUFSIZE	(64 * 1024)
 #define MAILDIR_TRIES	5	/* names tried when one already exists */
@@ -67,47 +68,6 @@ struct maildir_spool {
 	char			 buf[MAILDIR_BUFSIZE];	/* last: not zeroed */
 };
 
-/*
- * maildir_strf - a formatted string on the heap; fatal when out of memory.
- * Formatted once when it fits a path (always, for the paths made here).
- */
-static char *
-    __attribute__((format(printf, 1, 2)))
-maildir_strf(const char *fmt, ...)
-{
-	char buf[PATH_MAX];
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		log_fatal("can't happen: maildir_strf: %s", strerror(errno));
-	if ((s = malloc((size_t)n + 1)) == NULL)
-		log_fatal("maildir: out of memory");
-	if ((size_t)n < sizeof(buf)) {
-		memcpy(s, buf, (size_t)n + 1);
-		return s;
-	}
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-/* maildir_strdup - strdup that never returns NULL. */
-static char *
-maildir_strdup(const char *s)
-{
-	char *d;
-
-	if ((d = strdup(s)) == NULL)
-		log_fatal("maildir: out of memory");
-	return d;
-}
-
 /* maildir_write_all - write all of p, through short writes and EINTR. */
 static int
 maildir_write_all(int fd, const char *p, size_t len)
@@ -138,7 +98,7 @@ maildir_made(char **made, const char *path)
 	if (*made != NULL && strlen(*made) <= strlen(path))
 		return;
 	free(*made);
-	*made = maildir_strdup(path);
+	*made = xstrdup(path);
 }
 
 /*
@@ -356,8 +316,7 @@ maildir_host_escape(const char *host)
 {
 	char *out, *p;
 
-	if ((out = malloc(strlen(host) * 4 + 1)) == NULL)
-		log_fatal("maildir: out of memory");
+	out = xmalloc(strlen(host) * 4 + 1);
 	for (p = out; *host != '\0'; host++) {
 		if (*host == '/') {
 			memcpy(p, "\\057", 4);
@@ -409,7 +368,7 @@ maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
 
 	for (i = 0; i < MAILDIR_TRIES; i++) {
 		maildir_stamp(&ts);
-		path = maildir_strf("%s/tmp/%lld.M%ldP%ldQ%lu.%s", c->dir,
+		path = xasprintf("%s/tmp/%lld.M%ldP%ldQ%lu.%s", c->dir,
 		    (long long)ts.tv_sec, ts.tv_nsec / 1000L, sp->pid, c->q,
 		    sp->host);
 		fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -482,22 +441,20 @@ maildir_spool_new(const char *return_path, const struct maildir_rcpt *rcpts,
 	struct maildir_spool *sp;
 	size_t i;
 
-	if ((sp = malloc(sizeof(*sp))) == NULL)
-		log_fatal("maildir: out of memory");
+	sp = xmalloc(sizeof(*sp));
 	/* Zeroing the 64 KiB buffer too cost more than the rest of open. */
 	memset(sp, 0, offsetof(struct maildir_spool, buf));
-	if ((sp->copies = calloc(nrcpt, sizeof(*sp->copies))) == NULL)
-		log_fatal("maildir: out of memory");
+	sp->copies = xcalloc(nrcpt, sizeof(*sp->copies));
 	sp->ncopy = nrcpt;
 	sp->pid = (long)getpid();
-	sp->return_path = maildir_strdup(return_path);
+	sp->return_path = xstrdup(return_path);
 	sp->host = maildir_host_escape(host);
 	sp->state = MAILDIR_ST_OPEN;
 	for (i = 0; i < nrcpt; i++) {
-		sp->copies[i].dir = maildir_strdup(rcpts[i].dir);
-		sp->copies[i].addr = maildir_strdup(rcpts[i].addr);
+		sp->copies[i].dir = xstrdup(rcpts[i].dir);
+		sp->copies[i].addr = xstrdup(rcpts[i].addr);
 		sp->copies[i].envelope = rcpts[i].envelope != NULL ?
-		    maildir_strdup(rcpts[i].envelope) : NULL;
+		    xstrdup(rcpts[i].envelope) : NULL;
 		sp->copies[i].fd = -1;
 		/* Taken now: commit must not touch the caller's counter. */
 		sp->copies[i].q = (*seq)++;
@@ -694,12 +651,12 @@ maildir_sync_close(struct maildir_copy *c)
 static int
 maildir_envelope(struct maildir_copy *c, const char *name)
 {
-	char *tmp = maildir_strf("%s/tmp/%s.env", c->dir, name);
-	char *dir = maildir_strf("%s/env", c->dir);
+	char *tmp = xasprintf("%s/tmp/%s.env", c->dir, name);
+	char *dir = xasprintf("%s/env", c->dir);
 	bool made = false;
 	int fd, err;
 
-	c->env = maildir_strf("%s/%s", dir, strrchr(c->new, '/') + 1);
+	c->env = xasprintf("%s/%s", dir, strrchr(c->new, '/') + 1);
 	if (mkdir(dir, 0700) == 0) {
 		made = true;
 	} else if (errno != EEXIST) {
@@ -741,7 +698,7 @@ maildir_prepare(struct maildir_copy *c)
 {
 	const char *name = strrchr(c->tmp, '/') + 1;
 
-	c->new = maildir_strf("%s/new/%s,S=%" PRIu64, c->dir, name, c->size);
+	c->new = xasprintf("%s/new/%s,S=%" PRIu64, c->dir, name, c->size);
 	return c->envelope != NULL ? maildir_envelope(c, name) : 0;
 }
 
@@ -791,19 +748,14 @@ maildir_sync_dir(const struct maildir_spool *sp, size_t i)
 {
 	char *path;
 	size_t j;
-	int fd, err = 0;
+	int err;
 
 	for (j = 0; j < i; j++)
 		if (strcmp(sp->copies[j].dir, sp->copies[i].dir) == 0)
 			return 0;
-	path = maildir_strf("%s/new", sp->copies[i].dir);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	path = xasprintf("%s/new", sp->copies[i].dir);
+	err = maildir_fsync_path(path);
 	free(path);
-	if (fd == -1)
-		return errno;
-	if (fsync(fd) == -1)
-		err = errno;
-	(void)close(fd);
 	return err;
 }
 
@@ -954,7 +906,7 @@ maildir_clean_tmp(const char *dir, time_t now, time_t max_age)
 	DIR *d;
 	int fd, n = 0;
 
-	path = maildir_strf("%s/tmp", dir);
+	path = xasprintf("%s/tmp", dir);
 	d = opendir(path);
 	free(path);
 	if (d == NULL)
@@ -1114,7 +1066,7 @@ maildir_clean_template(const char *tmpl, char *const *domains,
 static int
 maildir_can_write(const char *dir, const char *sub)
 {
-	char *path = maildir_strf("%s/%s", dir, sub);
+	char *path = xasprintf("%s/%s", dir, sub);
 	int err = 0;
 
 	if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1)

@@ -43,6 +43,7 @@
 #include "auth.h"
 #include "tls.h"
 #include "workq.h"
+#include "xalloc.h"
 
 #ifndef INLET_CONF
 #define INLET_CONF "/etc/inlet/inlet.conf"
@@ -114,11 +115,8 @@ version(void)
 static void
 add_override(struct options *o, char *kv)
 {
-	char **n = realloc(o->overrides, (o->noverrides + 1) * sizeof(*n));
-
-	if (n == NULL)
-		log_fatal("out of memory (options)");
-	o->overrides = n;
+	o->overrides = xrealloc(o->overrides, o->noverrides + 1,
+	    sizeof(*o->overrides));
 	o->overrides[o->noverrides++] = kv;
 }
 
@@ -218,9 +216,7 @@ read_file(const char *path, size_t *len_out)
 
 	if (fp == NULL)
 		return NULL;
-	text = malloc(MAIN_CONF_MAX + 1);
-	if (text == NULL)
-		log_fatal("out of memory (config)");
+	text = xmalloc(MAIN_CONF_MAX + 1);
 	n = fread(text, 1, MAIN_CONF_MAX + 1, fp);
 	if (ferror(fp) || n > MAIN_CONF_MAX) {
 		int err = ferror(fp) ? EIO : EFBIG;
@@ -250,10 +246,8 @@ sink_text(const char *dir)
 {
 	char cwd[PATH_MAX], path[2 * PATH_MAX], esc[4 * PATH_MAX];
 	size_t len = 8 * PATH_MAX + 256, o = 0, i;
-	char *text = malloc(len);
+	char *text = xmalloc(len);
 
-	if (text == NULL)
-		log_fatal("out of memory (sink config)");
 	if (dir == NULL)
 		dir = "Maildir";
 	if (dir[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
@@ -275,19 +269,6 @@ sink_text(const char *dir)
 	return text;
 }
 
-/* errf - "a: b" in a fresh heap string (for *err_out). */
-static char *
-errf(const char *a, const char *b)
-{
-	size_t len = strlen(a) + strlen(b) + 3;
-	char *p = malloc(len);
-
-	if (p == NULL)
-		log_fatal("out of memory (error text)");
-	(void)snprintf(p, len, "%s: %s", a, b);
-	return p;
-}
-
 /*
  * path_err - "KEY PATH: HOW by user NAME: reason" (the user the process
  * runs as now) in a fresh heap string, for *err_out.
@@ -295,16 +276,13 @@ errf(const char *a, const char *b)
 static char *
 path_err(const char *key, const char *path, const char *how, int err)
 {
-	char what[PATH_MAX + 400];
 	struct passwd *pw = getpwuid(geteuid());
 
 	if (pw != NULL)
-		(void)snprintf(what, sizeof(what), "%s %s: %s by user %s",
-		    key, path, how, pw->pw_name);
-	else
-		(void)snprintf(what, sizeof(what), "%s %s: %s by uid %u",
-		    key, path, how, (unsigned)geteuid());
-	return errf(what, strerror(err));
+		return xasprintf("%s %s: %s by user %s: %s", key, path, how,
+		    pw->pw_name, strerror(err));
+	return xasprintf("%s %s: %s by uid %u: %s", key, path, how,
+	    (unsigned)geteuid(), strerror(err));
 }
 
 /*
@@ -323,7 +301,7 @@ load_recipients(struct config *c, char **err_out)
 	if ((text = read_file(c->recipients, &len)) == NULL) {
 		*err_out = errno == EACCES ? path_err("recipients",
 		    c->recipients, "not readable", errno) :
-		    errf(c->recipients, strerror(errno));
+		    xasprintf("%s: %s", c->recipients, strerror(errno));
 		return -1;
 	}
 	rc = conf_load_recipients(c, c->recipients, text, len, err_out);
@@ -354,7 +332,7 @@ load_config(const struct options *o, char **err_out)
 	} else {
 		name = o->conf_file != NULL ? o->conf_file : INLET_CONF;
 		if ((text = read_file(name, &len)) == NULL) {
-			*err_out = errf(name, strerror(errno));
+			*err_out = xasprintf("%s: %s", name, strerror(errno));
 			return NULL;
 		}
 	}
@@ -503,17 +481,6 @@ load_auth(void)
 }
 
 #ifdef HAVE_SYSTEMD
-/* role_by_port - the role of a listen line without one (conf.c). */
-static enum conf_role
-role_by_port(unsigned port)
-{
-	if (port == 587)
-		return CONF_ROLE_SUBMISSION;
-	if (port == 465)
-		return CONF_ROLE_SUBMISSIONS;
-	return CONF_ROLE_MX;
-}
-
 /* fd_role - an inherited socket's role: its FileDescriptorName= if that
  * is a role name, else what its port implies. */
 static enum conf_role
@@ -531,9 +498,10 @@ fd_role(int fd, const char *name)
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 		return CONF_ROLE_MX;
 	if (ss.ss_family == AF_INET)
-		return role_by_port(ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		return conf_role_by_port(
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port));
 	if (ss.ss_family == AF_INET6)
-		return role_by_port(
+		return conf_role_by_port(
 		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
 	return CONF_ROLE_MX;
 }
@@ -689,7 +657,7 @@ relisten_bind(struct relisten *r, const struct config *c, char **err_out)
 		if (r->next[j] == NULL) {
 			(void)snprintf(what, sizeof(what), "%s: listen %s:%u",
 			    cl->where, cl->addr, cl->port);
-			*err_out = errf(what, err);
+			*err_out = xasprintf("%s: %s", what, err);
 			return -1;
 		}
 		r->fresh[j] = true;
@@ -881,22 +849,16 @@ check_paths(const struct config *c, char **err_out)
 	return 0;
 }
 
-/* reload_check - what a reload needs besides a valid file and usable
- * paths: passed sockets with TLS roles have certificates and AUTH. */
+/* reload_check - what a start or reload needs besides a valid file and
+ * usable paths: sockets passed for the submission roles have what
+ * conf_check_role says (certificates and AUTH). */
 static int
 reload_check(const struct config *c, const struct tls *t, char **err_out)
 {
-	if (rt.activated_tls && t == NULL) {
-		*err_out = errf("tls_cert", "a socket passed for a submission "
-		    "role needs certificates");
-		return -1;
-	}
-	if (rt.activated_tls && !c->sink && !conf_has_auth(c)) {
-		*err_out = errf("sasl_db", "a socket passed for a submission "
-		    "role needs an AUTH backend");
-		return -1;
-	}
-	return 0;
+	if (!rt.activated_tls)
+		return 0;
+	return conf_check_role(c, CONF_ROLE_SUBMISSION, t != NULL,
+	    "a socket passed by systemd", err_out);
 }
 
 /* reload_failed - log why and keep everything as it is. */
@@ -1062,17 +1024,8 @@ start_checks(const struct options *o)
 		config_fail(err);
 	load_tls();
 	load_auth();
-	if (rt.activated_tls && rt.env.tls == NULL) {
-		(void)fprintf(stderr, "inletd: a socket passed for a "
-		    "submission role needs tls_cert and tls_key\n");
-		exit(2);
-	}
-	if (rt.activated_tls && !cfg->sink && !conf_has_auth(cfg)) {
-		(void)fprintf(stderr, "inletd: a socket passed for a "
-		    "submission role needs sasl_db (or sasl_pwcheck "
-		    "saslauthd)\n");
-		exit(2);
-	}
+	if (reload_check(cfg, rt.env.tls, &err) != 0)
+		config_fail(err);
 	if (!o->sink && faccessat(AT_FDCWD, conf, R_OK, AT_EACCESS) != 0) {
 		char why[PATH_MAX + 128];
 

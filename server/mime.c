@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "mime.h"
+#include "xalloc.h"
 
 void
 mime_init(void)
@@ -54,8 +55,7 @@ mime_header_text(const char *raw)
 
 		g_string_append_unichar(s, mime_is_unsafe(ch) ? ' ' : ch);
 	}
-	if ((out = strdup(s->str)) == NULL)
-		log_fatal("out of memory (header text)");
+	out = xstrdup(s->str);
 	g_string_free(s, TRUE);
 	g_free(valid);
 	g_free(dec);

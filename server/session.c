@@ -20,6 +20,7 @@
 #include "smtp_data.h"
 #include "smtp_line.h"
 #include "smtp_reply.h"
+#include "xalloc.h"
 
 #define SESSION_CMD_LINE_MAX	512	/* RFC 5321 §4.5.3.1.4 */
 #define SESSION_AUTH_LINE_MAX	12288	/* RFC 4954 §4 */
@@ -34,12 +35,18 @@
 #define CMD_F_NO_ARGS	0x04	/* arguments are a syntax error */
 #define CMD_F_IN_BDAT	0x08	/* allowed between BDAT chunks */
 #define CMD_F_JUNK	0x10	/* counts against junk_command_limit */
+#define CMD_F_NEED_RCPT	0x20	/* 554 when every RCPT was refused */
+#define CMD_F_SEQ_LATE	0x40	/* the handler applies the state rule */
 
-#define ST(x)		(1u << (x))
-#define ST_ANY_CMD	(ST(SESSION_ST_GREETED) | ST(SESSION_ST_READY) | \
-			 ST(SESSION_ST_MAIL) | ST(SESSION_ST_RCPT))
-#define ST_HELO_DONE	(ST(SESSION_ST_READY) | ST(SESSION_ST_MAIL) | \
-			 ST(SESSION_ST_RCPT))
+/*
+ * The 503 reasons of the command table's state column (RFC 5321 §4.1.4
+ * and §3.3: EHLO first; MAIL, RCPT, DATA in that order).
+ */
+#define SEQ_HELO	"send HELO/EHLO first"
+#define SEQ_NESTED	"nested MAIL command"
+#define SEQ_NEED_MAIL	"need MAIL command"
+#define SEQ_NEED_RCPT	"need RCPT command"
+#define SEQ_IN_TX	"AUTH not allowed during a mail transaction"
 
 /* header scanner state: finds Received: count and Subject: */
 struct session_hdr {
@@ -95,9 +102,14 @@ struct session {
 	const struct smtp_addr	*cur_rcpt;	/* RCPT being refused, or NULL */
 };
 
+/*
+ * One row of the command table.  seq[] is the state column: for each
+ * command-mode state, NULL where the verb may run, or the reason of the
+ * 503 it gets there.  Nothing else answers a verb for its state.
+ */
 struct session_cmd {
 	enum smtp_verb	 verb;
-	unsigned	 states;	/* ST() mask where it may run */
+	const char	*seq[SESSION_ST_RCPT + 1];
 	unsigned	 flags;
 	void		(*handler)(struct session *, const struct smtp_cmd *);
 };
@@ -106,6 +118,8 @@ static void session_reply(struct session *, enum smtp_reply_id, const char *);
 static void session_spend_error(struct session *);
 static void session_end_with(struct session *, enum smtp_reply_id);
 static void session_bdat_chunk_end(struct session *);
+static enum smtp_reply_id session_seq_refusal(const struct session *,
+    enum smtp_verb, const char **);
 
 /* session_state_name - for debug logs. */
 static const char *
@@ -199,81 +213,6 @@ session_tx_reset(struct session *s)
 		session_set_state(s, SESSION_ST_READY);
 }
 
-/* session_is_error_reply - replies that spend the error budget. */
-static bool
-session_is_error_reply(enum smtp_reply_id id)
-{
-	switch (id) {
-	case SMTP_R_UNKNOWN:
-	case SMTP_R_LINE_TOOLONG:
-	case SMTP_R_AUTH_TOOLONG:
-	case SMTP_R_BARE_LF_CMD:
-	case SMTP_R_BAD_CHAR:
-	case SMTP_R_SYNTAX_ARGS:
-	case SMTP_R_SYNTAX_SENDER:
-	case SMTP_R_SYNTAX_RCPT:
-	case SMTP_R_PATH_TOOLONG:
-	case SMTP_R_NOT_IMPL:
-	case SMTP_R_BAD_SEQ:
-	case SMTP_R_PARAM_UNKNOWN:
-	case SMTP_R_PARAM_VALUE:
-	case SMTP_R_PARAM_REPEATED:
-	case SMTP_R_BDAT_MIXED:
-	case SMTP_R_NO_VALID_RCPT:
-	case SMTP_R_AUTH_BADB64:
-	case SMTP_R_AUTH_MECH:
-		return true;
-	case SMTP_R_AUTH_OK:
-	case SMTP_R_AUTH_CHALLENGE:
-	case SMTP_R_AUTH_FAILED:
-	case SMTP_R_AUTH_CANCELLED:
-	case SMTP_R_AUTH_TEMP:
-	case SMTP_R_AUTH_ENCRYPT:
-	case SMTP_R_AUTH_WEAK:
-	case SMTP_R_AUTH_BANNED:
-	case SMTP_R_SENDER_NOT_OWNED:
-	case SMTP_R_TOO_MANY_TX:
-	case SMTP_R_TOO_MANY_JUNK:
-	case SMTP_R_HEADER_TOO_BIG:
-	case SMTP_R_NUL:
-	case SMTP_R_GREETING:
-	case SMTP_R_HELO:
-	case SMTP_R_OK:
-	case SMTP_R_MAIL_OK:
-	case SMTP_R_RCPT_OK:
-	case SMTP_R_DATA_GO:
-	case SMTP_R_QUEUED:
-	case SMTP_R_BDAT_OK:
-	case SMTP_R_QUIT:
-	case SMTP_R_VRFY:
-	case SMTP_R_HELP:
-	case SMTP_R_STARTTLS_GO:
-	case SMTP_R_UTF8_REQUIRED:
-	case SMTP_R_BAD_MAILBOX:
-	case SMTP_R_TLS_UNAVAIL:
-	case SMTP_R_TLS_REQUIRED:
-	case SMTP_R_AUTH_REQUIRED:
-	case SMTP_R_RELAY_DENIED:
-	case SMTP_R_UNKNOWN_USER:
-	case SMTP_R_TOO_MANY_RCPT:
-	case SMTP_R_TOO_BIG:
-	case SMTP_R_BARE_NEWLINE:
-	case SMTP_R_STORAGE_FULL:
-	case SMTP_R_LOCAL_ERROR:
-	case SMTP_R_TOO_MANY_ERRORS:
-	case SMTP_R_TIMEOUT:
-	case SMTP_R_SESSION_TIMEOUT:
-	case SMTP_R_SHUTDOWN:
-	case SMTP_R_TOO_MANY_CONN:
-	case SMTP_R_LOOP:
-	case SMTP_R_HTTP:
-	case SMTP_R_PREGREET:
-	case SMTP_R_COUNT:
-		return false;
-	}
-	return false;
-}
-
 /*
  * session_make_room - every reply goes into s->out through here (or
  * right after it): hand what is queued to the connection once it passes
@@ -335,7 +274,7 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 		s->stats.rejects++;
 		session_log_reject(s, id, arg);
 	}
-	if (session_is_error_reply(id))
+	if (smtp_reply_is_error(id))
 		session_spend_error(s);
 }
 
@@ -367,9 +306,7 @@ session_new(const struct session_params *p, const struct session_ops *ops,
 {
 	struct session *s;
 
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		log_fatal("out of memory (session)");
+	s = xcalloc(1, sizeof(*s));
 	s->cfg = p->cfg;
 	s->ops = ops;
 	s->ctx = ctx;
@@ -570,9 +507,7 @@ session_spool_open(struct session *s)
 		return (err == ENOSPC || err == EDQUOT) ?
 		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR;
 	}
-	s->scratch = malloc(SESSION_CHUNK + 2);
-	if (s->scratch == NULL)
-		log_fatal("out of memory (body buffer)");
+	s->scratch = xmalloc(SESSION_CHUNK + 2);
 	return -1;
 }
 
@@ -780,10 +715,6 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 	enum smtp_cmd_err err;
 	unsigned flags = s->cfg->strict_envelope ? SMTP_CMD_F_STRICT : 0;
 
-	if (s->state != SESSION_ST_READY) {
-		session_reply(s, SMTP_R_BAD_SEQ, "nested MAIL command");
-		return;
-	}
 	err = smtp_cmd_parse_mail(cmd->arg, cmd->arglen, flags, &m);
 	if (err != SMTP_CMD_OK) {
 		session_reply(s, session_path_err(err, false),
@@ -932,37 +863,6 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	session_reply(s, SMTP_R_RCPT_OK, NULL);
 }
 
-/*
- * session_no_rcpt_why - why DATA/BDAT cannot start here: 503 with its
- * reason in *why, or 554 when recipients were tried and all refused
- * (RFC 2920 §3.1).
- */
-static enum smtp_reply_id
-session_no_rcpt_why(const struct session *s, const char **why)
-{
-	*why = NULL;
-	if (s->state == SESSION_ST_MAIL && s->tx.rcpt_tried > 0)
-		return SMTP_R_NO_VALID_RCPT;
-	if (s->state == SESSION_ST_GREETED)
-		*why = "send HELO/EHLO first";
-	else if (s->state == SESSION_ST_MAIL)
-		*why = "need RCPT command";
-	else
-		*why = "need MAIL command";
-	return SMTP_R_BAD_SEQ;
-}
-
-/* session_no_rcpt - DATA/BDAT without a recipient: 503 or 554. */
-static void
-session_no_rcpt(struct session *s)
-{
-	enum smtp_reply_id id;
-	const char *why;
-
-	id = session_no_rcpt_why(s, &why);
-	session_reply(s, id, why);
-}
-
 /* session_data - DATA (RFC 5321 §4.1.1.4): open the spool, 354. */
 static void
 session_data(struct session *s, const struct smtp_cmd *cmd)
@@ -970,10 +870,6 @@ session_data(struct session *s, const struct smtp_cmd *cmd)
 	int fail;
 
 	(void)cmd;
-	if (s->state != SESSION_ST_RCPT) {
-		session_no_rcpt(s);
-		return;
-	}
 	if (s->tx.body == SMTP_BODY_BINARYMIME) {	/* RFC 3030 §3 */
 		session_reply(s, SMTP_R_BAD_SEQ, "BINARYMIME requires BDAT");
 		return;
@@ -1039,8 +935,8 @@ session_bdat(struct session *s, const struct smtp_cmd *cmd)
 		session_reply(s, SMTP_R_SYNTAX_ARGS, "BDAT size [LAST]");
 		return;
 	}
-	if (s->state != SESSION_ST_RCPT) {
-		id = session_no_rcpt_why(s, &why);
+	id = session_seq_refusal(s, cmd->verb, &why);
+	if (id != SMTP_R_COUNT) {	/* the table's answer, chunk consumed */
 		session_bdat_skip(s, size, id, why);
 		return;
 	}
@@ -1173,10 +1069,8 @@ session_auth(struct session *s, const struct smtp_cmd *cmd)
 	const char *ir, *mechs;
 	size_t irlen;
 
-	if (s->authenticated || s->state != SESSION_ST_READY) {
-		session_reply(s, SMTP_R_BAD_SEQ, s->authenticated ?
-		    "already authenticated" : "AUTH not allowed during a "
-		    "mail transaction");
+	if (s->authenticated) {
+		session_reply(s, SMTP_R_BAD_SEQ, "already authenticated");
 		return;
 	}
 	if (session_needs_tls(s) && conf_has_auth(s->cfg)) {
@@ -1260,33 +1154,43 @@ session_http(struct session *s, const struct smtp_cmd *cmd)
 	session_close(s);
 }
 
+/*
+ * The command table.  The seq column reads GREETED, READY, MAIL, RCPT
+ * (the command-mode states; session_feed sends every other state's
+ * bytes elsewhere).
+ */
 static const struct session_cmd session_cmds[] = {
-	{ SMTP_VERB_EHLO, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
-	    session_helo },
-	{ SMTP_VERB_HELO, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
-	    session_helo },
-	{ SMTP_VERB_MAIL, ST_HELO_DONE, 0, session_mail },
-	{ SMTP_VERB_RCPT, ST_HELO_DONE, 0, session_rcpt },
-	{ SMTP_VERB_DATA, ST_HELO_DONE, CMD_F_NO_ARGS, session_data },
-	{ SMTP_VERB_BDAT, ST_ANY_CMD, CMD_F_IN_BDAT, session_bdat },
-	{ SMTP_VERB_RSET, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
-	    CMD_F_NO_ARGS | CMD_F_IN_BDAT | CMD_F_JUNK, session_rset },
-	{ SMTP_VERB_NOOP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
-	    CMD_F_IN_BDAT | CMD_F_JUNK, session_noop },
-	{ SMTP_VERB_QUIT, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
-	    CMD_F_IN_BDAT, session_quit },
-	{ SMTP_VERB_VRFY, ST_ANY_CMD, CMD_F_PRE_AUTH | CMD_F_JUNK,
-	    session_vrfy },
-	{ SMTP_VERB_EXPN, ST_ANY_CMD, CMD_F_PRE_AUTH | CMD_F_JUNK,
-	    session_not_impl },
-	{ SMTP_VERB_HELP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
-	    CMD_F_JUNK, session_help },
-	{ SMTP_VERB_STARTTLS, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
-	    CMD_F_NO_ARGS, session_starttls },
-	{ SMTP_VERB_AUTH, ST_HELO_DONE, CMD_F_PRE_TLS | CMD_F_PRE_AUTH,
-	    session_auth },
-	{ SMTP_VERB_HTTP, ST_ANY_CMD, CMD_F_PRE_TLS | CMD_F_PRE_AUTH |
-	    CMD_F_IN_BDAT, session_http },
+	{ SMTP_VERB_EHLO, { NULL, NULL, NULL, NULL },
+	    CMD_F_PRE_TLS | CMD_F_PRE_AUTH, session_helo },
+	{ SMTP_VERB_HELO, { NULL, NULL, NULL, NULL },
+	    CMD_F_PRE_TLS | CMD_F_PRE_AUTH, session_helo },
+	{ SMTP_VERB_MAIL, { SEQ_HELO, NULL, SEQ_NESTED, SEQ_NESTED },
+	    0, session_mail },
+	{ SMTP_VERB_RCPT, { SEQ_HELO, SEQ_NEED_MAIL, NULL, NULL },
+	    0, session_rcpt },
+	{ SMTP_VERB_DATA, { SEQ_HELO, SEQ_NEED_MAIL, SEQ_NEED_RCPT, NULL },
+	    CMD_F_NO_ARGS | CMD_F_NEED_RCPT, session_data },
+	{ SMTP_VERB_BDAT, { SEQ_HELO, SEQ_NEED_MAIL, SEQ_NEED_RCPT, NULL },
+	    CMD_F_IN_BDAT | CMD_F_NEED_RCPT | CMD_F_SEQ_LATE, session_bdat },
+	{ SMTP_VERB_RSET, { NULL, NULL, NULL, NULL }, CMD_F_PRE_TLS |
+	    CMD_F_PRE_AUTH | CMD_F_NO_ARGS | CMD_F_IN_BDAT | CMD_F_JUNK,
+	    session_rset },
+	{ SMTP_VERB_NOOP, { NULL, NULL, NULL, NULL }, CMD_F_PRE_TLS |
+	    CMD_F_PRE_AUTH | CMD_F_IN_BDAT | CMD_F_JUNK, session_noop },
+	{ SMTP_VERB_QUIT, { NULL, NULL, NULL, NULL }, CMD_F_PRE_TLS |
+	    CMD_F_PRE_AUTH | CMD_F_IN_BDAT, session_quit },
+	{ SMTP_VERB_VRFY, { NULL, NULL, NULL, NULL },
+	    CMD_F_PRE_AUTH | CMD_F_JUNK, session_vrfy },
+	{ SMTP_VERB_EXPN, { NULL, NULL, NULL, NULL },
+	    CMD_F_PRE_AUTH | CMD_F_JUNK, session_not_impl },
+	{ SMTP_VERB_HELP, { NULL, NULL, NULL, NULL },
+	    CMD_F_PRE_TLS | CMD_F_PRE_AUTH | CMD_F_JUNK, session_help },
+	{ SMTP_VERB_STARTTLS, { NULL, NULL, NULL, NULL },
+	    CMD_F_PRE_TLS | CMD_F_PRE_AUTH | CMD_F_NO_ARGS, session_starttls },
+	{ SMTP_VERB_AUTH, { SEQ_HELO, NULL, SEQ_IN_TX, SEQ_IN_TX },
+	    CMD_F_PRE_TLS | CMD_F_PRE_AUTH, session_auth },
+	{ SMTP_VERB_HTTP, { NULL, NULL, NULL, NULL }, CMD_F_PRE_TLS |
+	    CMD_F_PRE_AUTH | CMD_F_IN_BDAT, session_http },
 };
 
 /* session_find_cmd - the table row for a verb, or NULL. */
@@ -1302,19 +1206,61 @@ session_find_cmd(enum smtp_verb verb)
 }
 
 /*
- * session_may_run - the checks every command passes before its handler:
- * state, BDAT sequence, STARTTLS and AUTH requirements, no-argument
- * verbs.  Replies and returns false when the command may not run.
+ * session_seq_refusal - the state column's answer to verb now: a reply
+ * with its reason in *why_out, or SMTP_R_COUNT when it may run.  A DATA
+ * or BDAT after recipients that were all refused is 554 rather than 503
+ * (RFC 2920 §3.1).
+ */
+static enum smtp_reply_id
+session_seq_refusal(const struct session *s, enum smtp_verb verb,
+    const char **why_out)
+{
+	const struct session_cmd *c = session_find_cmd(verb);
+
+	*why_out = NULL;
+	if (c == NULL || s->state > SESSION_ST_RCPT ||
+	    c->seq[s->state] == NULL)
+		return SMTP_R_COUNT;
+	if ((c->flags & CMD_F_NEED_RCPT) != 0 &&
+	    s->state == SESSION_ST_MAIL && s->tx.rcpt_tried > 0)
+		return SMTP_R_NO_VALID_RCPT;
+	*why_out = c->seq[s->state];
+	return SMTP_R_BAD_SEQ;
+}
+
+/*
+ * session_seq_ok - apply the state column; false when it refused.
+ */
+static bool
+session_seq_ok(struct session *s, const struct session_cmd *c)
+{
+	enum smtp_reply_id id;
+	const char *why;
+
+	id = session_seq_refusal(s, c->verb, &why);
+	if (id == SMTP_R_COUNT)
+		return true;
+	session_reply(s, id, why);
+	return false;
+}
+
+/*
+ * session_may_run - the checks every command passes before its handler,
+ * in this order: EHLO first (a client that has not said it learns that
+ * before anything else); BDAT sequence; STARTTLS and AUTH requirements;
+ * no-argument verbs; then the rest of the state column.  BDAT
+ * (CMD_F_SEQ_LATE) applies its state column itself, after parsing its
+ * size, since a refused chunk is still read (RFC 3030 §3).  Replies and
+ * returns false when the command may not run.
  */
 static bool
 session_may_run(struct session *s, const struct session_cmd *c,
     const struct smtp_cmd *cmd)
 {
-	if ((c->states & ST(s->state)) == 0) {
-		session_reply(s, SMTP_R_BAD_SEQ, s->state == SESSION_ST_GREETED ?
-		    "send HELO/EHLO first" : "command out of sequence");
+	bool late = (c->flags & CMD_F_SEQ_LATE) != 0;
+
+	if (s->state == SESSION_ST_GREETED && !late && !session_seq_ok(s, c))
 		return false;
-	}
 	if (s->tx.bdat && (c->flags & CMD_F_IN_BDAT) == 0) {
 		session_reply(s, SMTP_R_BDAT_MIXED, NULL);
 		return false;
@@ -1331,7 +1277,7 @@ session_may_run(struct session *s, const struct session_cmd *c,
 		session_reply(s, SMTP_R_SYNTAX_ARGS, cmd->name);
 		return false;
 	}
-	return true;
+	return late || session_seq_ok(s, c);
 }
 
 /* session_command - dispatch one complete command line. */

@@ -10,6 +10,9 @@
 
 #include "smtp_reply.h"
 
+/* ERR - the reply counts against max_errors (see smtp_reply.h). */
+#define ERR	SMTP_REPLY_F_ERROR
+
 static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	[SMTP_R_GREETING] = { 220, NULL, "%s ESMTP inlet" },
 	[SMTP_R_HELO] = { 250, NULL, "%s" },
@@ -25,21 +28,28 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	[SMTP_R_HELP] = { 214, "2.0.0",
 	    "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP" },
 	[SMTP_R_STARTTLS_GO] = { 220, "2.0.0", "Ready to start TLS" },
-	[SMTP_R_UNKNOWN] = { 500, "5.5.2", "Error: command not recognized" },
-	[SMTP_R_LINE_TOOLONG] = { 500, "5.5.0", "Error: line too long" },
-	[SMTP_R_AUTH_TOOLONG] = { 500, "5.5.6", "Error: authentication line too long" },
+	[SMTP_R_UNKNOWN] = { 500, "5.5.2",
+	    "Error: command not recognized", ERR },
+	[SMTP_R_LINE_TOOLONG] = { 500, "5.5.0", "Error: line too long", ERR },
+	[SMTP_R_AUTH_TOOLONG] = { 500, "5.5.6",
+	    "Error: authentication line too long", ERR },
 	[SMTP_R_BARE_LF_CMD] = { 500, "5.5.2",
-	    "Error: bare <LF> received; lines must end in <CR><LF>" },
-	[SMTP_R_BAD_CHAR] = { 500, "5.5.2", "Error: bare <CR> or NUL in command" },
-	[SMTP_R_SYNTAX_ARGS] = { 501, "5.5.4", "Syntax: %s" },
-	[SMTP_R_SYNTAX_SENDER] = { 501, "5.1.7", "Bad sender address syntax" },
-	[SMTP_R_SYNTAX_RCPT] = { 501, "5.1.3", "Bad recipient address syntax" },
-	[SMTP_R_PATH_TOOLONG] = { 501, "5.1.3", "Address too long" },
-	[SMTP_R_NOT_IMPL] = { 502, "5.5.1", "Error: command not implemented" },
-	[SMTP_R_BAD_SEQ] = { 503, "5.5.1", "Error: %s" },
-	[SMTP_R_NO_VALID_RCPT] = { 554, "5.5.1", "Error: no valid recipients" },
-	[SMTP_R_PARAM_UNKNOWN] = { 555, "5.5.4", "Unsupported parameter" },
-	[SMTP_R_PARAM_VALUE] = { 501, "5.5.4", "Bad parameter value: %s" },
+	    "Error: bare <LF> received; lines must end in <CR><LF>", ERR },
+	[SMTP_R_BAD_CHAR] = { 500, "5.5.2",
+	    "Error: bare <CR> or NUL in command", ERR },
+	[SMTP_R_SYNTAX_ARGS] = { 501, "5.5.4", "Syntax: %s", ERR },
+	[SMTP_R_SYNTAX_SENDER] = { 501, "5.1.7",
+	    "Bad sender address syntax", ERR },
+	[SMTP_R_SYNTAX_RCPT] = { 501, "5.1.3",
+	    "Bad recipient address syntax", ERR },
+	[SMTP_R_PATH_TOOLONG] = { 501, "5.1.3", "Address too long", ERR },
+	[SMTP_R_NOT_IMPL] = { 502, "5.5.1",
+	    "Error: command not implemented", ERR },
+	[SMTP_R_BAD_SEQ] = { 503, "5.5.1", "Error: %s", ERR },
+	[SMTP_R_NO_VALID_RCPT] = { 554, "5.5.1",
+	    "Error: no valid recipients", ERR },
+	[SMTP_R_PARAM_UNKNOWN] = { 555, "5.5.4", "Unsupported parameter", ERR },
+	[SMTP_R_PARAM_VALUE] = { 501, "5.5.4", "Bad parameter value: %s", ERR },
 	[SMTP_R_UTF8_REQUIRED] = { 553, "5.6.7",
 	    "Non-ASCII address requires SMTPUTF8" },
 	[SMTP_R_BAD_MAILBOX] = { 553, "5.1.3", "Mailbox name not allowed" },
@@ -73,14 +83,15 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	[SMTP_R_AUTH_FAILED] = { 535, "5.7.8",
 	    "Authentication credentials invalid" },
 	[SMTP_R_AUTH_CANCELLED] = { 501, "5.7.0", "Authentication cancelled" },
-	[SMTP_R_AUTH_BADB64] = { 501, "5.5.2", "Invalid base64 data" },
+	[SMTP_R_AUTH_BADB64] = { 501, "5.5.2", "Invalid base64 data", ERR },
 	[SMTP_R_AUTH_TEMP] = { 454, "4.7.0",
 	    "Temporary authentication failure" },
 	[SMTP_R_AUTH_ENCRYPT] = { 538, "5.7.11",
 	    "Encryption required for requested authentication mechanism" },
 	[SMTP_R_AUTH_WEAK] = { 534, "5.7.9",
 	    "Authentication mechanism is too weak" },
-	[SMTP_R_AUTH_MECH] = { 504, "5.5.4", "Unrecognized authentication type" },
+	[SMTP_R_AUTH_MECH] = { 504, "5.5.4",
+	    "Unrecognized authentication type", ERR },
 	[SMTP_R_AUTH_BANNED] = { 421, "4.7.0",
 	    "%s Error: too many failed authentications, try again later" },
 	[SMTP_R_SENDER_NOT_OWNED] = { 553, "5.7.1",
@@ -92,9 +103,9 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	[SMTP_R_HEADER_TOO_BIG] = { 552, "5.3.4",
 	    "Message header size exceeds fixed limit" },
 	[SMTP_R_BDAT_MIXED] = { 503, "5.5.1",
-	    "Error: DATA and BDAT cannot be mixed" },
+	    "Error: DATA and BDAT cannot be mixed", ERR },
 	[SMTP_R_PARAM_REPEATED] = { 501, "5.5.4",
-	    "Parameter repeated with a different value" },
+	    "Parameter repeated with a different value", ERR },
 	[SMTP_R_NUL] = { 554, "5.6.0", "Message rejected: NUL octet in "
 	    "message; binary data needs BDAT and BODY=BINARYMIME" },
 };
@@ -140,6 +151,12 @@ unsigned
 smtp_reply_code(enum smtp_reply_id id)
 {
 	return smtp_reply_table[id].code;
+}
+
+bool
+smtp_reply_is_error(enum smtp_reply_id id)
+{
+	return (smtp_reply_table[id].flags & SMTP_REPLY_F_ERROR) != 0;
 }
 
 int

@@ -8,6 +8,7 @@
 #ifndef INLET_SMTP_REPLY_H
 #define INLET_SMTP_REPLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -79,10 +80,22 @@ enum smtp_reply_id {
 	SMTP_R_COUNT		/* number of replies */
 };
 
+/*
+ * Reply flags.  SMTP_REPLY_F_ERROR: the reply is a client mistake that
+ * spends the session's error budget (max_errors): every 500-504 and 555
+ * syntax or sequence reply, and 554 "no valid recipients" (RFC 2920
+ * §3.1: a DATA after refused recipients).  Never a 2xx/3xx, never a
+ * 4xx (our condition, not the client's), never a policy refusal (relay,
+ * unknown user, size), and not AUTH's own failures, which the failed-
+ * login throttle counts instead.
+ */
+#define SMTP_REPLY_F_ERROR	0x01
+
 struct smtp_reply {
 	unsigned	 code;
 	const char	*enh;	/* "2.0.0"; NULL for the greeting */
 	const char	*text;	/* may contain one "%s" */
+	unsigned	 flags;	/* SMTP_REPLY_F_* */
 };
 
 /* smtp_reply_get - the table row for id. */
@@ -105,5 +118,8 @@ int	smtp_reply_ehlo_fmt(struct buf *out, const char *host,
 
 /* smtp_reply_code - the reply code of id (for logs and error counting). */
 unsigned smtp_reply_code(enum smtp_reply_id id);
+
+/* smtp_reply_is_error - whether id spends the error budget. */
+bool	smtp_reply_is_error(enum smtp_reply_id id);
 
 #endif

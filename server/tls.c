@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "tls.h"
+#include "xalloc.h"
 
 /* TLS 1.2 suites with forward secrecy and AEAD only (TLS 1.3 suites are
  * OpenSSL's defaults, all of them AEAD). */
@@ -52,14 +53,9 @@ static int
 tls_fail(char **err_out, const char *file, const char *what)
 {
 	char why[512];
-	size_t len;
 
 	tls_error_string(why, sizeof(why));
-	len = strlen(file) + strlen(what) + strlen(why) + 8;
-	*err_out = malloc(len);
-	if (*err_out == NULL)
-		log_fatal("out of memory (TLS error)");
-	(void)snprintf(*err_out, len, "%s: %s: %s", file, what, why);
+	*err_out = xasprintf("%s: %s: %s", file, what, why);
 	return -1;
 }
 
@@ -132,9 +128,9 @@ static int
 tls_pair_load(struct tls_pair *p, const struct config *cfg, const char *cert,
     const char *key, char **err_out)
 {
-	p->file = strdup(cert);
+	p->file = xstrdup(cert);
 	p->ctx = SSL_CTX_new(TLS_server_method());
-	if (p->file == NULL || p->ctx == NULL)
+	if (p->ctx == NULL)
 		log_fatal("out of memory (TLS context)");
 	if (tls_ctx_setup(p->ctx, cfg) != 0)
 		return tls_fail(err_out, cert, "cannot set up the context");
@@ -170,10 +166,8 @@ tls_new(const struct config *cfg, char **err_out)
 	struct tls *t;
 	size_t i;
 
-	t = calloc(1, sizeof(*t));
-	if (t == NULL || (t->pairs = calloc(cfg->ntls_certs + 1,
-	    sizeof(*t->pairs))) == NULL)
-		log_fatal("out of memory (TLS)");
+	t = xcalloc(1, sizeof(*t));
+	t->pairs = xcalloc(cfg->ntls_certs + 1, sizeof(*t->pairs));
 	t->refs = 1;
 	ERR_clear_error();
 	for (i = 0; i < cfg->ntls_certs && i < cfg->ntls_keys; i++) {

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "workq.h"
+#include "xalloc.h"
 
 #define WORKQ_MAX_THREADS	16
 
@@ -87,11 +88,9 @@ workq_done_cb(evutil_socket_t fd, short what, void *arg)
 struct workq *
 workq_new(struct event_base *base, unsigned nthreads)
 {
-	struct workq *wq = calloc(1, sizeof(*wq));
+	struct workq *wq = xcalloc(1, sizeof(*wq));
 	unsigned i;
 
-	if (wq == NULL)
-		log_fatal("out of memory (workq)");
 	if (nthreads > WORKQ_MAX_THREADS)
 		nthreads = WORKQ_MAX_THREADS;
 	STAILQ_INIT(&wq->todo);
@@ -137,10 +136,8 @@ workq_free(struct workq **wqp)
 void
 workq_submit(struct workq *wq, workq_fn work, workq_done_fn done, void *arg)
 {
-	struct workq_job *j = malloc(sizeof(*j));
+	struct workq_job *j = xmalloc(sizeof(*j));
 
-	if (j == NULL)
-		log_fatal("out of memory (job)");
 	j->work = work;
 	j->done = done;
 	j->arg = arg;

@@ -26,25 +26,12 @@ FUZZ_BINS = \
 	tests/fuzz/fuzz_session \
 	tests/fuzz/fuzz_conf
 
-# The protocol core: the sources of server/libcore.a, and the harness.
-FUZZ_CORE = buf log smtp_line smtp_cmd smtp_data smtp_reply idn conf session
-FUZZ_CORE_DEPS = \
-	$(top_srcdir)/server/buf.c $(top_srcdir)/server/buf.h \
-	$(top_srcdir)/server/log.c $(top_srcdir)/server/log.h \
-	$(top_srcdir)/server/smtp_line.c $(top_srcdir)/server/smtp_line.h \
-	$(top_srcdir)/server/smtp_cmd.c $(top_srcdir)/server/smtp_cmd.h \
-	$(top_srcdir)/server/smtp_data.c $(top_srcdir)/server/smtp_data.h \
-	$(top_srcdir)/server/smtp_reply.c $(top_srcdir)/server/smtp_reply.h \
-	$(top_srcdir)/server/idn.c $(top_srcdir)/server/idn.h \
-	$(top_srcdir)/server/conf.c $(top_srcdir)/server/conf.h \
-	$(top_srcdir)/server/session.c $(top_srcdir)/server/session.h \
-	$(top_srcdir)/tests/fuzz/harness.c $(top_srcdir)/tests/fuzz/harness.h
-FUZZ_OBJS = \
-	tests/fuzz/obj/buf.o tests/fuzz/obj/log.o \
-	tests/fuzz/obj/smtp_line.o tests/fuzz/obj/smtp_cmd.o \
-	tests/fuzz/obj/smtp_data.o tests/fuzz/obj/smtp_reply.o \
-	tests/fuzz/obj/idn.o tests/fuzz/obj/conf.o tests/fuzz/obj/session.o \
-	tests/fuzz/obj/harness.o
+# The protocol core: CORE_SRCS and CORE_HDRS from Makefile.am (the one
+# list of server/libcore.a's sources), compiled here with clang into
+# tests/fuzz/obj/core.a, and the harness.
+FUZZ_CORE_DEPS = $(CORE_SRCS) $(CORE_HDRS) \
+	tests/fuzz/harness.c tests/fuzz/harness.h
+FUZZ_OBJS = tests/fuzz/obj/harness.o tests/fuzz/obj/core.a
 
 EXTRA_DIST += \
 	tests/fuzz/README \
@@ -77,14 +64,19 @@ fuzz:
 	fi
 	@$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_BINS)
 
-# One command compiles the core; a stamp stands for all its objects.
+# One command compiles the core into an archive (the targets link what
+# they use) and the harness; a stamp stands for both.
 tests/fuzz/obj/core.stamp: $(FUZZ_CORE_DEPS)
 	@$(MKDIR_P) tests/fuzz/obj
-	@for m in $(FUZZ_CORE); do \
-	  echo "  FUZZCC   server/$$m.c"; \
+	@rm -f tests/fuzz/obj/core.a
+	@for f in $(CORE_SRCS); do \
+	  m=`basename $$f .c`; \
+	  echo "  FUZZCC   $$f"; \
 	  $(FUZZ_CC) $(FUZZ_CPPFLAGS) -std=c11 $(FUZZ_CFLAGS) -c \
-	    $(top_srcdir)/server/$$m.c -o tests/fuzz/obj/$$m.o || exit 1; \
+	    $(top_srcdir)/$$f -o tests/fuzz/obj/$$m.o || exit 1; \
+	  $(AR) cr tests/fuzz/obj/core.a tests/fuzz/obj/$$m.o || exit 1; \
 	done
+	@$(RANLIB) tests/fuzz/obj/core.a
 	@echo "  FUZZCC   tests/fuzz/harness.c"
 	@$(FUZZ_CC) $(FUZZ_CPPFLAGS) -std=c11 $(FUZZ_CFLAGS) -c \
 	  $(top_srcdir)/tests/fuzz/harness.c -o tests/fuzz/obj/harness.o

@@ -141,6 +141,49 @@ START_TEST(test_audit)
 }
 END_TEST
 
+/*
+ * The exceptions to the error budget's rule (below), each with why: the
+ * rule is that a 500-504 or 555 reply (syntax, sequence, not
+ * implemented, bad parameter) spends the budget, and no other does.
+ */
+static const struct {
+	enum smtp_reply_id	 id;
+	bool			 counts;
+} budget_exceptions[] = {
+	/* "*" ends an AUTH exchange on the client's own wish (RFC 4954
+	 * §4); the failed-login throttle counts AUTH, not the budget */
+	{ SMTP_R_AUTH_CANCELLED, false },
+	/* DATA after every RCPT was refused (RFC 2920 §3.1): a sequence
+	 * error, though RFC 5321 gives it 554 */
+	{ SMTP_R_NO_VALID_RCPT, true },
+};
+
+/*
+ * test_budget - reply _i's flag column: every 500-504 and 555 reply
+ * counts against max_errors, no 2xx, 3xx or 4xx does, nor any other 5xx
+ * (policy refusals), but for budget_exceptions.
+ */
+START_TEST(test_budget)
+{
+	enum smtp_reply_id id = (enum smtp_reply_id)_i;
+	unsigned code = smtp_reply_code(id);
+	bool want = (code >= 500 && code <= 504) || code == 555;
+	size_t k;
+
+	for (k = 0; k < sizeof(budget_exceptions) /
+	    sizeof(budget_exceptions[0]); k++)
+		if (budget_exceptions[k].id == id)
+			want = budget_exceptions[k].counts;
+	if (code < 400)
+		ck_assert_msg(!want, "reply %d: a %u is never an error", _i,
+		    code);
+	ck_assert_msg(smtp_reply_is_error(id) == want,
+	    "reply %d (%u %s): counts %d, want %d", _i, code,
+	    smtp_reply_get(id)->enh != NULL ? smtp_reply_get(id)->enh : "-",
+	    smtp_reply_is_error(id), want);
+}
+END_TEST
+
 START_TEST(test_full_buffer)
 {
 	struct buf b;
@@ -198,6 +241,7 @@ reply_suite(void)
 
 	tcase_add_loop_test(tc, test_row, 0, SMTP_R_COUNT);
 	tcase_add_loop_test(tc, test_audit, 0, SMTP_R_COUNT);
+	tcase_add_loop_test(tc, test_budget, 0, SMTP_R_COUNT);
 	tcase_add_loop_test(tc, test_fmt, 0,
 	    (int)(sizeof(fmt_cases) / sizeof(fmt_cases[0])));
 	tcase_add_test(tc, test_full_buffer);
