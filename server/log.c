@@ -261,21 +261,13 @@ log_fatal(const char *fmt, ...)
 static size_t
 log_char(const unsigned char *s, size_t n)
 {
-	size_t len;
-
 	if (s[0] >= 0x20 && s[0] < 0x7f)
 		return s[0] == '"' || s[0] == '\\' ? 0 : 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;	/* controls, DEL, never a lead byte */
-	if (len > n || (s[0] == 0xc2 && s[1] < 0xa0))	/* C1 controls */
-		return 0;
-	return smtp_utf8_valid((const char *)s, len) ? len : 0;
+	if (s[0] < 0x80)
+		return 0;	/* controls, DEL */
+	if (s[0] == 0xc2 && n > 1 && s[1] < 0xa0)
+		return 0;	/* C1 controls */
+	return smtp_utf8_seq(s, n);
 }
 
 char *

@@ -330,7 +330,8 @@ rd_ieat_word(struct rd *r, const char *lit)
 /* ---- UTF-8 ---------------------------------------------------------- */
 
 /*
- * utf8_seq - the length of the well-formed character at s, 0 if none.
+ * smtp_utf8_seq - the length of the well-formed character at s (n > 0
+ * octets left), 0 if none.
  *   UTF8-2 = %xC2-DF UTF8-tail                               RFC 3629 §4
  *   UTF8-3 = %xE0 %xA0-BF UTF8-tail / %xE1-EC 2( UTF8-tail ) /
  *            %xED %x80-9F UTF8-tail / %xEE-EF 2( UTF8-tail )
@@ -339,8 +340,8 @@ rd_ieat_word(struct rd *r, const char *lit)
  * The narrowed second octets are what exclude overlong forms,
  * surrogates (ED A0-BF) and code points above U+10FFFF.
  */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
+size_t
+smtp_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char lo = 0x80, hi = 0xbf;
 	size_t len, i;
@@ -374,7 +375,7 @@ smtp_utf8_valid(const char *s, size_t n)
 	size_t i = 0, k;
 
 	while (i < n) {
-		k = utf8_seq((const unsigned char *)s + i, n - i);
+		k = smtp_utf8_seq((const unsigned char *)s + i, n - i);
 		if (k == 0)
 			return false;
 		i += k;
@@ -650,6 +651,21 @@ parse_addr_literal(struct rd *r)
 	return literal_valid((const char *)r->s + start, r->i - 1 - start);
 }
 
+/* parse_local_part - Local-part = Dot-string / Quoted-string, into sp. */
+static bool
+parse_local_part(struct rd *r, struct span *sp)
+{
+	bool ok;
+
+	sp->lstart = r->i;
+	if (rd_peek(r) == '"')
+		ok = parse_quoted_string(r);
+	else
+		ok = parse_dot_string(r);
+	sp->llen = r->i - sp->lstart;
+	return ok;
+}
+
 /*
  * parse_mailbox - recording where its parts are.
  *   Mailbox    = Local-part "@" ( Domain / address-literal )
@@ -660,13 +676,7 @@ parse_mailbox(struct rd *r, struct span *sp)
 {
 	bool ok;
 
-	sp->lstart = r->i;
-	if (rd_peek(r) == '"')
-		ok = parse_quoted_string(r);
-	else
-		ok = parse_dot_string(r);
-	sp->llen = r->i - sp->lstart;
-	if (!ok || !rd_eat(r, '@'))
+	if (!parse_local_part(r, sp) || !rd_eat(r, '@'))
 		return false;
 	sp->dstart = r->i;
 	sp->literal = rd_peek(r) == '[';
@@ -712,12 +722,7 @@ parse_local_only(struct rd *r, bool bare, struct span *sp)
 	r->eight = false;
 	if (!bare && !rd_eat(r, '<'))
 		return false;
-	sp->lstart = r->i;
-	if (rd_peek(r) == '"')
-		ok = parse_quoted_string(r);
-	else
-		ok = parse_dot_string(r);
-	sp->llen = r->i - sp->lstart;
+	ok = parse_local_part(r, sp);
 	sp->dstart = r->i;
 	sp->dlen = 0;
 	sp->literal = false;

@@ -203,4 +203,8 @@ bool	smtp_addr_is_safe_local(const struct smtp_addr *a);
  */
 bool	smtp_utf8_valid(const char *s, size_t n);
 
+/* smtp_utf8_seq - the length of the well-formed UTF-8 character (RFC
+ * 3629) at s, which has n > 0 octets left; 0 if there is none. */
+size_t	smtp_utf8_seq(const unsigned char *s, size_t n);
+
 #endif

@@ -173,8 +173,16 @@ class Attack(unittest.TestCase):
                 got += chunk
         except (OSError, ssl.SSLError):
             pass
+        # the writer may still be inside sendall(): end the socket under
+        # it first (closing an SSL socket another thread uses can crash
+        # the interpreter), then wait for it, then close
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         t.join(WAIT)
-        sock.close()
+        if not t.is_alive():
+            sock.close()
         if os.environ.get("ATTACK_TIMES"):
             print(f"flood {mode} {payload[:12]!r}: "
                   f"{time.monotonic() - deadline + WAIT * 3:.1f}s",
