@@ -27,7 +27,7 @@ FUZZ_BINS = \
 	tests/fuzz/fuzz_conf
 
 # The protocol core: the sources of server/libcore.a, and the harness.
-FUZZ_CORE = buf log smtp_line smtp_cmd smtp_data smtp_reply idn conf session
+FUZZ_CORE = buf log smtp_line smtp_cmd smtp_data smtp_reply idn conf route session
 FUZZ_CORE_DEPS = \
 	$(top_srcdir)/server/buf.c $(top_srcdir)/server/buf.h \
 	$(top_srcdir)/server/log.c $(top_srcdir)/server/log.h \
@@ -37,6 +37,7 @@ FUZZ_CORE_DEPS = \
 	$(top_srcdir)/server/smtp_reply.c $(top_srcdir)/server/smtp_reply.h \
 	$(top_srcdir)/server/idn.c $(top_srcdir)/server/idn.h \
 	$(top_srcdir)/server/conf.c $(top_srcdir)/server/conf.h \
+	$(top_srcdir)/server/route.c $(top_srcdir)/server/route.h \
 	$(top_srcdir)/server/session.c $(top_srcdir)/server/session.h \
 	$(top_srcdir)/tests/fuzz/harness.c $(top_srcdir)/tests/fuzz/harness.h
 FUZZ_OBJS = \
