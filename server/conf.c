@@ -206,6 +206,9 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "recipients", .type = CONF_T_STRING,
 	  .off = CONF_OFF(recipients), .valid = conf_valid_word,
 	  .doc = "file of valid local addresses (@domain: all of a domain)" },
+	{ .name = "aliases", .type = CONF_T_STRING,
+	  .off = CONF_OFF(aliases), .valid = conf_valid_word,
+	  .doc = "file of aliases: name[@domain]: target, ... (@domain: catch-all)" },
 	{ .name = "recipient_delimiter", .type = CONF_T_STRING,
 	  .off = CONF_OFF(recipient_delimiter), .valid = conf_valid_delim,
 	  .doc = "one character that starts an address tag: user+tag" },
@@ -553,7 +556,7 @@ conf_valid_delim(const char *s)
 
 /*
  * conf_valid_maildir - a path, or a template whose only escapes are the
- * ones maildir_expand() knows: %d, %u and %%.
+ * ones idn_expand() knows: %d, %u and %%.
  */
 static const char *
 conf_valid_maildir(const char *s)
@@ -579,6 +582,21 @@ conf_free_strings(char ***list, size_t *n)
 		free((*list)[i]);
 	free(*list);
 	*list = NULL;
+	*n = 0;
+}
+
+/* conf_free_aliases - free an alias table and empty it. */
+static void
+conf_free_aliases(struct conf_alias **tab, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		free((*tab)[i].key);
+		conf_free_strings(&(*tab)[i].targets, &(*tab)[i].ntargets);
+	}
+	free(*tab);
+	*tab = NULL;
 	*n = 0;
 }
 
@@ -997,6 +1015,7 @@ conf_free(struct config **cp)
 	if (cp == NULL || *cp == NULL)
 		return;
 	conf_free_strings(&(*cp)->rcpt_addrs, &(*cp)->nrcpt_addrs);
+	conf_free_aliases(&(*cp)->alias_tab, &(*cp)->nalias_tab);
 	for (i = 0; i < CONF_NKEYS; i++)
 		conf_release(*cp, &conf_keys[i]);
 	free(*cp);
@@ -1245,6 +1264,25 @@ conf_addr_key(const char *local, const char *domain)
 	return xasprintf("%s@%s", l, d);
 }
 
+/* conf_next_line - the next line of a list file (heap, without its LF
+ * or CR LF) and its number in *no; NULL at the end. */
+static char *
+conf_next_line(const char *text, size_t len, size_t *off, size_t *no)
+{
+	size_t end;
+	char *line;
+
+	if (*off >= len)
+		return NULL;
+	for (end = *off; end < len && text[end] != '\n'; end++)
+		continue;
+	(*no)++;
+	line = xstrndup(text + *off, end - *off);
+	line[strcspn(line, "\r")] = '\0';
+	*off = end + 1;
+	return line;
+}
+
 /* conf_cmp_str - qsort/bsearch on an array of strings. */
 static int
 conf_cmp_str(const void *a, const void *b)
@@ -1257,16 +1295,9 @@ conf_load_recipients(struct config *c, const char *name, const char *text,
     size_t len, char **err_out)
 {
 	char **list = NULL, *line, **w, *at, *key = NULL;
-	size_t n = 0, no = 0, off = 0, end;
+	size_t n = 0, no = 0, off = 0;
 
-	while (off < len) {
-		end = off;
-		while (end < len && text[end] != '\n')
-			end++;
-		no++;
-		line = xstrndup(text + off, end - off);
-		line[strcspn(line, "\r")] = '\0';
-		off = end + 1;
+	while ((line = conf_next_line(text, len, &off, &no)) != NULL) {
 		w = xcalloc(strlen(line) / 2 + 1, sizeof(*w));
 		if (conf_split(line, w, true) == 0) {
 			free(w);
@@ -1311,21 +1342,370 @@ conf_has_addr(const struct config *c, const char *key)
 }
 
 bool
+conf_is_listed_recipient(const struct config *c, const char *local,
+    const char *domain)
+{
+	char *full = conf_addr_key(local, domain);
+	bool ok = full != NULL && conf_has_addr(c, full);
+
+	free(full);
+	return ok;
+}
+
+bool
 conf_is_valid_recipient(const struct config *c, const char *local,
     const char *domain)
 {
-	char *full, *dom;
+	char *dom;
 	bool ok;
 
 	if (c->recipients == NULL)
 		return true;
-	full = conf_addr_key(local, domain);
 	dom = conf_addr_key("", domain);
-	ok = (full != NULL && conf_has_addr(c, full)) ||
+	ok = conf_is_listed_recipient(c, local, domain) ||
 	    (dom != NULL && conf_has_addr(c, dom));
-	free(full);
 	free(dom);
 	return ok;
+}
+
+/*
+ * The aliases file (inlet.conf(5), ALIASES).  Keys and targets are kept
+ * as conf_addr_key() makes them: "local@domain", "local@" for a name
+ * without a domain (every local domain; a target's domain is then the
+ * one of the address being expanded) and "@domain" for a catch-all.
+ */
+
+/* conf_cmp_alias - qsort/bsearch on the alias table, by key. */
+static int
+conf_cmp_alias(const void *a, const void *b)
+{
+	return strcmp(((const struct conf_alias *)a)->key,
+	    ((const struct conf_alias *)b)->key);
+}
+
+/* conf_sort_alias - conf_cmp_alias, then by line: a key given twice
+ * sorts in file order, for the error. */
+static int
+conf_sort_alias(const void *a, const void *b)
+{
+	const struct conf_alias *x = a, *y = b;
+	int r = conf_cmp_alias(a, b);
+
+	return r != 0 ? r : x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* conf_alias_find - the alias whose key is key, or NULL. */
+static const struct conf_alias *
+conf_alias_find(const struct config *c, const char *key)
+{
+	struct conf_alias k = { .key = (char *)(uintptr_t)key };
+
+	if (c->nalias_tab == 0)
+		return NULL;
+	return bsearch(&k, c->alias_tab, c->nalias_tab, sizeof(k),
+	    conf_cmp_alias);
+}
+
+/* conf_alias_exact - the alias for addr ("local@domain"): its own key
+ * first, then "local@" (every local domain); never a catch-all. */
+static const struct conf_alias *
+conf_alias_exact(const struct config *c, const char *addr)
+{
+	const struct conf_alias *a = conf_alias_find(c, addr);
+	size_t at = strcspn(addr, "@");
+	char *any;
+
+	if (a != NULL || addr[at] == '\0' || addr[at + 1] == '\0')
+		return a;
+	any = xstrndup(addr, at + 1);
+	a = conf_alias_find(c, any);
+	free(any);
+	return a;
+}
+
+/* The state of one expansion: the chain of aliases being expanded
+ * (for loop detection) and the final mailboxes found so far. */
+struct conf_walk {
+	const struct config *c;
+	const char	*chain[CONF_ALIAS_DEPTH];
+	size_t		 depth;
+	char		**out;
+	size_t		 nout;
+	char		*err;		/* heap, when -1 */
+};
+
+/* conf_walk_chain - "a -> b -> last" for a loop report. */
+static char *
+conf_walk_chain(const struct conf_walk *w, const char *last)
+{
+	char *s = xstrdup(""), *t;
+	size_t i;
+
+	for (i = 0; i < w->depth; i++) {
+		t = xasprintf("%s%s -> ", s, w->chain[i]);
+		free(s);
+		s = t;
+	}
+	t = xasprintf("alias loop: %s%s", s, last);
+	free(s);
+	return t;
+}
+
+/* conf_walk_add - a final mailbox (taken), once; -1 past the fan-out. */
+static int
+conf_walk_add(struct conf_walk *w, char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < w->nout; i++) {
+		if (strcmp(w->out[i], addr) == 0) {
+			free(addr);
+			return 0;
+		}
+	}
+	if (w->nout == CONF_ALIAS_FANOUT) {
+		free(addr);
+		w->err = xasprintf("more than %d mailboxes",
+		    CONF_ALIAS_FANOUT);
+		return -1;
+	}
+	w->out = xrealloc(w->out, w->nout + 1, sizeof(*w->out));
+	w->out[w->nout++] = addr;
+	return 0;
+}
+
+/*
+ * conf_walk_alias - expand alias a, reached as addr: a target that is
+ * addr itself is its own mailbox ("alice: alice, bob"), one that is an
+ * alias is expanded in turn, any other is a final mailbox.  -1 with
+ * w->err on a loop, past CONF_ALIAS_DEPTH or CONF_ALIAS_FANOUT.
+ */
+static int
+conf_walk_alias(struct conf_walk *w, const char *addr,
+    const struct conf_alias *a)
+{
+	const struct conf_alias *sub;
+	const char *dom = strchr(addr, '@') + 1;
+	char *t;
+	size_t i, j;
+	int rc = 0;
+
+	if (w->depth == CONF_ALIAS_DEPTH) {
+		w->err = xasprintf("aliases nest deeper than %d",
+		    CONF_ALIAS_DEPTH);
+		return -1;
+	}
+	w->chain[w->depth++] = addr;
+	for (i = 0; i < a->ntargets && rc == 0; i++) {
+		t = a->targets[i][strlen(a->targets[i]) - 1] == '@' ?
+		    xasprintf("%s%s", a->targets[i], dom) :
+		    xstrdup(a->targets[i]);
+		for (j = 0; j < w->depth && strcmp(t, addr) != 0; j++)
+			if (strcmp(t, w->chain[j]) == 0)
+				w->err = conf_walk_chain(w, t);
+		sub = strcmp(t, addr) == 0 ? NULL : conf_alias_exact(w->c, t);
+		if (w->err != NULL)
+			rc = -1;
+		else if (sub != NULL)
+			rc = conf_walk_alias(w, t, sub);
+		else
+			rc = conf_walk_add(w, xstrdup(t));
+		free(t);
+	}
+	w->depth--;
+	return rc;
+}
+
+/* conf_walk_run - expand a from addr into *out; -1 and *err_out (heap,
+ * unless err_out is NULL). */
+static int
+conf_walk_run(const struct config *c, const char *addr,
+    const struct conf_alias *a, char ***out, size_t *nout, char **err_out)
+{
+	struct conf_walk w = { .c = c };
+
+	if (conf_walk_alias(&w, addr, a) == 0) {
+		*out = w.out;
+		*nout = w.nout;
+		return 0;
+	}
+	conf_free_strings(&w.out, &w.nout);
+	if (err_out != NULL)
+		*err_out = w.err;
+	else
+		free(w.err);
+	return -1;
+}
+
+int
+conf_alias_expand(const struct config *c, const char *local,
+    const char *domain, bool catchall, char ***out, size_t *nout)
+{
+	const struct conf_alias *a;
+	char *addr, *dom;
+
+	if (c->nalias_tab == 0 ||
+	    (addr = conf_addr_key(local, domain)) == NULL)
+		return 0;
+	dom = conf_addr_key("", domain);
+	a = conf_alias_exact(c, addr);
+	if (a == NULL && catchall && local[0] != '\0')
+		a = conf_alias_find(c, dom);
+	*out = NULL;
+	*nout = 0;
+	if (a != NULL && conf_walk_run(c, a->key[0] == '@' ? dom : addr, a,
+	    out, nout, NULL) != 0)
+		a = NULL;
+	free(addr);
+	free(dom);
+	return a != NULL && *nout > 0 ? 1 : 0;
+}
+
+/*
+ * conf_alias_word - one name or target of an aliases line as a key:
+ * local@domain with a domain of c (catch-all: an empty local part, only
+ * when catchall) or a local part alone ("local@").  NULL when it is none
+ * of these.
+ */
+static char *
+conf_alias_word(const struct config *c, char *word, bool catchall)
+{
+	char l[IDN_COMPONENT_MAX + 1], *at = strchr(word, '@'), *key = NULL;
+
+	if (!conf_is_addr_word(word) || (at != NULL && at != strrchr(word, '@')))
+		return NULL;
+	if (at == NULL)
+		return word[0] != '\0' && idn_local(word, l, sizeof(l)) == 0 ?
+		    xasprintf("%s@", l) : NULL;
+	*at = '\0';
+	if ((word[0] != '\0' || catchall) &&
+	    conf_is_local_domain(c, at + 1))
+		key = conf_addr_key(word, at + 1);
+	*at = '@';
+	return key;
+}
+
+/*
+ * conf_alias_parse - one line of the aliases file into *a: 1, or 0 for
+ * a blank or comment line, or -1 with *err_out.
+ */
+static int
+conf_alias_parse(const struct config *c, char *line, const char *where,
+    struct conf_alias *a, char **err_out)
+{
+	char *colon, **w, *t;
+	size_t n, i;
+
+	line[strcspn(line, "#")] = '\0';
+	if (line[strspn(line, " \t")] == '\0')
+		return 0;
+	if ((colon = strchr(line, ':')) == NULL)
+		return conf_fail(err_out, "%s: no ':' (name[@domain]: "
+		    "target, ...)", where);
+	*colon = '\0';
+	for (n = strlen(line); n > 0 && strchr(" \t", line[n - 1]); n--)
+		line[n - 1] = '\0';
+	line += strspn(line, " \t");
+	a->key = line[strcspn(line, " \t")] == '\0' ?
+	    conf_alias_word(c, line, true) : NULL;
+	if (a->key == NULL)
+		return conf_fail(err_out, "%s: bad alias name '%s' (name, "
+		    "name@domain or @domain, of a local domain)", where, line);
+	for (t = colon + 1; (t = strchr(t, ',')) != NULL; )
+		*t = ' ';
+	w = xcalloc(strlen(colon + 1) / 2 + 1, sizeof(*w));
+	n = conf_split(colon + 1, w, false);
+	for (i = 0; i < n; i++) {
+		if ((t = conf_alias_word(c, w[i], false)) == NULL) {
+			(void)conf_fail(err_out, "%s: bad target '%s' (a "
+			    "local address: name or name@domain)", where, w[i]);
+			free(w);
+			return -1;
+		}
+		a->targets = xrealloc(a->targets, a->ntargets + 1,
+		    sizeof(*a->targets));
+		a->targets[a->ntargets++] = t;
+	}
+	free(w);
+	return n == 0 ? conf_fail(err_out, "%s: no target", where) : 1;
+}
+
+/*
+ * conf_alias_check - sort the table; then no key twice, and every
+ * alias expands without a loop, within depth and fan-out, for each
+ * local domain (and any other, for a name without a domain: sink mode
+ * takes every domain).  0 or -1 with *err_out naming the alias's line.
+ */
+static int
+conf_alias_check(struct config *c, const char *name, char **err_out)
+{
+	const struct conf_alias *a;
+	char **out = NULL, *addr, *why = NULL;
+	size_t i, d, nout = 0;
+	bool any;
+	int rc = 0;
+
+	if (c->nalias_tab > 0)
+		qsort(c->alias_tab, c->nalias_tab, sizeof(*c->alias_tab),
+		    conf_sort_alias);
+	for (i = 0; i < c->nalias_tab && rc == 0; i++) {
+		a = &c->alias_tab[i];
+		if (i > 0 && strcmp(a->key, a[-1].key) == 0)
+			return conf_fail(err_out, "%s:%u: alias '%s' given "
+			    "twice, first at %s:%u", name, a->line, a->key,
+			    name, a[-1].line);
+		any = a->key[strlen(a->key) - 1] == '@';
+		for (d = 0; d <= (any ? c->ndomains : 0) && rc == 0; d++) {
+			addr = !any ? xstrdup(a->key) : xasprintf("%s%s",
+			    a->key, d < c->ndomains ? c->domains[d] : "");
+			if (conf_alias_exact(c, addr) == a || a->key[0] == '@')
+				rc = conf_walk_run(c, addr, a, &out, &nout,
+				    &why);
+			if (rc == 0 && out != NULL)
+				conf_free_strings(&out, &nout);
+			out = NULL;
+			free(addr);
+		}
+		if (rc != 0) {
+			(void)conf_fail(err_out, "%s:%u: %s", name, a->line,
+			    why);
+			free(why);
+		}
+	}
+	return rc;
+}
+
+int
+conf_load_aliases(struct config *c, const char *name, const char *text,
+    size_t len, char **err_out)
+{
+	struct conf_alias *tab = NULL, a;
+	char *line, *where;
+	size_t n = 0, no = 0, off = 0;
+	int r = 0;
+
+	while (r != -1 && (line = conf_next_line(text, len, &off, &no))) {
+		memset(&a, 0, sizeof(a));
+		a.line = (unsigned)no;
+		where = xasprintf("%s:%zu", name, no);
+		if ((r = conf_alias_parse(c, line, where, &a, err_out)) == 1) {
+			tab = xrealloc(tab, n + 1, sizeof(*tab));
+			tab[n++] = a;
+		} else {
+			free(a.key);
+			conf_free_strings(&a.targets, &a.ntargets);
+		}
+		free(where);
+		free(line);
+	}
+	conf_free_aliases(&c->alias_tab, &c->nalias_tab);
+	c->alias_tab = tab;
+	c->nalias_tab = n;
+	if (r == -1 || conf_alias_check(c, name, err_out) != 0) {
+		conf_free_aliases(&c->alias_tab, &c->nalias_tab);
+		return -1;
+	}
+	return 0;
 }
 
 bool

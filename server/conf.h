@@ -51,6 +51,17 @@ struct conf_listen {
 	char		*where;	/* "file:line" or "-o listen=..." */
 };
 
+/* An alias (conf_load_aliases): a name and the addresses it stands for. */
+struct conf_alias {
+	char		*key;		/* "local@domain", "local@", "@domain" */
+	char		**targets;	/* "local@domain" or "local@" */
+	size_t		 ntargets;
+	unsigned	 line;		/* in the aliases file */
+};
+
+#define CONF_ALIAS_DEPTH	8	/* aliases of aliases, at most */
+#define CONF_ALIAS_FANOUT	100	/* mailboxes one address becomes */
+
 struct config {
 	char		*hostname;
 	struct conf_listen *listens;
@@ -92,6 +103,7 @@ struct config {
 	unsigned	 auth_ban_time;		/* seconds */
 	char		*recipients;		/* file of valid addresses */
 	char		*recipient_delimiter;	/* "+" for user+tag */
+	char		*aliases;		/* file of aliases */
 	unsigned	 greet_pause;		/* seconds before the 220 */
 	unsigned	 max_transactions;	/* per session */
 	unsigned	 junk_command_limit;	/* NOOP RSET VRFY HELP EXPN */
@@ -99,6 +111,9 @@ struct config {
 	/* Loaded from the recipients file by conf_load_recipients(): */
 	char		**rcpt_addrs;		/* sorted, lower-cased */
 	size_t		 nrcpt_addrs;
+	/* Loaded from the aliases file by conf_load_aliases(): */
+	struct conf_alias *alias_tab;		/* sorted by key */
+	size_t		 nalias_tab;
 };
 
 /*
@@ -111,6 +126,41 @@ struct config {
  */
 int	conf_load_recipients(struct config *c, const char *name,
 	    const char *text, size_t len, char **err_out);
+
+/*
+ * conf_is_listed_recipient - whether local@domain itself (not only its
+ * @domain) is in the recipients file; false without one.
+ */
+bool	conf_is_listed_recipient(const struct config *c, const char *local,
+	    const char *domain);
+
+/*
+ * conf_load_aliases - the text of the aliases file (name for errors),
+ * read after conf_check() (the domains must be known): one alias a line,
+ * "name[@domain]: target[, target...]", '#' to the end of the line a
+ * comment.  A name without a domain is one in every local domain, and
+ * "@domain" is the domain's catch-all; a target is a local address,
+ * "name" meaning the alias's own domain.  Names, targets and domains
+ * are kept case-folded (idn.h).  An alias may name other aliases; a
+ * target that is the alias itself is its own mailbox.  Refused, with
+ * *err_out "name:line: ..." (heap): bad syntax, a domain not in
+ * domains, a name given twice, a loop (a -> b -> a), nesting deeper
+ * than CONF_ALIAS_DEPTH, more than CONF_ALIAS_FANOUT mailboxes for one
+ * address.  Replaces what was loaded before.  0 or -1.
+ */
+int	conf_load_aliases(struct config *c, const char *name,
+	    const char *text, size_t len, char **err_out);
+
+/*
+ * conf_alias_expand - the final mailboxes local@domain stands for: its
+ * alias (local@domain, else local in every domain) or, with catchall
+ * and no such alias, its domain's catch-all.  local is unquoted and
+ * untagged by the caller.  Returns 1 with *out (heap array of nout heap
+ * strings "local@domain", case-folded, each once; the caller frees) or
+ * 0 when no alias applies.
+ */
+int	conf_alias_expand(const struct config *c, const char *local,
+	    const char *domain, bool catchall, char ***out, size_t *nout);
 
 /*
  * conf_is_valid_recipient - with a recipients file loaded, whether

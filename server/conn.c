@@ -33,6 +33,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "mime.h"
+#include "route.h"
 #include "session.h"
 #include "smtp_reply.h"
 #include "tls.h"
@@ -398,145 +399,105 @@ conn_op_starttls(void *ctx)
 	c->tls_switch = true;
 }
 
-/* conn_unquote - a local part without its quotes and quoted-pairs. */
-static void
-conn_unquote(const char *local, char *out, size_t outlen)
+/* conn_stamp - the time now as 2024-01-02T03:04:05Z ("" if unknown). */
+static const char *
+conn_stamp(char *stamp, size_t len)
 {
-	size_t o = 0;
-	const char *p;
+	time_t now = time(NULL);
+	struct tm tm;
 
-	for (p = local; *p != '\0' && o + 1 < outlen; p++) {
-		if (*p == '"')
-			continue;
-		if (*p == '\\' && p[1] != '\0')
-			p++;
-		out[o++] = *p;
-	}
-	out[o] = '\0';
-}
-
-/* conn_untag - user+tag is delivered to user (recipient_delimiter); the
- * tag stays in Delivered-To. */
-static void
-conn_untag(const struct conn *c, char *local)
-{
-	const char *d = c->cfg->recipient_delimiter;
-
-	if (d != NULL && local[0] != '\0' && local[0] != d[0])
-		local[strcspn(local, d)] = '\0';
-}
-
-/* conn_is_remote - a recipient for the outbound queue (relayed mail). */
-static bool
-conn_is_remote(const struct conn *c, const struct smtp_addr *a)
-{
-	return !c->cfg->sink && c->cfg->queue != NULL &&
-	    !conf_is_local_domain(c->cfg, a->domain);
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		stamp[0] = '\0';
+	return stamp;
 }
 
 /*
- * conn_log_delivery - after the commit: one line per recipient, with the
- * file its copy went to (the copies are numbered as conn_op_spool_open
- * made them: one per local recipient, one for all the remote ones), or
- * status=deferred when the commit failed (the client was told 4xx).
+ * conn_log_delivery - after the commit: one line per recipient and
+ * mailbox, with the file its copy went to (the copies as route_copies()
+ * numbers them, as conn_op_spool_open made them), or status=deferred
+ * when the commit failed (the client was told 4xx).
  */
 static void
 conn_log_delivery(const struct conn *c, const struct session_tx *tx)
 {
 	char to[SMTP_PATH_MAX + 1];
-	size_t i, n = 0, q = SIZE_MAX, copy;
-	bool remote;
+	struct route_copy *cp;
+	const struct route *r;
+	size_t i, k, n = route_copies(tx->routes, tx->nrcpt, NULL);
+	bool q;
 
+	if ((cp = calloc(n, sizeof(*cp))) == NULL)
+		log_fatal("out of memory (recipients)");
+	(void)route_copies(tx->routes, tx->nrcpt, cp);
 	for (i = 0; i < tx->nrcpt; i++) {
-		remote = conn_is_remote(c, &tx->rcpts[i]);
-		if (remote && q == SIZE_MAX)
-			q = n++;
-		copy = remote ? q : n++;
-		log_event(LOG_LEVEL_INFO, c->id, "event=delivery",
-		    LOG_TOK("id", tx->queue_id),
-		    LOG_ADDR("to", smtp_addr_fmt(&tx->rcpts[i], to,
-		    sizeof(to))), LOG_TOK("relay", remote ? "queue" : "maildir"),
-		    LOG_TOK("status", c->commit_err != 0 ? "deferred" :
-		    remote ? "queued" : "sent"),
-		    c->commit_err != 0 ? LOG_Q("error", strerror(c->commit_err)) :
-		    LOG_Q("file", maildir_path(c->spool, copy)));
+		r = &tx->routes[i];
+		q = r->kind == ROUTE_QUEUE;
+		smtp_addr_fmt(&tx->rcpts[i], to, sizeof(to));
+		for (k = 0; k < n; k++) {
+			if (q ? !cp[k].queue : cp[k].queue || cp[k].rcpt != i)
+				continue;
+			log_event(LOG_LEVEL_INFO, c->id, "event=delivery",
+			    LOG_TOK("id", tx->queue_id), LOG_ADDR("to", to),
+			    q || strcmp(r->boxes[cp[k].box].delivered_to,
+			    to) == 0 ? LOG_NONE : LOG_ADDR("mailbox",
+			    r->boxes[cp[k].box].delivered_to),
+			    LOG_TOK("relay", q ? "queue" : "maildir"),
+			    LOG_TOK("status", c->commit_err != 0 ? "deferred" :
+			    q ? "queued" : "sent"),
+			    c->commit_err != 0 ? LOG_Q("error",
+			    strerror(c->commit_err)) :
+			    LOG_Q("file", maildir_path(c->spool, k)));
+		}
 	}
+	free(cp);
 }
 
 /*
- * conn_envelope - the queue copy's envelope (inlet.conf(5), QUEUE): one
- * "key value" per line; recipients of the queue only.
- */
-static void
-conn_envelope(const struct conn *c, const struct session_tx *tx,
-    struct buf *b)
-{
-	char stamp[LOG_TIME_LEN], addr[SMTP_PATH_MAX + 1];
-	size_t i;
-
-	(void)log_time_fmt(time(NULL), stamp, sizeof(stamp));
-	(void)buf_addf(b, "queue-id %s\narrival %s\nclient %s\nuser %s\n"
-	    "sender <%s>\n", tx->queue_id, stamp, c->addr,
-	    tx->auth_user != NULL ? tx->auth_user : "-", tx->from_str);
-	for (i = 0; i < tx->nrcpt; i++)
-		if (conn_is_remote(c, &tx->rcpts[i]))
-			(void)buf_addf(b, "recipient <%s>\n", smtp_addr_fmt(
-			    &tx->rcpts[i], addr, sizeof(addr)));
-}
-
-/*
- * conn_op_spool_open - session_ops.spool_open: one copy per local
- * recipient in its Maildir, and one copy for all the remote ones in the
- * queue (with their envelope).
+ * conn_op_spool_open - session_ops.spool_open: carry out the plan (one
+ * copy per planned Maildir, and one copy for all the queued recipients
+ * in the queue, with their envelope).
  */
 static int
 conn_op_spool_open(void *ctx, const struct session_tx *tx)
 {
 	struct conn *c = ctx;
+	struct route_env e = { tx->queue_id, "", c->addr, tx->auth_user,
+	    tx->from_str };
+	const struct route_box *box;
 	struct maildir_rcpt *rc;
-	char (*dirs)[PATH_MAX];
-	char (*addrs)[SMTP_PATH_MAX + 1];
-	char local[SMTP_LOCAL_MAX + 1];
+	struct route_copy *cp;
+	char stamp[32], addr[SMTP_PATH_MAX + 1];
+	size_t k, n = route_copies(tx->routes, tx->nrcpt, NULL);
 	struct buf env;
-	size_t i, n = 0, q = SIZE_MAX;
-	int err = 0;
+	int err;
 
-	rc = calloc(tx->nrcpt, sizeof(*rc));
-	/* Written before they are read: no need to clear 4 KiB a recipient
-	 * (nrcpt <= recipient_limit, so the products cannot overflow). */
-	dirs = malloc(tx->nrcpt * sizeof(*dirs));
-	addrs = malloc(tx->nrcpt * sizeof(*addrs));
-	if (rc == NULL || dirs == NULL || addrs == NULL)
+	rc = calloc(n, sizeof(*rc));
+	cp = calloc(n, sizeof(*cp));
+	if (rc == NULL || cp == NULL)
 		log_fatal("out of memory (recipients)");
+	(void)route_copies(tx->routes, tx->nrcpt, cp);
 	buf_init(&env, SIZE_MAX);
-	for (i = 0; i < tx->nrcpt && err == 0; i++) {
-		if (conn_is_remote(c, &tx->rcpts[i])) {
-			if (q != SIZE_MAX)
-				continue;	/* one queue copy for all */
-			q = n;
-			conn_envelope(c, tx, &env);
-			(void)snprintf(dirs[n], sizeof(dirs[n]), "%s",
-			    c->cfg->queue);
-			rc[n].envelope = buf_cstr(&env);
+	for (k = 0; k < n; k++) {
+		if (cp[k].queue) {
+			e.arrival = conn_stamp(stamp, sizeof(stamp));
+			route_envelope(&env, &e, tx->rcpts, tx->routes,
+			    tx->nrcpt);
+			rc[k].dir = c->cfg->queue;
+			rc[k].addr = smtp_addr_fmt(&tx->rcpts[cp[k].rcpt],
+			    addr, sizeof(addr));
+			rc[k].envelope = buf_cstr(&env);
 		} else {
-			conn_unquote(tx->rcpts[i].local, local, sizeof(local));
-			conn_untag(c, local);
-			if (maildir_expand(c->cfg->maildir, local,
-			    tx->rcpts[i].domain, dirs[n], sizeof(dirs[n])) != 0)
-				err = ENAMETOOLONG;
+			box = &tx->routes[cp[k].rcpt].boxes[cp[k].box];
+			rc[k].dir = box->maildir;
+			rc[k].addr = box->delivered_to;
 		}
-		rc[n].dir = dirs[n];
-		rc[n].addr = smtp_addr_fmt(&tx->rcpts[i], addrs[n],
-		    sizeof(addrs[n]));
-		n++;
 	}
-	if (err == 0)
-		err = maildir_open(&c->spool, tx->from_str, rc, n,
-		    c->cfg->hostname, &c->env->seq);
+	err = maildir_open(&c->spool, tx->from_str, rc, n, c->cfg->hostname,
+	    &c->env->seq);
 	buf_release(&env);
 	free(rc);
-	free(dirs);
-	free(addrs);
+	free(cp);
 	return err;
 }
 
@@ -865,10 +826,11 @@ conn_starttls_begin(struct conn *c)
 	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
 	/* Bound the plain layer below the filter too: TLS records wait in it
 	 * at most CONN_UNDER_HIGH (the rest stays above, in the filter's
-	 * output, where conn_process sees it), and it reads no more than
-	 * CONN_IN_HIGH ahead of what the filter took. */
+	 * output, where conn_process sees it).  Its reading is the filter's
+	 * business (libevent clears its read watermarks and suspends it
+	 * while the filter's input is full), so only the filter's input
+	 * gets CONN_IN_HIGH, in conn_setup_bev(). */
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, CONN_UNDER_HIGH);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
 	c->bev = f;
 	c->is_tls = true;
 	c->handshaking = true;

@@ -180,3 +180,72 @@ idn_local_name(const char *in, char *out, size_t outlen)
 		return -1;
 	return idn_escape(f, false, out, outlen);
 }
+
+/* idn_put - append len bytes of src to out. */
+static int
+idn_put(char *out, size_t outlen, size_t *n, const char *src, size_t len)
+{
+	if (*n >= outlen || len >= outlen - *n)
+		return -1;
+	memcpy(out + *n, src, len);
+	*n += len;
+	return 0;
+}
+
+/*
+ * idn_put_name - append the single path component that name (a
+ * domain for %d, a local part for %u) becomes (idn.h), or name itself
+ * when raw (a directory entry, a component already).
+ */
+static int
+idn_put_name(char *out, size_t outlen, size_t *n, const char *name,
+    bool domain, bool raw)
+{
+	char comp[IDN_COMPONENT_MAX + 1];
+	int r;
+
+	if (raw)
+		return idn_put(out, outlen, n, name, strlen(name));
+	r = domain ? idn_domain_name(name, comp, sizeof(comp)) :
+	    idn_local_name(name, comp, sizeof(comp));
+	if (r == -1)
+		return -1;
+	return idn_put(out, outlen, n, comp, strlen(comp));
+}
+
+int
+idn_expand(const char *tmpl, const char *local, const char *domain,
+    bool raw_local, char *out, size_t outlen)
+{
+	const char *s;
+	size_t n = 0;
+	int r;
+
+	for (s = tmpl; *s != '\0'; s++) {
+		if (*s != '%') {
+			r = idn_put(out, outlen, &n, s, 1);
+		} else {
+			switch (*++s) {
+			case 'd':
+				r = idn_put_name(out, outlen, &n, domain,
+				    true, false);
+				break;
+			case 'u':
+				r = idn_put_name(out, outlen, &n, local,
+				    false, raw_local);
+				break;
+			case '%':
+				r = idn_put(out, outlen, &n, "%", 1);
+				break;
+			default:	/* another escape, or a trailing '%' */
+				return -1;
+			}
+		}
+		if (r == -1)
+			return -1;
+	}
+	if (n >= outlen)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}

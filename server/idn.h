@@ -9,6 +9,7 @@
 #ifndef INLET_IDN_H
 #define INLET_IDN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define IDN_DOMAIN_MAX		253	/* RFC 1035 §2.3.4, no final dot */
@@ -49,5 +50,22 @@ int	idn_local(const char *in, char *out, size_t outlen);
  */
 int	idn_domain_name(const char *in, char *out, size_t outlen);
 int	idn_local_name(const char *in, char *out, size_t outlen);
+
+/*
+ * idn_expand - expand a maildir template: %d is the domain and %u
+ * the local part, %% a percent sign.  Each of %d and %u becomes exactly
+ * one path component, whatever the address holds (idn_domain_name() and
+ * idn_local_name(): the domain as lower-case A-labels, the local part
+ * case-folded, and '/', '%', control octets and a leading '.' escaped as
+ * %XX), so no recipient can name a directory outside the template's.
+ * With raw_local the local part is taken as it is (the Maildir cleaner
+ * passes directory entries, which are components already).  A path
+ * without '%' is returned as is.  Writes to out (size outlen).  Returns
+ * 0, or -1 when the result does not fit, a name cannot become a
+ * component (empty, or over IDN_COMPONENT_MAX) or the template has
+ * another %-escape.
+ */
+int	idn_expand(const char *tmpl, const char *local, const char *domain,
+	    bool raw_local, char *out, size_t outlen);
 
 #endif

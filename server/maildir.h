@@ -38,21 +38,6 @@ struct maildir_rcpt {
 };
 
 /*
- * maildir_expand - expand a maildir template: %d is the domain and %u
- * the local part, %% a percent sign.  Each of %d and %u becomes exactly
- * one path component, whatever the address holds (idn_domain_name() and
- * idn_local_name(): the domain as lower-case A-labels, the local part
- * case-folded, and '/', '%', control octets and a leading '.' escaped as
- * %XX), so no recipient can name a directory outside the template's.
- * A path without '%' is returned as is.  Writes to out (size outlen).
- * Returns 0, or -1 when the result does not fit, a name cannot become a
- * component (empty, or over IDN_COMPONENT_MAX) or the template has
- * another %-escape.
- */
-int	maildir_expand(const char *tmpl, const char *local, const char *domain,
-	    char *out, size_t outlen);
-
-/*
  * maildir_create - make sure dir and its tmp/, new/, cur/ exist (mode
  * 0700, parents created as needed); what it creates is made durable
  * (each new directory and its parent fsynced), what exists costs one

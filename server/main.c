@@ -38,6 +38,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "idn.h"
 #include "maildir.h"
 #include "mime.h"
 #include "auth.h"
@@ -286,27 +287,41 @@ path_err(const char *key, const char *path, const char *how, int err)
 }
 
 /*
- * load_recipients - read the recipients file named by c (at start and on
- * every reload, so edits take effect with SIGHUP).
+ * load_list - read the list file path (the key's value, or NULL) and
+ * hand its text to load; at start and on every reload, so edits take
+ * effect with SIGHUP.
  */
 static int
-load_recipients(struct config *c, char **err_out)
+load_list(struct config *c, const char *key, const char *path,
+    int (*load)(struct config *, const char *, const char *, size_t,
+    char **), char **err_out)
 {
 	char *text;
 	size_t len;
 	int rc;
 
-	if (c->recipients == NULL)
+	if (path == NULL)
 		return 0;
-	if ((text = read_file(c->recipients, &len)) == NULL) {
-		*err_out = errno == EACCES ? path_err("recipients",
-		    c->recipients, "not readable", errno) :
-		    xasprintf("%s: %s", c->recipients, strerror(errno));
+	if ((text = read_file(path, &len)) == NULL) {
+		*err_out = errno == EACCES ? path_err(key, path,
+		    "not readable", errno) : xasprintf("%s: %s", path,
+		    strerror(errno));
 		return -1;
 	}
-	rc = conf_load_recipients(c, c->recipients, text, len, err_out);
+	rc = load(c, path, text, len, err_out);
 	free(text);
 	return rc;
+}
+
+/* load_lists - the recipients file and the aliases file of c. */
+static int
+load_lists(struct config *c, char **err_out)
+{
+	if (load_list(c, "recipients", c->recipients, conf_load_recipients,
+	    err_out) != 0)
+		return -1;
+	return load_list(c, "aliases", c->aliases, conf_load_aliases,
+	    err_out);
 }
 
 /*
@@ -342,7 +357,7 @@ load_config(const struct options *o, char **err_out)
 	for (i = 0; i < o->noverrides; i++)
 		if (conf_set(c, o->overrides[i], err_out) != 0)
 			goto fail;
-	if (conf_check(c, err_out) != 0 || load_recipients(c, err_out) != 0)
+	if (conf_check(c, err_out) != 0 || load_lists(c, err_out) != 0)
 		goto fail;
 	free(text);
 	return c;
@@ -753,7 +768,7 @@ is_catchall(const struct config *c, char *out, size_t outlen)
 {
 	return strstr(c->maildir, "%d") == NULL &&
 	    strstr(c->maildir, "%u") == NULL &&
-	    maildir_expand(c->maildir, "", "", out, outlen) == 0;
+	    idn_expand(c->maildir, "", "", false, out, outlen) == 0;
 }
 
 /* check_read - 0, or -1 and *err_out when the process as it runs now
@@ -837,7 +852,8 @@ check_paths(const struct config *c, char **err_out)
 	if (!c->sink && c->queue != NULL &&
 	    check_maildir("queue", c->queue, true, err_out) != 0)
 		return -1;
-	if (check_read("recipients", c->recipients, err_out) != 0)
+	if (check_read("recipients", c->recipients, err_out) != 0 ||
+	    check_read("aliases", c->aliases, err_out) != 0)
 		return -1;
 	if (!c->sink && c->sasl_pwcheck == CONF_PWCHECK_AUXPROP &&
 	    check_read("sasl_db", c->sasl_db, err_out) != 0)

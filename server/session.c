@@ -14,8 +14,8 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "idn.h"
 #include "log.h"
+#include "route.h"
 #include "session.h"
 #include "smtp_data.h"
 #include "smtp_line.h"
@@ -190,13 +190,25 @@ session_close(struct session *s)
 	}
 }
 
+/* session_rcpts_free - the transaction's recipients and their plans. */
+static void
+session_rcpts_free(struct session_tx *tx)
+{
+	size_t i;
+
+	for (i = 0; i < tx->nrcpt; i++)
+		route_reset(&tx->routes[i]);
+	free(tx->routes);
+	free(tx->rcpts);
+}
+
 /* session_tx_reset - forget the transaction (RSET, EHLO, end of data). */
 static void
 session_tx_reset(struct session *s)
 {
 	if (s->tx.spool_open)
 		s->ops->spool_abort(s->ctx);
-	free(s->tx.rcpts);
+	session_rcpts_free(&s->tx);
 	free(s->scratch);
 	s->scratch = NULL;
 	memset(&s->tx, 0, sizeof(s->tx));
@@ -341,7 +353,7 @@ session_free(struct session **sp)
 	if (s->tx.spool_open)
 		s->ops->spool_abort(s->ctx);
 	s->tx.spool_open = false;
-	free(s->tx.rcpts);
+	session_rcpts_free(&s->tx);
 	free(s->scratch);
 	smtp_line_release(&s->line);
 	buf_release(&s->out);
@@ -746,74 +758,24 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 }
 
 
-/*
- * session_rcpt_known - a local recipient is listed in the recipients
- * file (after taking off a recipient_delimiter tag: user+tag is user);
- * postmaster is always known (RFC 5321 §4.5.1).
- */
-static bool
-session_rcpt_known(const struct session *s, const struct smtp_addr *a)
-{
-	char local[SMTP_LOCAL_MAX + 1];
-	const char *d = s->cfg->recipient_delimiter;
-	size_t i, o = 0;
-
-	for (i = 0; a->local[i] != '\0' && o + 1 < sizeof(local); i++)
-		if (a->local[i] != '"')
-			local[o++] = a->local[i];
-	local[o] = '\0';
-	if (d != NULL && o > 0 && local[0] != d[0])
-		local[strcspn(local, d)] = '\0';
-	if (strcasecmp(local, "postmaster") == 0)
-		return true;
-	return conf_is_valid_recipient(s->cfg, local, a->domain);
-}
-
-/*
- * session_rcpt_policy - may this recipient be accepted?  Returns -1 for
- * yes, or the reply.  An address whose local part or domain cannot
- * become one Maildir path component (idn.h) is refused whatever the
- * role.  Sink mode takes everything else; <postmaster> is always
- * accepted (RFC 5321 §4.5.1); otherwise mx takes only local domains and
- * never relays for unauthenticated clients.
- */
-static int
-session_rcpt_policy(const struct session *s, const struct smtp_addr *a)
-{
-	char name[IDN_COMPONENT_MAX + 1];
-
-	if (!smtp_addr_is_safe_local(a) || (a->domain[0] != '\0' &&
-	    idn_domain_name(a->domain, name, sizeof(name)) == -1))
-		return SMTP_R_BAD_MAILBOX;
-	if (s->cfg->sink || a->domain[0] == '\0')
-		return -1;
-	if (conf_is_local_domain(s->cfg, a->domain))
-		return session_rcpt_known(s, a) ? -1 : SMTP_R_UNKNOWN_USER;
-	/* relayed mail goes to the queue: only for logged-in users */
-	return s->authenticated && s->cfg->queue != NULL ? -1 :
-	    SMTP_R_RELAY_DENIED;
-}
-
-/* session_rcpt_add - append an accepted recipient. */
+/* session_rcpt_add - append an accepted recipient and its plan. */
 static void
-session_rcpt_add(struct session *s, const struct smtp_addr *a)
+session_rcpt_add(struct session *s, const struct smtp_addr *a,
+    const struct route *r)
 {
-	struct smtp_addr *n;
 	size_t cap;
 
 	if (s->tx.nrcpt == s->tx.rcpt_cap) {
 		cap = s->tx.rcpt_cap == 0 ? 4 : s->tx.rcpt_cap * 2;
-		n = realloc(s->tx.rcpts, cap * sizeof(*n));
-		if (n == NULL)
+		s->tx.rcpts = realloc(s->tx.rcpts, cap * sizeof(*s->tx.rcpts));
+		s->tx.routes = realloc(s->tx.routes,
+		    cap * sizeof(*s->tx.routes));
+		if (s->tx.rcpts == NULL || s->tx.routes == NULL)
 			log_fatal("out of memory (recipients)");
-		s->tx.rcpts = n;
 		s->tx.rcpt_cap = cap;
 	}
 	s->tx.rcpts[s->tx.nrcpt] = *a;
-	if (a->domain[0] == '\0')	/* <postmaster>, sink <root>: primary */
-		(void)snprintf(s->tx.rcpts[s->tx.nrcpt].domain,
-		    sizeof(a->domain), "%s", s->cfg->ndomains > 0 ?
-		    s->cfg->domains[0] : s->cfg->hostname);
+	s->tx.routes[s->tx.nrcpt] = *r;
 	s->tx.nrcpt++;
 	s->stats.rcpts++;
 }
@@ -825,12 +787,8 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	struct smtp_rcpt_args r;
 	enum smtp_cmd_err err;
 	unsigned flags = s->cfg->strict_envelope ? SMTP_CMD_F_STRICT : 0;
-	int deny;
+	struct route plan;
 
-	if (s->state == SESSION_ST_READY) {
-		session_reply(s, SMTP_R_BAD_SEQ, "need MAIL command");
-		return;
-	}
 	s->tx.rcpt_tried++;
 	if (s->tx.smtputf8)
 		flags |= SMTP_CMD_F_UTF8;
@@ -853,12 +811,12 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 			session_spend_error(s);
 		return;
 	}
-	deny = session_rcpt_policy(s, &r.to);
-	if (deny >= 0) {
-		session_reply(s, (enum smtp_reply_id)deny, NULL);
+	route_rcpt(s->cfg, s->authenticated, &r.to, &plan);
+	if (plan.kind == ROUTE_REFUSE) {
+		session_reply(s, plan.reply, NULL);
 		return;
 	}
-	session_rcpt_add(s, &r.to);
+	session_rcpt_add(s, &r.to, &plan);
 	session_set_state(s, SESSION_ST_RCPT);
 	session_reply(s, SMTP_R_RCPT_OK, NULL);
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "route.h"
 #include "smtp_cmd.h"
 
 #define SESSION_ID_LEN		16	/* hex digits */
@@ -64,6 +65,7 @@ struct session_tx {
 	struct smtp_addr from;
 	char		 from_str[SMTP_PATH_MAX + 1];	/* "" for <> */
 	struct smtp_addr *rcpts;	/* accepted recipients, in order */
+	struct route	*routes;	/* the plan of each (route.h) */
 	size_t		 nrcpt;
 	size_t		 rcpt_cap;
 	unsigned	 rcpt_tried;	/* RCPT commands seen, good or bad */

@@ -1207,27 +1207,24 @@ smtp_addr_fmt(const struct smtp_addr *a, char *dst, size_t dstlen)
 	return dst;
 }
 
-/*
- * unquote - the local part without its quotes and quoted-pair
- * backslashes, into dst (SMTP_LOCAL_MAX + 1 octets); a Dot-string is
- * copied as it is.
- */
-static void
-unquote(const char *local, char *dst)
+char *
+smtp_addr_unquote(const char *local, char *dst, size_t dstlen)
 {
 	size_t n = strnlen(local, SMTP_LOCAL_MAX), i, j = 0;
 
+	if (dstlen == 0)
+		return dst;
 	if (n < 2 || local[0] != '"' || local[n - 1] != '"') {
-		memcpy(dst, local, n);
-		dst[n] = '\0';
-		return;
+		(void)snprintf(dst, dstlen, "%.*s", (int)n, local);
+		return dst;
 	}
-	for (i = 1; i < n - 1; i++) {
+	for (i = 1; i < n - 1 && j + 1 < dstlen; i++) {
 		if (local[i] == '\\' && i + 1 < n - 1)
 			i++;
 		dst[j++] = local[i];
 	}
 	dst[j] = '\0';
+	return dst;
 }
 
 /*
@@ -1242,7 +1239,7 @@ smtp_addr_is_safe_local(const struct smtp_addr *a)
 	size_t i;
 	int c;
 
-	unquote(a->local, s);
+	smtp_addr_unquote(a->local, s, sizeof(s));
 	if (s[0] == '\0' || s[0] == '.')
 		return false;
 	for (i = 0; s[i] != '\0'; i++) {

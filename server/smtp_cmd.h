@@ -189,6 +189,15 @@ enum smtp_cmd_err smtp_cmd_parse_auth(const char *arg, size_t len,
 char	*smtp_addr_fmt(const struct smtp_addr *a, char *dst, size_t dstlen);
 
 /*
+ * smtp_addr_unquote - the local part as the mailbox it names: a
+ * Quoted-string without its quotes and quoted-pair backslashes
+ * ("a\\ b" is a b), a Dot-string as it is (RFC 5321 §4.1.2), into dst
+ * (size dstlen, cut to fit).  The one unquoter: recipient checks, alias
+ * lookups and Maildir names all use it.  Returns dst.
+ */
+char	*smtp_addr_unquote(const char *local, char *dst, size_t dstlen);
+
+/*
  * smtp_addr_is_safe_local - false when the local part could escape a
  * Maildir tree or confuse a file system: it contains '/', a NUL or a
  * control byte, begins with '.', or contains "..", or is empty (it would

@@ -68,6 +68,18 @@ chat_add(struct chat *c, enum chat_op op, const char *text, unsigned line)
 	return st;
 }
 
+/* chat_add_alias - append line (and a newline) to c's aliases text. */
+static void
+chat_add_alias(struct chat *c, const char *line)
+{
+	size_t have = c->aliases != NULL ? strlen(c->aliases) : 0;
+
+	c->aliases = realloc(c->aliases, have + strlen(line) + 2);
+	if (c->aliases == NULL)
+		abort();
+	(void)snprintf(c->aliases + have, strlen(line) + 2, "%s\n", line);
+}
+
 /* chat_line - one line of a .chat file; -1 on a bad line. */
 static int
 chat_line(struct chat *c, char *l, unsigned no)
@@ -95,6 +107,8 @@ chat_line(struct chat *c, char *l, unsigned no)
 		chat_add(c, CHAT_MAILDIR, NULL, no)->n = atol(l + 16);
 	} else if (strcmp(l, "!close") == 0) {
 		chat_add(c, CHAT_CLOSE, NULL, no);
+	} else if (strncmp(l, "!alias ", 7) == 0 && c->nsteps == 0) {
+		chat_add_alias(c, l + 7);
 	} else if (strncmp(l, "!config ", 8) == 0 &&
 	    c->noverrides < CHAT_MAX_OVERRIDES && c->nsteps == 0) {
 		c->overrides[c->noverrides++] = strdup(l + 8);
@@ -143,6 +157,7 @@ chat_free(struct chat *c)
 		free(c->steps[i].text);
 	for (i = 0; i < c->noverrides; i++)
 		free(c->overrides[i]);
+	free(c->aliases);
 	free(c->steps);
 	free(c->name);
 	free(c);

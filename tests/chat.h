@@ -7,6 +7,7 @@
  * Format, one step per line:
  *   # comment            ignored, as are blank lines
  *   !config key=value    a config override (before the first step)
+ *   !alias line          a line of the aliases file the run is given
  *   C: text              the client sends text CRLF
  *   R: text              the client sends text with \r \n \t \\ \xHH
  *                        escapes and nothing added (raw bytes)
@@ -47,6 +48,7 @@ struct chat {
 	char		*name;
 	char		*overrides[CHAT_MAX_OVERRIDES];
 	size_t		 noverrides;
+	char		*aliases;	/* the !alias lines, or NULL */
 	struct chat_step *steps;
 	size_t		 nsteps;
 };

@@ -455,15 +455,24 @@ START_TEST(test_chat)
 	struct chat *c = chat_load(chat_files[_i]);
 	struct daemon d;
 	struct client cl;
-	char err[CHAT_REPLY_MAX + 512];
+	char err[CHAT_REPLY_MAX + 512], apath[400], aconf[420];
 	int rc;
 
 	ck_assert_ptr_nonnull(c);
-	daemon_start(&d, NULL, c->overrides, c->noverrides, 0);
+	if (c->aliases != NULL) {	/* the file beside the sasldb */
+		(void)snprintf(apath, sizeof(apath), "%s.aliases.%ld", sasldb,
+		    (long)getpid());
+		write_file(apath, c->aliases);
+		(void)snprintf(aconf, sizeof(aconf), "aliases %s\n", apath);
+	}
+	daemon_start(&d, c->aliases != NULL ? aconf : NULL, c->overrides,
+	    c->noverrides, 0);
 	client_connect(&cl, &d);
 	rc = chat_run(c, &daemon_io, &cl, err, sizeof(err));
 	client_close(&cl);
 	ck_assert_int_eq(daemon_stop(&d), 0);
+	if (c->aliases != NULL)
+		(void)unlink(apath);
 	if (rc != 0)
 		ck_abort_msg("%s", err);
 	chat_free(c);

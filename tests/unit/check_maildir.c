@@ -5,7 +5,7 @@
  * Each test runs in its own mkdtemp() directory under /tmp, removed by
  * the teardown fixture.  Covers the stored copies (content, names, modes,
  * one file per recipient), rollback on failure (RLIMIT_FSIZE, a broken
- * new/), unique names, maildir_expand and the tmp/ cleaners.
+ * new/), unique names, the template expansion (idn_expand) and the tmp/ cleaners.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -26,6 +26,7 @@
 
 #include <check.h>
 
+#include "idn.h"
 #include "maildir.h"
 
 #define TEST_PATH	4096
@@ -910,7 +911,7 @@ static const struct {
 	{ "/x/%/", "bob", "x", 64, NULL },
 };
 
-/* maildir_expand table; bytes past outlen are never written. */
+/* idn_expand table (the Maildir template); bytes past outlen are never written. */
 START_TEST(test_expand)
 {
 	char out[600];
@@ -918,8 +919,8 @@ START_TEST(test_expand)
 	int r;
 
 	memset(out, 'Z', sizeof(out));
-	r = maildir_expand(expand_cases[_i].tmpl, expand_cases[_i].local,
-	    expand_cases[_i].domain, out, expand_cases[_i].outlen);
+	r = idn_expand(expand_cases[_i].tmpl, expand_cases[_i].local,
+	    expand_cases[_i].domain, false, out, expand_cases[_i].outlen);
 	if (expand_cases[_i].want == NULL) {
 		ck_assert_int_eq(r, -1);
 	} else {

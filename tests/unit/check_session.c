@@ -15,6 +15,7 @@
 #include "chat.h"
 #include "conf.h"
 #include "log.h"
+#include "route.h"
 #include "session.h"
 
 #define BASE_CONF \
@@ -119,7 +120,7 @@ fake_spool_commit(void *ctx, const struct session_tx *tx)
 	ck_assert(f->spool_open);
 	f->spool_open = false;
 	f->commit_pending = true;
-	f->commit_nrcpt = tx->nrcpt;
+	f->commit_nrcpt = route_copies(tx->routes, tx->nrcpt, NULL);
 	f->commit_err = has_rcpt(tx, "enospc") ? ENOSPC : 0;
 }
 
@@ -405,10 +406,14 @@ START_TEST(test_chat)
 {
 	struct chat *c = chat_load(chat_files[_i / 2]);
 	struct fake f;
-	char err[CHAT_REPLY_MAX + 512];
+	char err[CHAT_REPLY_MAX + 512], *e = NULL;
 
 	ck_assert_ptr_nonnull(c);
 	fake_init(&f, c->overrides, c->noverrides, chat_has_tls(c));
+	if (c->aliases != NULL && (conf_set(f.cfg, "aliases=chat", &e) != 0 ||
+	    conf_load_aliases(f.cfg, "chat", c->aliases, strlen(c->aliases),
+	    &e) != 0))
+		ck_abort_msg("%s: aliases: %s", c->name, e);
 	f.trickle = (_i % 2) == 1;
 	fake_pump(&f);
 	if (chat_run(c, &fake_io, &f, err, sizeof(err)) != 0)
