@@ -35,6 +35,7 @@
 #include "mime.h"
 #include "session.h"
 #include "smtp_reply.h"
+#include "throttle.h"
 #include "tls.h"
 #include "workq.h"
 
@@ -665,8 +666,12 @@ conn_auth_deliver(struct conn *c, enum session_auth_result r)
 	int delay;
 
 	if (r == SESSION_AUTH_FAIL) {
-		delay = auth_throttle_fail(c->env->auth, c->cfg, c->id,
-		    c->addr, time(NULL), &fails);
+		delay = throttle_fail(c->env->throttle, c->addr, time(NULL),
+		    c->cfg->auth_fail_limit, c->cfg->auth_ban_time, &fails);
+		if (delay < 0)
+			log_event(LOG_LEVEL_INFO, c->id, "event=auth-ban",
+			    LOG_TOK("client", c->addr), LOG_U("fails", fails),
+			    LOG_U("seconds", c->cfg->auth_ban_time));
 		log_event(LOG_LEVEL_INFO, c->id, "event=auth-failed",
 		    LOG_TOK("client", c->addr),
 		    LOG_Q("user", auth_sess_login(c->auth)),
@@ -1124,7 +1129,8 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 		    SMTP_R_TOO_MANY_CONN);
 		return;
 	}
-	if (env->auth != NULL && auth_is_banned(env->auth, addr, time(NULL))) {
+	if (env->throttle != NULL &&
+	    throttle_is_banned(env->throttle, addr, time(NULL))) {
 		if (role == CONF_ROLE_SUBMISSIONS) {	/* no clear text on 465 */
 			log_event(LOG_LEVEL_INFO, NULL, "event=refused",
 			    LOG_TOK("client", addr),

@@ -19,6 +19,7 @@ struct conn;
 struct conn_cfg;
 struct tls;
 struct auth;
+struct throttle;
 struct workq;
 TAILQ_HEAD(conn_list, conn);
 
@@ -38,6 +39,7 @@ struct conn_env {
 	unsigned long		 messages;	/* committed */
 	struct tls		*tls;		/* NULL without certificates */
 	struct auth		*auth;		/* NULL without AUTH */
+	struct throttle		*throttle;	/* failed logins; with auth */
 	struct workq		*workq;		/* commits; NULL: on the loop */
 	bool			 stopping;
 	void			(*idle_cb)(struct conn_env *);	/* last conn gone */

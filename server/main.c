@@ -41,6 +41,7 @@
 #include "maildir.h"
 #include "mime.h"
 #include "auth.h"
+#include "throttle.h"
 #include "tls.h"
 #include "workq.h"
 #include "xalloc.h"
@@ -478,6 +479,8 @@ load_auth(void)
 	rt.env.auth = auth_new(cfg, &err);
 	if (rt.env.auth == NULL)
 		config_fail(err);
+	if (rt.env.throttle == NULL)
+		rt.env.throttle = throttle_new(THROTTLE_MAX);
 }
 
 #ifdef HAVE_SYSTEMD
@@ -1136,6 +1139,7 @@ cleanup(void)
 	event_base_free(rt.base);
 	tls_unref(&rt.env.tls);
 	auth_free(&rt.env.auth);
+	throttle_free(&rt.env.throttle);
 	conn_env_set_cfg(&rt.env, NULL);
 	cfg = NULL;
 	mime_shutdown();
