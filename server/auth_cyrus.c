@@ -435,10 +435,7 @@ auth_cyrus_step(struct auth_sess *s, const char *data, size_t n,
 }
 
 const struct auth_backend auth_cyrus_backend = {
-	.open = auth_cyrus_open,
-	.close = auth_cyrus_close,
-	.mechs = auth_cyrus_mechs,
-	.start = auth_cyrus_start,
-	.step = auth_cyrus_step,
-	.abort = auth_cyrus_abort,
+	.open = auth_cyrus_open, .close = auth_cyrus_close,
+	.mechs = auth_cyrus_mechs, .start = auth_cyrus_start,
+	.step = auth_cyrus_step, .abort = auth_cyrus_abort,
 };

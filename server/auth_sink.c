@@ -147,10 +147,7 @@ auth_sink_start(struct auth_sess *s, const char *data, size_t n,
 }
 
 const struct auth_backend auth_sink_backend = {
-	.open = auth_sink_open,
-	.close = auth_sink_close,
-	.mechs = auth_sink_mechs,
-	.start = auth_sink_start,
-	.step = auth_sink_step,
-	.abort = auth_sink_abort,
+	.open = auth_sink_open, .close = auth_sink_close,
+	.mechs = auth_sink_mechs, .start = auth_sink_start,
+	.step = auth_sink_step, .abort = auth_sink_abort,
 };
