@@ -36,6 +36,7 @@
 #include "sinkline.h"
 #include "tls.h"
 #include "workq.h"
+#include "xalloc.h"
 
 #define CONN_OUT_HIGH	(64 * 1024)	/* stop reading above this */
 #define CONN_DRAIN_MS	20		/* re-check of TLS output on close */
@@ -709,10 +710,8 @@ static struct conn *
 conn_new(struct conn_env *env, const char *addr, unsigned port,
     enum conf_role role, bool tls)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL)
-		log_fatal("out of memory (connection)");
 	c->env = env;
 	c->cfg = env->cfg;
 	c->cfg_ref = env->cfg_ref;
@@ -765,9 +764,7 @@ conn_env_set_cfg(struct conn_env *env, struct config *cfg)
 	struct conn_cfg *cc = NULL;
 
 	if (cfg != NULL) {
-		cc = calloc(1, sizeof(*cc));
-		if (cc == NULL)
-			log_fatal("out of memory (configuration)");
+		cc = xcalloc(1, sizeof(*cc));
 		cc->cfg = cfg;
 		cc->refs = 1;
 	}

@@ -32,21 +32,27 @@ conn_cmd_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (conn_is_ending(c))
-		return;
-	if (c->phase == CONN_HANDSHAKE) {
+	switch (c->phase) {
+	case CONN_HANDSHAKE:
 		conn_tls_failed(c, BEV_EVENT_TIMEOUT);
-		return;
+		break;
+	case CONN_GREET_PAUSE:
+	case CONN_RUNNING:
+	case CONN_TLS_SWITCH:
+		if (session_is_busy(c->session) || session_in_body(c->session))
+			conn_arm_cmd_timer(c);
+		else
+			session_timeout(c->session);
+		break;
+	case CONN_CLOSING:
+	case CONN_TLS_SHUT:
+	case CONN_GONE:
+		break;
 	}
-	if (c->session == NULL || session_is_busy(c->session) ||
-	    session_in_body(c->session)) {
-		conn_arm_cmd_timer(c);
-		return;
-	}
-	session_timeout(c->session);
 }
 
-/* conn_life_timeout_cb - the connection reached session_timeout. */
+/* conn_life_timeout_cb - the connection reached session_timeout; in a
+ * handshake there is nothing to say in clear. */
 static void
 conn_life_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -56,21 +62,21 @@ conn_life_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (conn_is_ending(c))
 		return;
-	if (c->session == NULL || c->phase == CONN_HANDSHAKE) {
-		log_event(LOG_LEVEL_INFO, c->id, "event=session-timeout",
-		    LOG_TOK("state", "handshake"), LOG_TOK("client", c->addr));
-		conn_set_phase(c, CONN_GONE);	/* nothing to say in clear */
-		conn_maybe_free(c);
+	if (c->phase != CONN_HANDSHAKE) {
+		session_expire(c->session);
 		return;
 	}
-	session_expire(c->session);
+	log_event(LOG_LEVEL_INFO, c->id, "event=session-timeout",
+	    LOG_TOK("state", "handshake"), LOG_TOK("client", c->addr));
+	conn_set_phase(c, CONN_GONE);
+	conn_maybe_free(c);
 }
 
 /* conn_body_timeout_cb - a DATA/BDAT phase ran past data_timeout. */
 static void
 conn_body_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn *c = arg;
+	const struct conn *c = arg;
 
 	(void)fd;
 	(void)what;

@@ -76,45 +76,42 @@ struct conn {
 	time_t			 started;
 };
 
-/* conn_is_ending - closing, or gone: nothing more is read or started. */
+/*
+ * conn.c, the lifecycle:
+ * conn_is_ending - closing, or gone: nothing more is read or started.
+ * conn_set_phase - move to phase to, logged at debug level; an ending
+ *	connection only moves further towards its end.
+ * conn_maybe_free - the one place a connection ends (see conn.c).
+ * conn_settle - after every completion: end, or read on.
+ * conn_start - create the session and greet (info: implicit TLS).
+ * conn_process - feed buffered input to the session.
+ * conn_setup_bev - callbacks, timeouts and reading on c->bev.
+ */
 bool	conn_is_ending(const struct conn *c);
-
-/* conn_set_phase - move to phase to, logged at debug level; an ending
- * connection only moves further towards its end. */
 void	conn_set_phase(struct conn *c, enum conn_phase to);
-
-/* conn_maybe_free - the one place a connection ends (see conn.c). */
 void	conn_maybe_free(struct conn *c);
-
-/* conn_settle - after every completion: end, or read on. */
 void	conn_settle(struct conn *c);
-
-/* conn_start - create the session and greet (info: implicit TLS). */
 void	conn_start(struct conn *c, const struct session_tls_info *info);
-
-/* conn_process - feed buffered input to the session. */
 void	conn_process(struct conn *c);
-
-/* conn_setup_bev - callbacks, timeouts and reading on c->bev. */
 void	conn_setup_bev(struct conn *c);
 
-/* conn_deadline.c: the timers of command_timeout, session_timeout and
- * data_timeout: made and armed with the connection, freed with it. */
+/*
+ * conn_deadline.c, the timers of command_timeout, session_timeout and
+ * data_timeout: made and armed with the connection (conn_deadline_start),
+ * freed with it (conn_deadline_stop).  conn_arm_cmd_timer restarts
+ * command_timeout: the time the client has to complete its next command
+ * (or the TLS handshake), restarted by each reply, never by the client's
+ * bytes, so trickling a command one byte at a time does not stretch it.
+ * conn_watch_body arms data_timeout when a body starts, disarms it after.
+ *
+ * conn_tls.c: the handshake finished (conn_tls_done), failed or timed
+ * out (conn_tls_failed), or is to begin after STARTTLS
+ * (conn_starttls_begin).
+ */
 void	conn_deadline_start(struct conn *c);
 void	conn_deadline_stop(struct conn *c);
-
-/*
- * conn_arm_cmd_timer - command_timeout from now: the time the client has
- * to complete its next command (or the TLS handshake).  Restarted by
- * each reply, never by the client's bytes, so trickling a command one
- * byte at a time does not stretch it.
- */
 void	conn_arm_cmd_timer(struct conn *c);
-
-/* conn_watch_body - arm data_timeout when a body starts, disarm after. */
 void	conn_watch_body(struct conn *c);
-
-/* conn_tls.c: the handshake finished, failed, or is to begin. */
 void	conn_tls_done(struct conn *c);
 void	conn_tls_failed(struct conn *c, short what);
 void	conn_starttls_begin(struct conn *c);
