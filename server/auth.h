@@ -1,31 +1,28 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * auth - AUTH for SMTP (RFC 4954) on Cyrus SASL, configured from
- * inlet.conf without touching /etc: sasldb (auxprop) or saslauthd,
- * mech_list, realm, proxy users; security properties that forbid
- * plaintext mechanisms before TLS and anonymous ones always.  In sink
- * mode a built-in stand-in accepts any credentials for PLAIN, LOGIN and
- * CRAM-MD5.  Also the failed-login throttle (delays, bans by address).
- * Edge module: no libevent; base64 through libsasl2's helpers.
+ * auth - AUTH for SMTP (RFC 4954): one interface (Postfix's XSASL
+ * shape: create a session, list its mechanisms, first step, next steps,
+ * the user name) over two backends chosen per session: Cyrus SASL
+ * (auth_cyrus.c), configured from inlet.conf without touching /etc, and
+ * in sink mode a stand-in that accepts any credentials for PLAIN, LOGIN
+ * and CRAM-MD5 (auth_sink.c).  The failed-login throttle is the core's
+ * (throttle.h).  Edge module: no libevent.
  */
 #ifndef INLET_AUTH_H
 #define INLET_AUTH_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <time.h>
 
 #include "buf.h"
 #include "conf.h"
 #include "session.h"
 
-#define AUTH_FAIL_WINDOW	600	/* failures counted over 10 minutes */
-
 struct auth;		/* process-wide: one per daemon */
 struct auth_sess;	/* one per SMTP session */
 
 /*
- * auth_new - initialise SASL (once per process) for cfg: check that the
+ * auth_new - initialise Cyrus SASL (once per process) for cfg: check that the
  * sasldb can be read (a wrong path otherwise shows only as "user not
  * found" at every login).  NULL and *err_out (heap) on failure.
  */
@@ -82,19 +79,5 @@ const char *auth_sess_login(const struct auth_sess *s);
 
 /* auth_sess_mech - the mechanism of the last exchange. */
 const char *auth_sess_mech(const struct auth_sess *s);
-
-/*
- * auth_throttle_fail - count a failed login from addr at now.  Returns
- * the delay in seconds before the 535 (it grows with each failure), or
- * -1 when this failure reaches auth_fail_limit: the address is then
- * banned for auth_ban_time (logged with session).  *fails_out gets the
- * count.
- */
-int	auth_throttle_fail(struct auth *a, const struct config *cfg,
-	    const char *session, const char *addr, time_t now,
-	    unsigned *fails_out);
-
-/* auth_is_banned - whether addr is banned at now. */
-bool	auth_is_banned(struct auth *a, const char *addr, time_t now);
 
 #endif

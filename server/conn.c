@@ -1,47 +1,46 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * conn - one client connection on a libevent bufferevent.
- * Implements struct session_ops: send/close on the bufferevent, the spool
- * on the maildir module.  Completions (spool commit) are delivered to the
- * session on a later loop turn through a deferred event, never from
- * inside the op that started them.  Flow control: reading stops while the
- * session waits for a completion or while our output is backed up.
+ * conn - one client connection on a libevent bufferevent: libevent glue
+ * with one lifecycle.  A connection is in one phase (conn_impl.h); every
+ * completion (commit, AUTH, pause) ends in conn_settle(), and
+ * conn_maybe_free() is the one place it ends.  Implements struct
+ * session_ops: send/close on the bufferevent, the spool on the maildir
+ * module (TLS in conn_tls.c, AUTH in conn_auth.c).  Completions are
+ * delivered on a later loop turn, never from inside the op that started
+ * them.  Flow control: reading stops while the session waits for a
+ * completion or while our output is backed up.
  */
 #include "config.h"
 
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "auth.h"
 #include "buf.h"
-#include "conn.h"
+#include "conn_impl.h"
 #include "log.h"
 #include "maildir.h"
 #include "mime.h"
 #include "route.h"
 #include "session.h"
-#include "smtp_reply.h"
+#include "sinkline.h"
 #include "tls.h"
 #include "workq.h"
+#include "xalloc.h"
 
 #define CONN_OUT_HIGH	(64 * 1024)	/* stop reading above this */
-#define CONN_IN_HIGH	(64 * 1024)	/* read no more while this waits */
-#define CONN_UNDER_HIGH	(16 * 1024)	/* TLS records queued below a filter */
 #define CONN_DRAIN_MS	20		/* re-check of TLS output on close */
 
 /* A configuration and how many hold it: the env while it is current,
@@ -51,52 +50,8 @@ struct conn_cfg {
 	unsigned		 refs;
 };
 
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;
-	struct conn_env		*env;
-	const struct config	*cfg;
-	struct conn_cfg		*cfg_ref;	/* keeps cfg alive */
-	struct bufferevent	*bev;
-	struct session		*session;
-	struct event		*defer;		/* completions, delayed free */
-	struct event		*body_timer;	/* data_timeout for one body */
-	bool			 body_armed;
-	struct maildir_spool	*spool;
-	int			 commit_err;
-	bool			 commit_done;	/* completion pending delivery */
-	bool			 worker_busy;	/* a worker thread has c->spool */
-	struct event		*cmd_timer;	/* command_timeout deadline */
-	struct event		*life_timer;	/* session_timeout ceiling */
-	bool			 closing;	/* free once output is written */
-	bool			 gone;		/* the client went away */
-	bool			 tls_switch;	/* STARTTLS accepted, not yet begun */
-	bool			 handshaking;	/* a TLS handshake is running */
-	bool			 is_tls;	/* c->bev is an SSL bufferevent */
-	bool			 tls_shut;	/* close_notify queued */
-	struct tls		*tls;		/* held until the handshake ends */
-	int			 ssf;		/* TLS cipher bits, 0 before */
-	struct auth_sess	*auth;		/* SASL state, made on demand */
-	struct event		*auth_ev;	/* delivers an AUTH result */
-	struct buf		 auth_out;	/* its challenge or user */
-	enum session_auth_result auth_res;
-	struct event		*pause_ev;	/* error-budget pause, greet_pause */
-	bool			 greet_pending;	/* greet_pause running */
-	enum conf_role		 role;
-	char			 id[SESSION_ID_LEN + 1];
-	char			 addr[INET6_ADDRSTRLEN];
-	unsigned		 port;
-	time_t			 started;
-};
-
-static void conn_process(struct conn *c);
-static void conn_starttls_begin(struct conn *c);
-static void conn_tls_done(struct conn *c);
-static void conn_tls_failed(struct conn *c, short what);
-static void conn_setup_bev(struct conn *c);
-static void conn_start(struct conn *c, const struct session_tls_info *info);
 static void conn_log_delivery(const struct conn *c,
     const struct session_tx *tx);
-static void conn_maybe_free(struct conn *c);
 
 /* conn_cfg_unref - drop one hold on a configuration; the last frees it. */
 static void
@@ -115,91 +70,38 @@ conn_cfg_unref(struct conn_cfg **ccp)
 	free(cc);
 }
 
-/*
- * conn_arm_cmd_timer - command_timeout from now: the time the client has
- * to complete its next command (or the TLS handshake).  Restarted by
- * each reply, never by the client's bytes, so trickling a command one
- * byte at a time does not stretch it.
- */
-static void
-conn_arm_cmd_timer(struct conn *c)
+/* conn_is_ending - closing, or gone: nothing more is read or started. */
+bool
+conn_is_ending(const struct conn *c)
 {
-	struct timeval tv = { (time_t)c->cfg->command_timeout, 0 };
-
-	(void)evtimer_add(c->cmd_timer, &tv);
+	switch (c->phase) {
+	case CONN_HANDSHAKE:
+	case CONN_GREET_PAUSE:
+	case CONN_RUNNING:
+	case CONN_TLS_SWITCH:
+		return false;
+	case CONN_CLOSING:
+	case CONN_TLS_SHUT:
+	case CONN_GONE:
+		return true;
+	}
+	return true;
 }
 
-/* conn_cmd_timeout_cb - no command completed in command_timeout.  While
- * the daemon itself is the one working (a commit, a login delay, the
- * error-budget pause) or a body is streaming (data_timeout's turn), the
- * deadline starts again. */
-static void
-conn_cmd_timeout_cb(evutil_socket_t fd, short what, void *arg)
+/* conn_set_phase - move to phase to, logged at debug level; an ending
+ * connection only moves further towards its end. */
+void
+conn_set_phase(struct conn *c, enum conn_phase to)
 {
-	struct conn *c = arg;
+	static const char *const names[] = { "handshake", "greet-pause",
+	    "running", "tls-switch", "closing", "tls-shut", "gone" };
 
-	(void)fd;
-	(void)what;
-	if (c->closing || c->gone)
+	if (c->phase == to || (conn_is_ending(c) && to < c->phase))
 		return;
-	if (c->handshaking) {
-		conn_tls_failed(c, BEV_EVENT_TIMEOUT);
-		return;
-	}
-	if (c->session == NULL || session_is_busy(c->session) ||
-	    session_in_body(c->session)) {
-		conn_arm_cmd_timer(c);
-		return;
-	}
-	session_timeout(c->session);
-}
-
-/* conn_life_timeout_cb - the connection reached session_timeout. */
-static void
-conn_life_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	if (c->closing || c->gone)
-		return;
-	if (c->session == NULL || c->handshaking) {
-		log_event(LOG_LEVEL_INFO, c->id, "event=session-timeout",
-		    LOG_TOK("state", "handshake"), LOG_TOK("client", c->addr));
-		c->gone = true;		/* nothing to say in clear */
-		conn_maybe_free(c);
-		return;
-	}
-	session_expire(c->session);
-}
-
-/* conn_body_timeout_cb - a DATA/BDAT phase ran past data_timeout. */
-static void
-conn_body_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	c->body_armed = false;
-	if (session_in_body(c->session))
-		session_timeout(c->session);
-}
-
-/* conn_watch_body - arm data_timeout when a body starts, disarm after. */
-static void
-conn_watch_body(struct conn *c)
-{
-	struct timeval tv = { (time_t)c->cfg->data_timeout, 0 };
-	bool in_body = session_in_body(c->session);
-
-	if (in_body && !c->body_armed)
-		c->body_armed = evtimer_add(c->body_timer, &tv) == 0;
-	else if (!in_body && c->body_armed) {
-		(void)evtimer_del(c->body_timer);
-		c->body_armed = false;
-	}
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		log_event(LOG_LEVEL_DEBUG, c->id, "event=conn-phase",
+		    LOG_TOK("from", names[c->phase]), LOG_TOK("to", names[to]));
+	c->phase = to;
 }
 
 /* conn_free - log the end of the connection and release everything. */
@@ -225,9 +127,7 @@ conn_free(struct conn *c)
 	maildir_abort(&c->spool);
 	bufferevent_free(c->bev);
 	event_free(c->defer);
-	event_free(c->body_timer);
-	event_free(c->cmd_timer);
-	event_free(c->life_timer);
+	conn_deadline_stop(c);
 	conn_cfg_unref(&c->cfg_ref);
 	TAILQ_REMOVE(&env->conns, c, entry);
 	env->nconns--;
@@ -260,24 +160,24 @@ conn_output_pending(struct conn *c)
  * the layer below), so look again shortly; the write timeout bounds a
  * client that never reads them.
  */
-static void
+void
 conn_maybe_free(struct conn *c)
 {
 	struct timeval tv = { 0, CONN_DRAIN_MS * 1000 };
 
-	if (c->worker_busy || c->commit_done)
+	if (c->commit != CONN_COMMIT_NONE || !conn_is_ending(c))
 		return;
-	if (c->closing && !c->gone && c->is_tls && !c->tls_shut &&
+	if (c->phase == CONN_CLOSING && c->is_tls &&
 	    conn_output_pending(c) == 0) {
 		/* all replies are out: end TLS cleanly (close_notify) */
-		c->tls_shut = true;
+		conn_set_phase(c, CONN_TLS_SHUT);
 		(void)SSL_shutdown(bufferevent_openssl_get_ssl(c->bev));
 	}
-	if (c->gone || (c->closing && conn_output_pending(c) == 0)) {
+	if (c->phase == CONN_GONE || conn_output_pending(c) == 0) {
 		conn_free(c);
 		return;
 	}
-	if (c->closing && c->is_tls)
+	if (c->is_tls)
 		(void)event_add(c->defer, &tv);
 }
 
@@ -285,41 +185,18 @@ conn_maybe_free(struct conn *c)
  * conn_settle - after every completion (commit, AUTH, pause): end the
  * connection if it is over, else read on and feed what is buffered.
  */
-static void
+void
 conn_settle(struct conn *c)
 {
-	if (c->gone || c->closing || c->session == NULL ||
+	if (conn_is_ending(c) || c->session == NULL ||
 	    session_is_closed(c->session)) {
 		conn_maybe_free(c);
 		return;
 	}
-	if (!c->handshaking && !session_is_busy(c->session)) {
+	if (c->phase != CONN_HANDSHAKE && !session_is_busy(c->session)) {
 		bufferevent_enable(c->bev, EV_READ);
 		conn_process(c);
 	}
-}
-
-/* conn_sink_line - the human-readable line --sink prints per message:
- * the subject decoded to UTF-8, then every file the message became. */
-static void
-conn_sink_line(struct conn *c, const struct session_tx *tx)
-{
-	char addr[SMTP_PATH_MAX + 1], stamp[LOG_TIME_LEN], *subj;
-	size_t i;
-
-	(void)log_time_fmt(time(NULL), stamp, sizeof(stamp));
-	subj = mime_header_text(tx->subject);
-	(void)printf("%s from=<%s> to=", stamp, tx->from_str);
-	for (i = 0; i < tx->nrcpt; i++)
-		(void)printf("%s<%s>", i > 0 ? "," : "",
-		    smtp_addr_fmt(&tx->rcpts[i], addr, sizeof(addr)));
-	(void)printf(" subject=\"%s\" size=%llu", subj,
-	    (unsigned long long)maildir_size(c->spool));
-	for (i = 0; i < maildir_ncopy(c->spool); i++)
-		(void)printf(" file=%s", maildir_path(c->spool, i));
-	(void)putchar('\n');
-	(void)fflush(stdout);
-	free(subj);
 }
 
 /* conn_defer_cb - deliver a completion, or free a closing connection. */
@@ -330,12 +207,12 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->commit_done) {
-		c->commit_done = false;
+	if (c->commit == CONN_COMMIT_DONE) {
+		c->commit = CONN_COMMIT_NONE;
 		if (c->commit_err == 0) {
 			c->env->messages++;
 			if (c->cfg->sink)
-				conn_sink_line(c, session_tx(c->session));
+				sinkline_print(session_tx(c->session), c->spool);
 		}
 		conn_log_delivery(c, session_tx(c->session));
 		maildir_free(&c->spool);
@@ -360,7 +237,7 @@ conn_op_send(void *ctx, const char *data, size_t len)
 	struct conn *c = ctx;
 	ssize_t n = 0;
 
-	if (c->gone)
+	if (c->phase == CONN_GONE)
 		return;
 	if (!c->is_tls &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
@@ -382,7 +259,7 @@ conn_op_close(void *ctx)
 {
 	struct conn *c = ctx;
 
-	c->closing = true;
+	conn_set_phase(c, CONN_CLOSING);
 	bufferevent_disable(c->bev, EV_READ);
 	event_active(c->defer, EV_TIMEOUT, 0);
 }
@@ -396,7 +273,7 @@ conn_op_starttls(void *ctx)
 	if (c->tls == NULL)
 		log_fatal("can't happen: STARTTLS on session=%s without TLS",
 		    c->id);
-	c->tls_switch = true;
+	conn_set_phase(c, CONN_TLS_SWITCH);
 }
 
 /* conn_stamp - the time now as 2024-01-02T03:04:05Z ("" if unknown). */
@@ -527,10 +404,9 @@ conn_commit_finished(void *arg)
 {
 	struct conn *c = arg;
 
-	c->worker_busy = false;
 	if (c->commit_err != 0)
 		maildir_abort(&c->spool);
-	c->commit_done = true;
+	c->commit = CONN_COMMIT_DONE;
 	conn_defer_cb(-1, 0, c);
 }
 
@@ -546,7 +422,7 @@ conn_op_spool_commit(void *ctx, const struct session_tx *tx)
 
 	(void)tx;
 	if (c->env->workq != NULL) {
-		c->worker_busy = true;
+		c->commit = CONN_COMMIT_RUNNING;
 		workq_submit(c->env->workq, conn_commit_work,
 		    conn_commit_finished, c);
 		return;
@@ -554,7 +430,7 @@ conn_op_spool_commit(void *ctx, const struct session_tx *tx)
 	conn_commit_work(c);
 	if (c->commit_err != 0)
 		maildir_abort(&c->spool);
-	c->commit_done = true;
+	c->commit = CONN_COMMIT_DONE;
 	event_active(c->defer, EV_TIMEOUT, 0);
 }
 
@@ -575,104 +451,6 @@ conn_op_now(void *ctx)
 	return time(NULL);
 }
 
-/* conn_auth_sess - the session's SASL state, made on first use. */
-static struct auth_sess *
-conn_auth_sess(struct conn *c)
-{
-	char remote[80];
-
-	if (c->auth == NULL && c->env->auth != NULL) {
-		(void)snprintf(remote, sizeof(remote), "%s;%u", c->addr, c->port);
-		c->auth = auth_sess_new(c->env->auth, c->cfg, c->id, NULL,
-		    remote, c->ssf);
-	}
-	return c->auth;
-}
-
-/* conn_op_auth_mechs - session_ops.auth_mechs */
-static const char *
-conn_op_auth_mechs(void *ctx)
-{
-	struct auth_sess *a = conn_auth_sess(ctx);
-
-	return a != NULL ? auth_sess_mechs(a) : "";
-}
-
-/* conn_auth_done_cb - hand an AUTH result to the session. */
-static void
-conn_auth_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	session_auth_done(c->session, c->auth_res, c->auth_out.len > 0 ||
-	    c->auth_res == SESSION_AUTH_CONTINUE ? buf_cstr(&c->auth_out) :
-	    NULL);
-	conn_settle(c);
-}
-
-/*
- * conn_auth_deliver - schedule the result: on the next loop turn, or for
- * a failed login after a delay that grows with each failure from this
- * address; at auth_fail_limit the address is banned (421 4.7.0).  One
- * line per failure, fail2ban-ready; never the password.
- */
-static void
-conn_auth_deliver(struct conn *c, enum session_auth_result r)
-{
-	struct timeval tv = { 0, 0 };
-	unsigned fails = 0;
-	int delay;
-
-	if (r == SESSION_AUTH_FAIL) {
-		delay = auth_throttle_fail(c->env->auth, c->cfg, c->id,
-		    c->addr, time(NULL), &fails);
-		log_event(LOG_LEVEL_INFO, c->id, "event=auth-failed",
-		    LOG_TOK("client", c->addr),
-		    LOG_Q("user", auth_sess_login(c->auth)),
-		    LOG_TOK("mech", auth_sess_mech(c->auth)),
-		    LOG_U("fails", fails), LOG_SECS("delay", delay < 0 ? 0 :
-		    delay));
-		if (delay < 0)
-			r = SESSION_AUTH_BANNED;
-		else
-			tv.tv_sec = delay;
-	} else if (r == SESSION_AUTH_OK) {
-		log_event(LOG_LEVEL_INFO, c->id, "event=auth",
-		    LOG_TOK("client", c->addr),
-		    LOG_QN("user", c->auth_out.data, c->auth_out.len),
-		    LOG_TOK("mech", auth_sess_mech(c->auth)));
-	}
-	c->auth_res = r;
-	(void)evtimer_add(c->auth_ev, &tv);
-}
-
-/* conn_op_auth_start - session_ops.auth_start */
-static void
-conn_op_auth_start(void *ctx, const char *mech, const char *ir, size_t irlen)
-{
-	struct conn *c = ctx;
-	struct auth_sess *a = conn_auth_sess(c);
-
-	buf_reset(&c->auth_out);
-	if (a == NULL) {
-		conn_auth_deliver(c, SESSION_AUTH_TEMP);
-		return;
-	}
-	conn_auth_deliver(c, auth_sess_start(a, mech, ir, irlen, &c->auth_out));
-}
-
-/* conn_op_auth_step - session_ops.auth_step */
-static void
-conn_op_auth_step(void *ctx, const char *resp, size_t len)
-{
-	struct conn *c = ctx;
-
-	buf_reset(&c->auth_out);
-	conn_auth_deliver(c, auth_sess_step(c->auth, resp, len, &c->auth_out));
-}
-
 /* conn_pause_cb - the pause is over: greet, or resume the session. */
 static void
 conn_pause_cb(evutil_socket_t fd, short what, void *arg)
@@ -681,8 +459,8 @@ conn_pause_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->greet_pending) {
-		c->greet_pending = false;
+	if (c->phase == CONN_GREET_PAUSE) {
+		conn_set_phase(c, CONN_RUNNING);
 		session_start(c->session);
 	} else {
 		session_resume(c->session);
@@ -698,17 +476,6 @@ conn_op_pause(void *ctx)
 	struct timeval tv = { 1, 0 };
 
 	(void)evtimer_add(c->pause_ev, &tv);
-}
-
-/* conn_op_auth_abort - session_ops.auth_abort */
-static void
-conn_op_auth_abort(void *ctx)
-{
-	struct conn *c = ctx;
-
-	(void)evtimer_del(c->auth_ev);
-	if (c->auth != NULL)
-		auth_sess_abort(c->auth);
 }
 
 static const struct session_ops conn_session_ops = {
@@ -727,133 +494,23 @@ static const struct session_ops conn_session_ops = {
 	.pause = conn_op_pause,
 };
 
-/* conn_ssl_errors - libevent's queued OpenSSL errors as one line. */
-static void
-conn_ssl_errors(struct conn *c, char *buf, size_t len)
-{
-	unsigned long e;
-	size_t o = 0;
-
-	buf[0] = '\0';
-	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
-		if (ERR_GET_LIB(e) == 0 || o + 3 >= len)
-			continue;	/* libevent's SSL_get_error entry */
-		if (o > 0)
-			buf[o++] = ' ';
-		ERR_error_string_n(e, buf + o, len - o);
-		o += strlen(buf + o);
-	}
-	if (o == 0)
-		(void)snprintf(buf, len, "%s", EVUTIL_SOCKET_ERROR() != 0 ?
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) :
-		    "connection closed during the handshake");
-}
-
-/* conn_tls_failed - the handshake failed or timed out: log and go. */
-static void
-conn_tls_failed(struct conn *c, short what)
-{
-	char why[512];
-
-	if ((what & BEV_EVENT_TIMEOUT) != 0)
-		(void)snprintf(why, sizeof(why), "handshake timeout");
-	else if ((what & BEV_EVENT_EOF) != 0)
-		(void)snprintf(why, sizeof(why), "connection closed during the "
-		    "handshake");
-	else
-		conn_ssl_errors(c, why, sizeof(why));
-	log_event(LOG_LEVEL_INFO, c->id, "event=tls-failed",
-	    LOG_TOK("client", c->addr), LOG_Q("reason", why));
-	c->handshaking = false;
-	c->gone = true;
-	if (c->session != NULL) {
-		session_starttls_done(c->session, NULL);
-		session_eof(c->session);
-	}
-	conn_maybe_free(c);
-}
-
-/* conn_tls_done - the handshake finished: greet, or resume the session
- * from scratch (RFC 3207 §4.2). */
-static void
-conn_tls_done(struct conn *c)
-{
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	struct session_tls_info info;
-
-	info.version = SSL_get_version(ssl);
-	info.cipher = SSL_get_cipher_name(ssl);
-	info.bits = SSL_get_cipher_bits(ssl, NULL);
-	log_event(LOG_LEVEL_INFO, c->id, "event=tls",
-	    LOG_TOK("version", info.version), LOG_TOK("cipher", info.cipher),
-	    LOG_I("bits", info.bits), LOG_Q("sni", sni));
-	c->handshaking = false;
-	c->ssf = info.bits;
-	tls_unref(&c->tls);
-	auth_sess_free(&c->auth);	/* RFC 3207 §4.2: SASL state anew */
-	if (c->session == NULL)
-		conn_start(c, &info);
-	else
-		session_starttls_done(c->session, &info);
-	conn_process(c);
-}
-
-/*
- * conn_starttls_begin - after "220 Ready to start TLS": throw away every
- * byte the client sent after STARTTLS (RFC 3207 §4.2, CVE-2011-0411),
- * then wrap the connection in a TLS filter and start the handshake.  The
- * 220 already sits in the plain output, ahead of the TLS bytes.
- */
-static void
-conn_starttls_begin(struct conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t junk = evbuffer_get_length(in);
-	struct bufferevent *f;
-
-	c->tls_switch = false;
-	if (junk > 0) {
-		log_event(LOG_LEVEL_INFO, c->id, "event=starttls-purge",
-		    LOG_U("bytes", junk));
-		(void)evbuffer_drain(in, junk);
-	}
-	f = bufferevent_openssl_filter_new(c->env->base, c->bev,
-	    tls_ssl_new(c->tls), BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (f == NULL)
-		log_fatal("out of memory (TLS filter)");
-	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
-	/* Bound the plain layer below the filter too: TLS records wait in it
-	 * at most CONN_UNDER_HIGH (the rest stays above, in the filter's
-	 * output, where conn_process sees it).  Its reading is the filter's
-	 * business (libevent clears its read watermarks and suspends it
-	 * while the filter's input is full), so only the filter's input
-	 * gets CONN_IN_HIGH, in conn_setup_bev(). */
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, CONN_UNDER_HIGH);
-	c->bev = f;
-	c->is_tls = true;
-	c->handshaking = true;
-	conn_setup_bev(c);
-}
-
 /*
  * conn_process - feed buffered input to the session until it is empty,
  * the session waits for a completion or closes, or our output backs up.
  */
-static void
+void
 conn_process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t avail, used;
 	char *p;
 
-	if (c->session == NULL || c->handshaking)
+	if (c->session == NULL || c->phase == CONN_HANDSHAKE)
 		return;		/* no application data before the handshake */
-	if (c->greet_pending) {	/* talked before the greeting */
+	if (c->phase == CONN_GREET_PAUSE) {	/* talked before the greeting */
 		if (evbuffer_get_length(in) == 0)
 			return;
-		c->greet_pending = false;
+		conn_set_phase(c, CONN_RUNNING);
 		(void)evtimer_del(c->pause_ev);
 		session_pregreet(c->session);
 		return;
@@ -875,7 +532,7 @@ conn_process(struct conn *c)
 		if (used == 0)
 			break;
 	}
-	if (c->tls_switch) {
+	if (c->phase == CONN_TLS_SWITCH) {
 		conn_starttls_begin(c);
 		return;
 	}
@@ -899,11 +556,11 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if (c->closing) {
+	if (conn_is_ending(c)) {
 		conn_maybe_free(c);
 		return;
 	}
-	if (c->session != NULL && !c->handshaking &&
+	if (c->session != NULL && c->phase != CONN_HANDSHAKE &&
 	    !session_is_busy(c->session)) {
 		bufferevent_enable(c->bev, EV_READ);
 		conn_process(c);
@@ -921,11 +578,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_tls_done(c);
 		return;
 	}
-	if (c->handshaking) {
+	if (c->phase == CONN_HANDSHAKE) {
 		conn_tls_failed(c, what);
 		return;
 	}
-	if ((what & BEV_EVENT_TIMEOUT) != 0 && !c->closing) {
+	if ((what & BEV_EVENT_TIMEOUT) != 0 && !conn_is_ending(c)) {
 		session_timeout(c->session);
 		bufferevent_enable(c->bev, EV_WRITE);
 		return;
@@ -934,33 +591,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_event(LOG_LEVEL_DEBUG, c->id, "event=socket-error",
 		    LOG_Q("error", evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR())));
-	c->gone = true;
+	conn_set_phase(c, CONN_GONE);
 	session_eof(c->session);
 	conn_maybe_free(c);
-}
-
-/* conn_addr_fmt - numeric address and port; v4-mapped shown as v4. */
-static void
-conn_addr_fmt(const struct sockaddr *sa, char *out, size_t outlen,
-    unsigned *port_out)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-
-	*port_out = 0;
-	(void)snprintf(out, outlen, "unknown");
-	if (sa->sa_family == AF_INET) {
-		(void)inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)outlen);
-		*port_out = ntohs(sin->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			(void)inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
-			    out, (socklen_t)outlen);
-		else
-			(void)inet_ntop(AF_INET6, &sin6->sin6_addr, out,
-			    (socklen_t)outlen);
-		*port_out = ntohs(sin6->sin6_port);
-	}
 }
 
 /*
@@ -990,40 +623,9 @@ conn_new_id(struct conn_env *env, char *id)
 	id[SESSION_ID_LEN] = '\0';
 }
 
-/* conn_count_ip - how many connections this address has now. */
-static unsigned
-conn_count_ip(const struct conn_env *env, const char *addr)
-{
-	const struct conn *c;
-	unsigned n = 0;
-
-	TAILQ_FOREACH(c, &env->conns, entry)
-		if (strcmp(c->addr, addr) == 0)
-			n++;
-	return n;
-}
-
-/* conn_refuse - answer 421 straight on the socket and close it. */
-static void
-conn_refuse(struct conn_env *env, int fd, const char *addr,
-    const char *why, enum smtp_reply_id id)
-{
-	struct buf b;
-	ssize_t n;
-
-	log_event(LOG_LEVEL_INFO, NULL, "event=refused", LOG_TOK("client", addr),
-	    LOG_TOK("reason", why));
-	buf_init(&b, 512);
-	if (smtp_reply_fmt(&b, id, env->cfg->hostname) == 0)
-		n = write(fd, b.data, b.len);	/* best effort, non-blocking */
-	(void)n;
-	buf_release(&b);
-	evutil_closesocket(fd);
-}
-
 /* conn_start - create the session and send the greeting; info is the
  * finished handshake of an implicit-TLS connection, else NULL. */
-static void
+void
 conn_start(struct conn *c, const struct session_tls_info *info)
 {
 	struct session_params p;
@@ -1040,7 +642,7 @@ conn_start(struct conn *c, const struct session_tls_info *info)
 	if (c->cfg->greet_pause > 0 && info == NULL) {
 		struct timeval tv = { (time_t)c->cfg->greet_pause, 0 };
 
-		c->greet_pending = true;	/* postscreen-style pregreet test */
+		conn_set_phase(c, CONN_GREET_PAUSE);	/* pregreet test */
 		(void)evtimer_add(c->pause_ev, &tv);
 		return;
 	}
@@ -1052,7 +654,7 @@ conn_start(struct conn *c, const struct session_tls_info *info)
  * bufferevent has writing enabled already; enabling it again on a plain
  * socket would only watch for EV_WRITE once with nothing to write.
  */
-static void
+void
 conn_setup_bev(struct conn *c)
 {
 	struct timeval tv = { (time_t)c->cfg->command_timeout, 0 };
@@ -1064,44 +666,16 @@ conn_setup_bev(struct conn *c)
 	bufferevent_enable(c->bev, c->is_tls ? EV_READ | EV_WRITE : EV_READ);
 }
 
-void
-conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
-    socklen_t salen, enum conf_role role, bool tls)
+/* conn_new - a connection from addr, port on a listener of role, under
+ * the configuration of new connections (held until it is freed). */
+static struct conn *
+conn_new(struct conn_env *env, const char *addr, unsigned port,
+    enum conf_role role, bool tls)
 {
-	const struct config *cfg = env->cfg;
-	struct conn *c;
-	char addr[INET6_ADDRSTRLEN];
-	unsigned port;
+	struct conn *c = xcalloc(1, sizeof(*c));
 
-	(void)salen;
-	conn_addr_fmt(sa, addr, sizeof(addr), &port);
-	if (env->stopping || env->nconns >= cfg->max_connections) {
-		conn_refuse(env, fd, addr, "max_connections",
-		    SMTP_R_TOO_MANY_CONN);
-		return;
-	}
-	if (cfg->max_connections_per_ip > 0 &&
-	    conn_count_ip(env, addr) >= cfg->max_connections_per_ip) {
-		conn_refuse(env, fd, addr, "max_connections_per_ip",
-		    SMTP_R_TOO_MANY_CONN);
-		return;
-	}
-	if (env->auth != NULL && auth_is_banned(env->auth, addr, time(NULL))) {
-		if (role == CONF_ROLE_SUBMISSIONS) {	/* no clear text on 465 */
-			log_event(LOG_LEVEL_INFO, NULL, "event=refused",
-			    LOG_TOK("client", addr),
-			    LOG_TOK("reason", "auth-ban"));
-			evutil_closesocket(fd);
-			return;
-		}
-		conn_refuse(env, fd, addr, "auth-ban", SMTP_R_AUTH_BANNED);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		log_fatal("out of memory (connection)");
 	c->env = env;
-	c->cfg = cfg;
+	c->cfg = env->cfg;
 	c->cfg_ref = env->cfg_ref;
 	if (c->cfg_ref != NULL)
 		c->cfg_ref->refs++;
@@ -1111,29 +685,29 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	(void)snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	conn_new_id(env, c->id);
 	c->tls = tls ? tls_ref(env->tls) : NULL;
-	c->handshaking = role == CONF_ROLE_SUBMISSIONS;
-	c->is_tls = c->handshaking;
-	c->bev = c->handshaking ? bufferevent_openssl_socket_new(env->base, fd,
+	c->is_tls = role == CONF_ROLE_SUBMISSIONS;
+	c->phase = c->is_tls ? CONN_HANDSHAKE : CONN_RUNNING;
+	buf_init(&c->auth_out, 16384);
+	return c;
+}
+
+void
+conn_accept(struct conn_env *env, int fd, const char *addr, unsigned port,
+    enum conf_role role, bool tls)
+{
+	struct conn *c = conn_new(env, addr, port, role, tls);
+
+	c->bev = c->is_tls ? bufferevent_openssl_socket_new(env->base, fd,
 	    tls_ssl_new(c->tls), BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE) :
 	    bufferevent_socket_new(env->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->defer = event_new(env->base, -1, 0, conn_defer_cb, c);
-	c->body_timer = evtimer_new(env->base, conn_body_timeout_cb, c);
 	c->auth_ev = evtimer_new(env->base, conn_auth_done_cb, c);
 	c->pause_ev = evtimer_new(env->base, conn_pause_cb, c);
-	c->cmd_timer = evtimer_new(env->base, conn_cmd_timeout_cb, c);
-	c->life_timer = evtimer_new(env->base, conn_life_timeout_cb, c);
-	buf_init(&c->auth_out, 16384);
-	if (c->bev == NULL || c->defer == NULL || c->body_timer == NULL ||
-	    c->auth_ev == NULL || c->pause_ev == NULL || c->cmd_timer == NULL ||
-	    c->life_timer == NULL)
+	if (c->bev == NULL || c->defer == NULL || c->auth_ev == NULL ||
+	    c->pause_ev == NULL)
 		log_fatal("out of memory (bufferevent)");
-	conn_arm_cmd_timer(c);		/* the handshake or the first command */
-	{
-		struct timeval life = { (time_t)cfg->session_timeout, 0 };
-
-		(void)evtimer_add(c->life_timer, &life);
-	}
+	conn_deadline_start(c);
 	TAILQ_INSERT_TAIL(&env->conns, c, entry);
 	env->nconns++;
 	log_event(LOG_LEVEL_INFO, c->id, "event=connect",
@@ -1142,7 +716,7 @@ conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
 	if (c->is_tls)
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	conn_setup_bev(c);
-	if (!c->handshaking)
+	if (c->phase != CONN_HANDSHAKE)
 		conn_start(c, NULL);
 }
 
@@ -1152,9 +726,7 @@ conn_env_set_cfg(struct conn_env *env, struct config *cfg)
 	struct conn_cfg *cc = NULL;
 
 	if (cfg != NULL) {
-		cc = calloc(1, sizeof(*cc));
-		if (cc == NULL)
-			log_fatal("out of memory (configuration)");
+		cc = xcalloc(1, sizeof(*cc));
 		cc->cfg = cfg;
 		cc->refs = 1;
 	}
@@ -1170,8 +742,9 @@ conn_shutdown_all(struct conn_env *env)
 
 	for (c = TAILQ_FIRST(&env->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->session == NULL || c->handshaking) {
-			c->gone = true;		/* nothing to say in clear */
+		if (c->session == NULL || c->phase == CONN_HANDSHAKE) {
+			/* nothing to say in clear */
+			conn_set_phase(c, CONN_GONE);
 			event_active(c->defer, EV_TIMEOUT, 0);
 		} else if (!session_in_body(c->session)) {
 			session_shutdown(c->session);
@@ -1186,4 +759,16 @@ conn_abort_spools(struct conn_env *env)
 
 	TAILQ_FOREACH(c, &env->conns, entry)
 		maildir_abort(&c->spool);
+}
+
+unsigned
+conn_count_ip(const struct conn_env *env, const char *addr)
+{
+	const struct conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &env->conns, entry)
+		if (strcmp(c->addr, addr) == 0)
+			n++;
+	return n;
 }

@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <sys/queue.h>
-#include <sys/socket.h>
 
 #include <event2/event.h>
 
@@ -19,6 +18,7 @@ struct conn;
 struct conn_cfg;
 struct tls;
 struct auth;
+struct throttle;
 struct workq;
 TAILQ_HEAD(conn_list, conn);
 
@@ -38,6 +38,7 @@ struct conn_env {
 	unsigned long		 messages;	/* committed */
 	struct tls		*tls;		/* NULL without certificates */
 	struct auth		*auth;		/* NULL without AUTH */
+	struct throttle		*throttle;	/* failed logins; with auth */
 	struct workq		*workq;		/* commits; NULL: on the loop */
 	bool			 stopping;
 	void			(*idle_cb)(struct conn_env *);	/* last conn gone */
@@ -46,15 +47,17 @@ struct conn_env {
 };
 
 /*
- * conn_accept - take over an accepted socket for a listener of the given
- * role: check the connection limits (421 4.7.0 beyond them), then start
- * a session and send the greeting; for role submissions the TLS
- * handshake comes first (RFC 8314) and the greeting is sent inside TLS.
- * Without tls (a "notls" listener) STARTTLS is never offered.
- * Never fails: on error the socket is closed and the reason logged.
+ * conn_accept - take over an accepted socket, admitted by the listener,
+ * from addr (numeric) and port for a listener of the given role: start a
+ * session and send the greeting; for role submissions the TLS handshake
+ * comes first (RFC 8314) and the greeting is sent inside TLS.  Without
+ * tls (a "notls" listener) STARTTLS is never offered.  Never fails.
  */
-void	conn_accept(struct conn_env *env, int fd, const struct sockaddr *sa,
-	    socklen_t salen, enum conf_role role, bool tls);
+void	conn_accept(struct conn_env *env, int fd, const char *addr,
+	    unsigned port, enum conf_role role, bool tls);
+
+/* conn_count_ip - how many connections addr has now. */
+unsigned conn_count_ip(const struct conn_env *env, const char *addr);
 
 /*
  * conn_env_set_cfg - make cfg the configuration of new connections; env

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * listener - bind each configured address with evconnlistener (or take
- * over a socket passed by systemd) and pass accepted sockets to conn.
- * Owns nothing but the listening socket and a timer used to back off when
- * the process runs out of descriptors.
+ * over a socket passed by systemd), admit or refuse each accepted socket
+ * (max_connections, max_connections_per_ip, the AUTH ban: 421 4.7.0 on
+ * the socket), and pass the admitted ones to conn.  Owns nothing but the
+ * listening socket and a timer used to back off when the process runs
+ * out of descriptors.
  */
 #include "config.h"
 
@@ -14,13 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "buf.h"
 #include "listener.h"
 #include "log.h"
+#include "smtp_reply.h"
+#include "throttle.h"
+#include "xalloc.h"
 
 #define LISTENER_BACKLOG	511
 #define LISTENER_PAUSE_MS	200
@@ -37,15 +45,97 @@ struct listener {
 	char			 name[INET6_ADDRSTRLEN + 32];
 };
 
-/* listener_accept_cb - a new connection. */
+/* listener_addr_fmt - numeric address and port; v4-mapped shown as v4. */
+static void
+listener_addr_fmt(const struct sockaddr *sa, char *out, size_t outlen,
+    unsigned *port_out)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	*port_out = 0;
+	(void)snprintf(out, outlen, "unknown");
+	if (sa->sa_family == AF_INET) {
+		(void)inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)outlen);
+		*port_out = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			(void)inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
+			    out, (socklen_t)outlen);
+		else
+			(void)inet_ntop(AF_INET6, &sin6->sin6_addr, out,
+			    (socklen_t)outlen);
+		*port_out = ntohs(sin6->sin6_port);
+	}
+}
+
+/* listener_refuse - answer 421 straight on the socket and close it. */
+static void
+listener_refuse(struct conn_env *env, int fd, const char *addr,
+    const char *why, enum smtp_reply_id id)
+{
+	struct buf b;
+	ssize_t n;
+
+	log_event(LOG_LEVEL_INFO, NULL, "event=refused", LOG_TOK("client", addr),
+	    LOG_TOK("reason", why));
+	buf_init(&b, 512);
+	if (smtp_reply_fmt(&b, id, env->cfg->hostname) == 0)
+		n = write(fd, b.data, b.len);	/* best effort, non-blocking */
+	(void)n;
+	buf_release(&b);
+	evutil_closesocket(fd);
+}
+
+/*
+ * listener_admit - whether a connection from addr may start: 421 4.7.0
+ * beyond max_connections (or while stopping), max_connections_per_ip,
+ * or from an address banned for failed logins (on port 465 the socket is
+ * just closed: no clear text there).
+ */
+static bool
+listener_admit(struct listener *l, int fd, const char *addr)
+{
+	struct conn_env *env = l->env;
+	const struct config *cfg = env->cfg;
+	const char *why = NULL;
+
+	if (env->stopping || env->nconns >= cfg->max_connections)
+		why = "max_connections";
+	else if (cfg->max_connections_per_ip > 0 &&
+	    conn_count_ip(env, addr) >= cfg->max_connections_per_ip)
+		why = "max_connections_per_ip";
+	if (why != NULL) {
+		listener_refuse(env, fd, addr, why, SMTP_R_TOO_MANY_CONN);
+		return false;
+	}
+	if (env->throttle == NULL ||
+	    !throttle_is_banned(env->throttle, addr, time(NULL)))
+		return true;
+	if (l->role == CONF_ROLE_SUBMISSIONS) {	/* no clear text on 465 */
+		log_event(LOG_LEVEL_INFO, NULL, "event=refused",
+		    LOG_TOK("client", addr), LOG_TOK("reason", "auth-ban"));
+		evutil_closesocket(fd);
+	} else {
+		listener_refuse(env, fd, addr, "auth-ban", SMTP_R_AUTH_BANNED);
+	}
+	return false;
+}
+
+/* listener_accept_cb - a new connection: admit it, or refuse it. */
 static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener *l = arg;
+	char addr[INET6_ADDRSTRLEN];
+	unsigned port;
 
 	(void)lev;
-	conn_accept(l->env, fd, sa, (socklen_t)salen, l->role, l->tls);
+	(void)salen;
+	listener_addr_fmt(sa, addr, sizeof(addr), &port);
+	if (listener_admit(l, fd, addr))
+		conn_accept(l->env, fd, addr, port, l->role, l->tls);
 }
 
 /* listener_resume_cb - the pause after EMFILE is over. */
@@ -251,4 +341,131 @@ void
 listener_fmt(const struct listener *l, char *out, size_t outlen)
 {
 	(void)snprintf(out, outlen, "%s", l->name);
+}
+
+/* A reload's plan for the listeners: next[j] serves c->listens[j]. */
+struct listener_plan {
+	struct listener	**next;
+	bool		 *kept;		/* per old listener: still in use */
+	bool		 *fresh;	/* per line: bound by this reload */
+	bool		 *rerole;	/* per line: old socket, new role */
+	struct listener	**old;		/* the listeners now */
+	size_t		  nold;
+	size_t		  added, removed;
+};
+
+/* listener_plan_match - give line j an old listener that is the same
+ * (address, port and, when with_role, role) and not yet taken. */
+static void
+listener_plan_match(struct listener_plan *r, const struct config *c,
+    bool with_role)
+{
+	size_t i, j;
+
+	for (j = 0; j < c->nlistens; j++) {
+		if (r->next[j] != NULL ||
+		    (!with_role && c->listens[j].port == 0))
+			continue;
+		for (i = 0; i < r->nold && r->next[j] == NULL; i++) {
+			if (r->kept[i] || !listener_is_same(r->old[i],
+			    &c->listens[j], with_role))
+				continue;
+			r->next[j] = r->old[i];
+			r->kept[i] = true;
+			r->rerole[j] = !with_role;
+		}
+	}
+}
+
+/* listener_plan_bind - bind the lines no old listener serves; -1 with
+ * *bad_out and *err_out if one cannot be bound. */
+static int
+listener_plan_bind(struct listener_plan *r, struct conn_env *env,
+    const struct config *c, size_t *bad_out, const char **err_out)
+{
+	size_t j;
+
+	for (j = 0; j < c->nlistens; j++) {
+		if (r->next[j] != NULL)
+			continue;
+		r->next[j] = listener_new(env, &c->listens[j], err_out);
+		if (r->next[j] == NULL) {
+			*bad_out = j;
+			return -1;
+		}
+		r->fresh[j] = true;
+		r->added++;
+	}
+	return 0;
+}
+
+/*
+ * listener_plan_commit - the new listeners are all bound: give re-used
+ * sockets their new role, close the ones no line names, and switch.
+ */
+static void
+listener_plan_commit(struct listener_plan *r, const struct config *c)
+{
+	char name[128];
+	size_t i, j;
+
+	for (j = 0; j < c->nlistens; j++) {
+		if (r->rerole[j])
+			listener_set_role(r->next[j], &c->listens[j]);
+		if (r->fresh[j] || r->rerole[j]) {
+			listener_fmt(r->next[j], name, sizeof(name));
+			log_event(LOG_LEVEL_INFO, NULL, "event=listen",
+			    LOG_Q("address", name));
+		}
+	}
+	for (i = 0; i < r->nold; i++) {
+		if (r->kept[i])
+			continue;
+		listener_fmt(r->old[i], name, sizeof(name));
+		log_event(LOG_LEVEL_INFO, NULL, "event=unlisten",
+		    LOG_Q("address", name));
+		listener_free(&r->old[i]);
+		r->removed++;
+	}
+	free(r->old);
+	r->old = r->next;
+	r->nold = c->nlistens;
+	r->next = NULL;
+}
+
+int
+listener_reconcile(struct conn_env *env, struct listener ***lsp, size_t *np,
+    const struct config *c, size_t *added_out, size_t *removed_out,
+    size_t *bad_out, const char **err_out)
+{
+	struct listener_plan r;
+	size_t j;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.old = *lsp;
+	r.nold = *np;
+	r.next = xcalloc(c->nlistens, sizeof(*r.next));
+	r.kept = xcalloc(r.nold + 1, sizeof(*r.kept));
+	r.fresh = xcalloc(c->nlistens, sizeof(*r.fresh));
+	r.rerole = xcalloc(c->nlistens, sizeof(*r.rerole));
+	listener_plan_match(&r, c, true);
+	listener_plan_match(&r, c, false);
+	if (listener_plan_bind(&r, env, c, bad_out, err_out) == 0) {
+		listener_plan_commit(&r, c);
+		*lsp = r.old;
+		*np = r.nold;
+		*added_out = r.added;
+		*removed_out = r.removed;
+	} else {
+		for (j = 0; j < c->nlistens; j++)
+			if (r.fresh[j])
+				listener_free(&r.next[j]);
+		rc = -1;
+	}
+	free(r.next);
+	free(r.kept);
+	free(r.fresh);
+	free(r.rerole);
+	return rc;
 }

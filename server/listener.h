@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * listener - one listening socket per `listen` line, on evconnlistener.
- * Hands accepted sockets to conn_accept() with the listener's role; on
+ * Admits accepted sockets (connection limits, AUTH bans) and hands them
+ * to conn_accept() with the listener's role; on
  * EMFILE/ENFILE it pauses accepting for a moment instead of spinning.
  * Edge module.
  */
@@ -52,5 +53,19 @@ void	listener_free(struct listener **lp);
 /* listener_fmt - "127.0.0.1:2525 mx" with the real bound port (and
  * " notls" for a listener that never offers TLS). */
 void	listener_fmt(const struct listener *l, char *out, size_t outlen);
+
+/*
+ * listener_reconcile - make the listeners (*lsp, *np of them) match c's
+ * listen lines, all or nothing: a line that is unchanged (address, port,
+ * role, notls) keeps its socket, one that only changed its role or TLS
+ * word keeps it too, new ones are bound, and only then are the listeners
+ * no line names any more closed (each change logged as event=listen or
+ * event=unlisten).  On success *lsp and *np are the new set (the old
+ * array freed) and 0; when a bind fails nothing changes: -1, *bad_out
+ * the index of the line and *err_out (static text) why.
+ */
+int	listener_reconcile(struct conn_env *env, struct listener ***lsp,
+	    size_t *np, const struct config *c, size_t *added_out,
+	    size_t *removed_out, size_t *bad_out, const char **err_out);
 
 #endif

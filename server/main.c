@@ -42,6 +42,7 @@
 #include "maildir.h"
 #include "mime.h"
 #include "auth.h"
+#include "throttle.h"
 #include "tls.h"
 #include "workq.h"
 #include "xalloc.h"
@@ -493,6 +494,8 @@ load_auth(void)
 	rt.env.auth = auth_new(cfg, &err);
 	if (rt.env.auth == NULL)
 		config_fail(err);
+	if (rt.env.throttle == NULL)
+		rt.env.throttle = throttle_new(THROTTLE_MAX);
 }
 
 #ifdef HAVE_SYSTEMD
@@ -623,142 +626,26 @@ announce_listeners(const struct options *o)
 	return rep;
 }
 
-/* A reload's plan for the listeners: next[j] serves c->listens[j]. */
-struct relisten {
-	struct listener	**next;
-	bool		 *kept;		/* per old listener: still in use */
-	bool		 *fresh;	/* per line: bound by this reload */
-	bool		 *rerole;	/* per line: old socket, new role */
-	size_t		  added, removed;
-};
-
-/* relisten_match - give line j an old listener that is the same
- * (address, port and, when with_role, role) and not yet taken. */
-static void
-relisten_match(struct relisten *r, const struct config *c, bool with_role)
-{
-	size_t i, j;
-
-	for (j = 0; j < c->nlistens; j++) {
-		if (r->next[j] != NULL ||
-		    (!with_role && c->listens[j].port == 0))
-			continue;
-		for (i = 0; i < rt.nlisteners && r->next[j] == NULL; i++) {
-			if (r->kept[i] || !listener_is_same(rt.listeners[i],
-			    &c->listens[j], with_role))
-				continue;
-			r->next[j] = rt.listeners[i];
-			r->kept[i] = true;
-			r->rerole[j] = !with_role;
-		}
-	}
-}
-
-/* relisten_bind - bind the lines no old listener serves; -1 and
- * *err_out naming the line if one cannot be bound. */
-static int
-relisten_bind(struct relisten *r, const struct config *c, char **err_out)
-{
-	const struct conf_listen *cl;
-	const char *err = NULL;
-	char what[128];
-	size_t j;
-
-	for (j = 0; j < c->nlistens; j++) {
-		if (r->next[j] != NULL)
-			continue;
-		cl = &c->listens[j];
-		r->next[j] = listener_new(&rt.env, cl, &err);
-		if (r->next[j] == NULL) {
-			(void)snprintf(what, sizeof(what), "%s: listen %s:%u",
-			    cl->where, cl->addr, cl->port);
-			*err_out = xasprintf("%s: %s", what, err);
-			return -1;
-		}
-		r->fresh[j] = true;
-		r->added++;
-	}
-	return 0;
-}
-
 /*
- * relisten_commit - the new listeners are all bound: give re-used
- * sockets their new role, close the ones no line names, and switch.
- */
-static void
-relisten_commit(struct relisten *r, const struct config *c)
-{
-	char name[128];
-	size_t i, j;
-
-	for (j = 0; j < c->nlistens; j++) {
-		if (r->rerole[j])
-			listener_set_role(r->next[j], &c->listens[j]);
-		if (r->fresh[j] || r->rerole[j]) {
-			listener_fmt(r->next[j], name, sizeof(name));
-			log_event(LOG_LEVEL_INFO, NULL, "event=listen",
-			    LOG_Q("address", name));
-		}
-	}
-	for (i = 0; i < rt.nlisteners; i++) {
-		if (r->kept[i])
-			continue;
-		listener_fmt(rt.listeners[i], name, sizeof(name));
-		log_event(LOG_LEVEL_INFO, NULL, "event=unlisten",
-		    LOG_Q("address", name));
-		listener_free(&rt.listeners[i]);
-		r->removed++;
-	}
-	free(rt.listeners);
-	rt.listeners = r->next;
-	rt.nlisteners = c->nlistens;
-	r->next = NULL;
-}
-
-/*
- * relisten - make the listeners match c's listen lines, all or nothing:
- * a line that is unchanged (address, port, role, notls) keeps its socket,
- * one that only changed its role or TLS word keeps it too, new ones are
- * bound, and only then are the listeners no line names any more closed.
- * When a bind fails nothing changes.  Sockets passed by systemd stay as
- * they are.
+ * relisten - make the listeners match c's listen lines, all or nothing
+ * (listener_reconcile); sockets passed by systemd stay as they are.
  */
 static int
 relisten(const struct config *c, size_t *added_out, size_t *removed_out,
     char **err_out)
 {
-	struct relisten r;
-	size_t j;
-	int rc = 0;
+	const struct conf_listen *cl;
+	const char *err = NULL;
+	size_t bad = 0;
 
 	*added_out = *removed_out = 0;
-	if (rt.activated)
+	if (rt.activated || listener_reconcile(&rt.env, &rt.listeners,
+	    &rt.nlisteners, c, added_out, removed_out, &bad, &err) == 0)
 		return 0;
-	memset(&r, 0, sizeof(r));
-	r.next = calloc(c->nlistens, sizeof(*r.next));
-	r.kept = calloc(rt.nlisteners + 1, sizeof(*r.kept));
-	r.fresh = calloc(c->nlistens, sizeof(*r.fresh));
-	r.rerole = calloc(c->nlistens, sizeof(*r.rerole));
-	if (r.next == NULL || r.kept == NULL || r.fresh == NULL ||
-	    r.rerole == NULL)
-		log_fatal("out of memory (listeners)");
-	relisten_match(&r, c, true);
-	relisten_match(&r, c, false);
-	if (relisten_bind(&r, c, err_out) == 0) {
-		relisten_commit(&r, c);
-		*added_out = r.added;
-		*removed_out = r.removed;
-	} else {
-		for (j = 0; j < c->nlistens; j++)
-			if (r.fresh[j])
-				listener_free(&r.next[j]);
-		rc = -1;
-	}
-	free(r.next);
-	free(r.kept);
-	free(r.fresh);
-	free(r.rerole);
-	return rc;
+	cl = &c->listens[bad];
+	*err_out = xasprintf("%s: listen %s:%u: %s", cl->where, cl->addr,
+	    cl->port, err);
+	return -1;
 }
 
 /* is_catchall - c's maildir names one Maildir (no %d or %u); its path,
@@ -1152,6 +1039,7 @@ cleanup(void)
 	event_base_free(rt.base);
 	tls_unref(&rt.env.tls);
 	auth_free(&rt.env.auth);
+	throttle_free(&rt.env.throttle);
 	conn_env_set_cfg(&rt.env, NULL);
 	cfg = NULL;
 	mime_shutdown();
