@@ -280,13 +280,7 @@ conn_op_starttls(void *ctx)
 static const char *
 conn_stamp(char *stamp, size_t len)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		stamp[0] = '\0';
-	return stamp;
+	return log_time_fmt(time(NULL), stamp, len);
 }
 
 /*

@@ -432,40 +432,13 @@ smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd_out)
 const char *
 smtp_cmd_verb_name(enum smtp_verb verb)
 {
-	switch (verb) {
-	case SMTP_VERB_UNKNOWN:
-		return "UNKNOWN";
-	case SMTP_VERB_HELO:
-		return "HELO";
-	case SMTP_VERB_EHLO:
-		return "EHLO";
-	case SMTP_VERB_MAIL:
-		return "MAIL";
-	case SMTP_VERB_RCPT:
-		return "RCPT";
-	case SMTP_VERB_DATA:
-		return "DATA";
-	case SMTP_VERB_BDAT:
-		return "BDAT";
-	case SMTP_VERB_RSET:
-		return "RSET";
-	case SMTP_VERB_NOOP:
-		return "NOOP";
-	case SMTP_VERB_QUIT:
-		return "QUIT";
-	case SMTP_VERB_VRFY:
-		return "VRFY";
-	case SMTP_VERB_EXPN:
-		return "EXPN";
-	case SMTP_VERB_HELP:
-		return "HELP";
-	case SMTP_VERB_STARTTLS:
-		return "STARTTLS";
-	case SMTP_VERB_AUTH:
-		return "AUTH";
-	case SMTP_VERB_HTTP:
-		return "HTTP";
-	}
+	size_t i;
+
+	if (verb == SMTP_VERB_HTTP)
+		return "HTTP";		/* several names: the class */
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (verbs[i].verb == verb)
+			return verbs[i].name;	/* the one table of names */
 	return "UNKNOWN";
 }
 
