@@ -6,8 +6,6 @@
  * or at accept while AUTH is on); expired entries are reused.  Pure: no
  * I/O, the time is an argument.
  */
-#include "config.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
