@@ -61,13 +61,12 @@ def nfds(pid):
 
 def rst(sock):
     """Close with a TCP reset (SO_LINGER 0)."""
-    raw = sock
     try:
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                        struct.pack("ii", 1, 0))
     except OSError:
         pass
-    raw.close()
+    sock.close()
 
 
 class Attack(unittest.TestCase):
@@ -283,6 +282,19 @@ class Attack(unittest.TestCase):
 
     # ---- 3. every end in every state ---------------------------------
 
+    def ehloed(self, d, mode):
+        """A client in mode after a successful EHLO."""
+        s = harness.Smtp(self.open(d, mode)[0])
+        s.ehlo()
+        return s
+
+    def in_transaction(self, d):
+        """A plain client with MAIL and one RCPT accepted."""
+        s = self.ehloed(d, "plain")
+        self.assertEqual(s.cmd(b"MAIL FROM:<a@example.test>")[0], 250)
+        self.assertEqual(s.cmd(b"RCPT TO:<b@example.test>")[0], 250)
+        return s
+
     def to_state(self, d, state):
         """A connection brought to state: (sock, ends-allowed)."""
         if state == "greeted":
@@ -306,43 +318,27 @@ class Attack(unittest.TestCase):
                 pass
             return sock
         if state == "data":
-            sock, _ = self.open(d, "plain")
-            s = harness.Smtp(sock)
-            s.ehlo()
-            self.assertEqual(s.cmd(b"MAIL FROM:<a@example.test>")[0], 250)
-            self.assertEqual(s.cmd(b"RCPT TO:<b@example.test>")[0], 250)
+            s = self.in_transaction(d)
             self.assertEqual(s.cmd(b"DATA")[0], 354)
-            sock.sendall(b"Subject: x\r\n\r\nhalf a body")
-            return sock
+            s.sock.sendall(b"Subject: x\r\n\r\nhalf a body")
+            return s.sock
         if state == "bdat":
-            sock, _ = self.open(d, "plain")
-            s = harness.Smtp(sock)
-            s.ehlo()
-            s.cmd(b"MAIL FROM:<a@example.test>")
-            s.cmd(b"RCPT TO:<b@example.test>")
-            sock.sendall(b"BDAT 100000 LAST\r\nSubject: x\r\n\r\n")
-            return sock
+            s = self.in_transaction(d)
+            s.sock.sendall(b"BDAT 100000 LAST\r\nSubject: x\r\n\r\n")
+            return s.sock
         if state == "committing":
-            sock, _ = self.open(d, "plain")
-            s = harness.Smtp(sock)
-            s.ehlo()
-            s.cmd(b"MAIL FROM:<a@example.test>")
-            s.cmd(b"RCPT TO:<b@example.test>")
-            s.cmd(b"DATA")
-            sock.sendall(b"Subject: x\r\n\r\nbody\r\n.\r\n")
-            return sock
+            s = self.in_transaction(d)
+            self.assertEqual(s.cmd(b"DATA")[0], 354)
+            s.sock.sendall(b"Subject: x\r\n\r\nbody\r\n.\r\n")
+            return s.sock
         if state == "auth":
-            sock, _ = self.open(d, "implicit")
-            s = harness.Smtp(sock)
-            s.ehlo()
+            s = self.ehloed(d, "implicit")
             self.assertEqual(s.cmd(b"AUTH LOGIN")[0], 334)
-            return sock
+            return s.sock
         if state == "auth-failing":
-            sock, _ = self.open(d, "implicit")
-            s = harness.Smtp(sock)
-            s.ehlo()
-            sock.sendall(b"AUTH PLAIN !!!!\r\n")
-            return sock
+            s = self.ehloed(d, "implicit")
+            s.sock.sendall(b"AUTH PLAIN !!!!\r\n")
+            return s.sock
         if state == "handshake":
             raw = harness.dial(d.port("submissions"))
             raw.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
@@ -363,8 +359,6 @@ class Attack(unittest.TestCase):
         if how == "fin":
             sock.close()
         elif how == "rst":
-            if isinstance(sock, ssl.SSLSocket):
-                sock = sock.unwrap() if False else sock
             rst(sock)
         elif how == "half":
             raw = sock
