@@ -25,6 +25,7 @@
     start: 0,
     query: '',
     cursor: -1,       // the index in messages the keyboard is on
+    cursorId: null,   // the message there once the user has moved it
     openId: null,     // the message shown
     open: null,       // its JSON
     tab: 'html',
@@ -187,8 +188,8 @@
     el('span', { class: 'subj' }, m.Subject || '(no subject)'),
     el('span', { class: 'to' }, shortAddrs(m.To) ? 'to ' + shortAddrs(m.To) : ''),
     el('span', { class: 'snippet' }, m.Snippet || ''),
-    m.Attachments ? el('span', { class: 'clip', title: m.Attachments + ' attachment(s)' },
-      '\u{1F4CE} ' + m.Attachments) : null);
+    m.Attachments ? el('span', { class: 'clip' },
+      m.Attachments + (m.Attachments === 1 ? ' attachment' : ' attachments')) : null);
     li.setAttribute('aria-label', (m.Read ? '' : 'unread, ') + 'from ' +
       (addr(m.From) || 'nobody') + ', ' + (m.Subject || 'no subject') + ', ' +
       when(m.Created, true));
@@ -199,8 +200,11 @@
 
   function renderList() {
     const ul = $('list');
-    if (state.cursor >= state.messages.length) state.cursor = state.messages.length - 1;
-    if (state.cursor < 0 && state.messages.length) state.cursor = 0;
+    // The cursor stays on the message the user put it on; until then,
+    // and when that one is gone, it is on the newest.
+    const at = state.messages.findIndex((m) => m.ID === state.cursorId);
+    if (at >= 0) state.cursor = at;
+    else state.cursor = Math.min(Math.max(state.cursor, 0), state.messages.length - 1);
     ul.replaceChildren(...state.messages.map(listItem));
     ul.setAttribute('aria-activedescendant', state.cursor >= 0 ? 'msg-' + state.cursor : '');
     $('empty').hidden = state.messages.length !== 0;
@@ -216,6 +220,7 @@
     const old = ul.children[state.cursor];
     if (old) old.setAttribute('aria-selected', 'false');
     state.cursor = i;
+    state.cursorId = state.messages[i].ID;
     const li = ul.children[i];
     li.setAttribute('aria-selected', 'true');
     ul.setAttribute('aria-activedescendant', li.id);
@@ -456,7 +461,6 @@
     }
     if (state.messages.some((x) => x.ID === m.ID)) return;
     state.messages.unshift(m);
-    if (state.cursor >= 0) state.cursor++;
     if (state.messages.length > PAGE) state.messages.length = PAGE;
     state.total++;
     if (!m.Read) state.unread++;
@@ -509,6 +513,7 @@
     state.query = q.trim();
     state.start = 0;
     state.cursor = -1;
+    state.cursorId = null;
     $('search-clear').hidden = !state.query;
     loadList();
   }
@@ -518,6 +523,7 @@
     if (start < 0 || start >= state.total) return;
     state.start = start;
     state.cursor = 0;
+    state.cursorId = null;
     loadList();
   }
 

@@ -21,6 +21,7 @@ static const struct www_want wants[] = {
 	{ "index.html", "text/html; charset=utf-8" },
 	{ "app.js", "text/javascript; charset=utf-8" },
 	{ "style.css", "text/css; charset=utf-8" },
+	{ "favicon.svg", "image/svg+xml" },
 };
 
 /* find - the embedded file named path, or NULL. */
