@@ -75,7 +75,11 @@
   }
 
   const enc = encodeURIComponent;
-  const messagePath = (id) => '/api/v1/message/' + enc(id);
+  // An ID is a Maildir name, e.g. 1796420813.M416234P32132Q0.host,S=263:
+  // ',' and '=' may stand in a path segment (RFC 3986 sub-delims) and
+  // go as they are; anything else unusual is escaped.
+  const encId = (id) => enc(id).replace(/%2C/gi, ',').replace(/%3D/gi, '=');
+  const messagePath = (id) => '/api/v1/message/' + encId(id);
 
   // ---- formatting ----------------------------------------------------------
 
@@ -245,7 +249,7 @@
       if (gen !== state.openGen) return;
       state.open = m;
       renderMessage(m);
-      history.replaceState(null, '', '#' + enc(id));
+      history.replaceState(null, '', '#' + encId(id));
       const s = state.messages.find((x) => x.ID === id);
       if (s && !s.Read) {
         s.Read = true;
@@ -299,7 +303,7 @@
     if (m.HTML) {
       frame.hidden = false;
       $('no-html').hidden = true;
-      frame.src = '/view/' + enc(m.ID) + '.html';
+      frame.src = '/view/' + encId(m.ID) + '.html';
     } else {
       frame.hidden = true;
       frame.removeAttribute('src');
@@ -605,7 +609,7 @@
     loadList();
     connectEvents();
     const id = decodeURIComponent(location.hash.slice(1));
-    if (/^[A-Za-z0-9._-]{1,255}$/.test(id)) openMessage(id);
+    if (/^[A-Za-z0-9._,=-]{1,255}$/.test(id)) openMessage(id);
   }
 
   if (document.readyState === 'loading')
