@@ -28,7 +28,8 @@
     cursorId: null,   // the message there once the user has moved it
     openId: null,     // the message shown
     open: null,       // its JSON
-    tab: 'html',
+    tab: 'html',      // the tab shown
+    wantTab: 'html',  // the tab the user last picked
     listGen: 0,       // answers to older list requests are dropped
     openGen: 0,
     refetchTimer: null,
@@ -309,8 +310,9 @@
       frame.removeAttribute('src');
       $('no-html').hidden = false;
     }
-    selectTab(m.HTML ? (state.tab === 'text' || state.tab === 'html' ? state.tab : 'html')
-      : (state.tab === 'html' ? 'text' : state.tab), false);
+    // The tab the user last picked; HTML falls back to Text.
+    selectTab(state.wantTab === 'html' && !m.HTML ? 'text' : state.wantTab,
+      false, false);
   }
 
   async function loadHeaders(m) {
@@ -346,8 +348,9 @@
 
   const TABS = ['html', 'text', 'headers', 'raw'];
 
-  function selectTab(name, focus) {
+  function selectTab(name, focus, picked = true) {
     state.tab = name;
+    if (picked) state.wantTab = name;
     for (const t of TABS) {
       const tab = $('tab-' + t);
       const on = t === name;
