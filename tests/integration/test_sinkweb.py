@@ -214,6 +214,13 @@ class SinkPage(unittest.TestCase):
     def test_page(self):
         """Live, open, the sandbox holds, the tabs, delete."""
         b = self.b
+        # the page is served under a strict policy (and works under it:
+        # no console error at the end)
+        with urllib.request.urlopen(self.base + "/", timeout=WAIT) as r:
+            csp = r.headers.get("Content-Security-Policy", "")
+        self.assertIn("script-src 'self'", csp)
+        self.assertIn("style-src 'self'", csp)
+        self.assertNotIn("unsafe", csp)
         self.open_page()
         self.assertEqual(self.items(), [])
         for who, subject in (("Alice Example <alice@example.net>",
