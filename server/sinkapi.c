@@ -71,6 +71,7 @@ struct sinkapi {
 	size_t				 nsse;
 	struct sinkapi_wait		*waits[SINKAPI_WAIT_MAX];
 	size_t				 nwaits;
+	struct event			*ping;		/* event streams */
 };
 
 /* One route: a path (exact, or a prefix ending in '/') and its handler,
@@ -837,6 +838,26 @@ sinkapi_sse_send(struct sinkapi *api, const char *type, json_t *data)
 	json_decref(o);
 }
 
+/* sinkapi_ping_cb - a comment line to every event stream, so that
+ * proxies keep it and a vanished client is noticed (the write fails). */
+static void
+sinkapi_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sinkapi *api = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < api->nsse; i++) {
+		struct evbuffer *b = evbuffer_new();
+
+		if (b == NULL || evbuffer_add(b, ": ping\n\n", 8) != 0)
+			log_fatal("out of memory (events)");
+		evhttp_send_reply_chunk(api->sse[i], b);
+		evbuffer_free(b);
+	}
+}
+
 /* sinkapi_events - GET /api/events: a Server-Sent Events stream
  * (text/event-stream) of new, delete and stats events. */
 static void
@@ -856,6 +877,9 @@ sinkapi_events(struct sinkapi *api, struct evhttp_request *req,
 	evhttp_add_header(out, "Content-Type", "text/event-stream");
 	evhttp_add_header(out, "Cache-Control", "no-store");
 	evhttp_send_reply_start(req, 200, "OK");
+	/* a stream outlives the request timeout; the ping finds dead ones */
+	evhttp_connection_set_timeout(evhttp_request_get_connection(req),
+	    SINKAPI_SSE_TIMEOUT_SECS);
 	if ((b = evbuffer_new()) == NULL)
 		log_fatal("out of memory (events)");
 	evbuffer_add_printf(b, "retry: 2000\n\n");
@@ -987,6 +1011,7 @@ sinkapi_new(struct event_base *base, struct mindex *ix, const char *addrport,
     const char **err_out)
 {
 	struct sinkapi *api = xcalloc(1, sizeof(*api));
+	struct timeval ping = { SINKAPI_PING_SECS, 0 };
 
 	api->ix = ix;
 	api->base = base;
@@ -997,6 +1022,9 @@ sinkapi_new(struct event_base *base, struct mindex *ix, const char *addrport,
 		free(api);
 		return NULL;
 	}
+	api->ping = event_new(base, -1, EV_PERSIST, sinkapi_ping_cb, api);
+	if (api->ping == NULL || evtimer_add(api->ping, &ping) != 0)
+		log_fatal("cannot set up the event stream timer");
 	mindex_set_events(ix, sinkapi_index_cb, api);
 	return api;
 }
@@ -1012,6 +1040,7 @@ sinkapi_free(struct sinkapi **ap)
 	http_free(&api->http);	/* drops streams and waits (sinkapi_closed) */
 	while (api->nwaits > 0)
 		sinkapi_closed(api->waits[0]->evcon, api);
+	event_free(api->ping);
 	free(api);
 	*ap = NULL;
 }

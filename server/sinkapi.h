@@ -20,6 +20,8 @@ struct htpasswd;
 #define SINKAPI_WAIT_MAX	64	/* searches waiting (wait=) */
 #define SINKAPI_WAIT_SECS	60	/* the longest wait= */
 #define SINKAPI_LIMIT_MAX	5000	/* limit= of one page */
+#define SINKAPI_PING_SECS	15	/* a comment line to event streams */
+#define SINKAPI_SSE_TIMEOUT_SECS 3600	/* an event stream's idle bound */
 
 /*
  * sinkapi_new - serve ix (borrowed, outlives the API) on addrport (or the
