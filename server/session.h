@@ -19,8 +19,11 @@
 #include <time.h>
 
 #include "conf.h"
+#include "envelope.h"
 #include "route.h"
 #include "smtp_cmd.h"
+
+struct chaos;
 
 #define SESSION_ID_LEN		16	/* hex digits */
 #define SESSION_QID_LEN		16	/* hex digits */
@@ -78,6 +81,7 @@ struct session_tx {
 	char		 subject[SESSION_SUBJECT_MAX + 1];	/* raw, cleaned */
 	bool		 bdat;		/* a BDAT was accepted in this tx */
 	const char	*auth_user;	/* authorization id, or NULL */
+	struct chaos	*chaos;		/* sink_chaos rules (a ref), or NULL */
 };
 
 /*
@@ -119,10 +123,11 @@ struct session_ops {
 	/* the exchange ended early (cancelled, line too long, closed) */
 	void	(*auth_abort)(void *ctx);
 	/*
-	 * the error budget is half spent: hold everything for a second,
-	 * then call session_resume() (replies stay queued until then)
+	 * hold everything for ms milliseconds (a second when the error
+	 * budget is half spent; a sink_chaos delay), then call
+	 * session_resume() (replies stay queued until then)
 	 */
-	void	(*pause)(void *ctx);
+	void	(*pause)(void *ctx, unsigned ms);
 };
 
 struct session_params {
@@ -133,6 +138,9 @@ struct session_params {
 	bool		 tls_active;	/* implicit TLS: already encrypted */
 	bool		 tls_available;	/* STARTTLS may be offered */
 	const struct session_tls_info *tls;	/* when tls_active */
+	/* sink mode: the live sink_chaos rules (main's pointer, read at
+	 * each MAIL and AUTH; a transaction holds a ref), or NULL */
+	struct chaos *const *chaos;
 };
 
 struct session;
@@ -212,6 +220,18 @@ bool	session_in_body(const struct session *s);
 
 /* session_tx - the current transaction (valid during commit). */
 const struct session_tx *session_tx(const struct session *s);
+
+/*
+ * session_tx_envelope - the envelope record (envelope.h) of tx into *out
+ * (envelope_clear() it after): its queue id, sender, login, BODY,
+ * SMTPUTF8 and DSN parameters, with the client's address, the arrival
+ * time and the stored size given; the recipients in order, only those
+ * planned for the queue when queued_only.  The one builder: the queue
+ * and the sink record what it gives.
+ */
+void	session_tx_envelope(const struct session_tx *tx, const char *client,
+	    const char *arrival, uint64_t size, bool queued_only,
+	    struct envelope *out);
 
 /* Counters for the disconnect log line. */
 struct session_stats {
