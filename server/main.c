@@ -1028,8 +1028,8 @@ start_sinkapi(FILE *rep)
 		config_fail(xasprintf("http_auth %s: %s", cfg->http_auth, err));
 	rt.env.mindex = mindex_new(rt.base, dir, cfg->sink_max_messages,
 	    cfg->sink_max_age);
-	rt.sinkapi = sinkapi_new(rt.base, rt.env.mindex, cfg->http_listen, -1,
-	    rt.htpasswd, name, sizeof(name), &err);
+	rt.sinkapi = sinkapi_new(rt.base, rt.env.mindex, &rt.env.chaos,
+	    cfg->http_listen, -1, rt.htpasswd, name, sizeof(name), &err);
 	if (rt.sinkapi == NULL)
 		config_fail(xasprintf("%s: http_listen %s: %s",
 		    cfg->http_listen_where, cfg->http_listen, err));

@@ -29,6 +29,8 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "buf.h"
+#include "chaos.h"
 #include "http.h"
 #include "log.h"
 #include "mindex.h"
@@ -62,6 +64,7 @@ struct sinkapi_wait {
 
 struct sinkapi {
 	struct mindex			*ix;
+	struct chaos			**chaos;	/* main's live set */
 	struct http			*http;
 	struct event_base		*base;
 	time_t				 started;
@@ -806,6 +809,150 @@ sinkapi_info(struct sinkapi *api, struct evhttp_request *req,
 	    "SMTPIgnored", (json_int_t)0));
 }
 
+/* Mailpit's chaos triggers: their JSON names, stages (as chaos_fmt
+ * prints them) and default error codes. */
+static const struct {
+	const char		*name;
+	const char		*stage;
+	enum chaos_trigger	 t;
+	int			 code;
+} sinkapi_triggers[] = {
+	{ "Sender", "mail", CHAOS_TRIGGER_SENDER, 451 },
+	{ "Recipient", "rcpt", CHAOS_TRIGGER_RECIPIENT, 451 },
+	{ "Authentication", "auth", CHAOS_TRIGGER_AUTH, 535 },
+};
+#define SINKAPI_NTRIGGERS (sizeof(sinkapi_triggers) / sizeof(sinkapi_triggers[0]))
+
+/* sinkapi_chaos_json - Mailpit's ChaosTriggers of set c (a trigger that
+ * is not set shows Mailpit's default: its code, probability 0). */
+static json_t *
+sinkapi_chaos_json(const struct chaos *c)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < SINKAPI_NTRIGGERS; i++) {
+		int code = 0, p = 0;
+
+		if (c == NULL || !chaos_mailpit(c, sinkapi_triggers[i].t,
+		    &code, &p))
+			code = sinkapi_triggers[i].code;
+		(void)json_object_set_new(o, sinkapi_triggers[i].name,
+		    json_pack("{s:i, s:i}", "ErrorCode", code, "Probability", p));
+	}
+	return o;
+}
+
+/* sinkapi_chaos_copy - old's rules but its Mailpit triggers into c (the
+ * sink_chaos lines stay; the triggers are what a PUT replaces).  A
+ * trigger's rule is the line chaos_fmt prints for it. */
+static void
+sinkapi_chaos_copy(const struct chaos *old, struct chaos *c)
+{
+	char skip[SINKAPI_NTRIGGERS][64], *line, *next;
+	const char *err;
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < SINKAPI_NTRIGGERS; i++) {
+		int code, p;
+
+		skip[i][0] = '\0';
+		if (old == NULL || !chaos_mailpit(old, sinkapi_triggers[i].t,
+		    &code, &p))
+			continue;
+		if (p == 100)	/* chaos_fmt leaves a rate of 100% out */
+			(void)snprintf(skip[i], sizeof(skip[i]),
+			    "%s * reply %d", sinkapi_triggers[i].stage, code);
+		else
+			(void)snprintf(skip[i], sizeof(skip[i]),
+			    "%s * %d%% reply %d", sinkapi_triggers[i].stage, p,
+			    code);
+	}
+	buf_init(&b, (size_t)CHAOS_RULES_MAX * 1024);
+	if (old != NULL)
+		chaos_fmt(old, &b);
+	(void)buf_cstr(&b);
+	for (line = b.len > 0 ? b.data : NULL; line != NULL && *line != '\0';
+	    line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		for (i = 0; i < SINKAPI_NTRIGGERS; i++)
+			if (skip[i][0] != '\0' && strcmp(line, skip[i]) == 0)
+				break;
+		if (i < SINKAPI_NTRIGGERS)
+			skip[i][0] = '\0';	/* that one only */
+		else if (chaos_add(c, line, &err) != 0)
+			log_fatal("can't happen: chaos rule %s: %s", line, err);
+	}
+	buf_release(&b);
+}
+
+/* sinkapi_chaos_put - a new live set: the old one's sink_chaos rules
+ * and the body's triggers.  NULL and *err_out when one is bad. */
+static struct chaos *
+sinkapi_chaos_put(const struct chaos *old, json_t *body, const char **err_out)
+{
+	struct chaos *c = chaos_new();
+	size_t i;
+
+	sinkapi_chaos_copy(old, c);
+	for (i = 0; i < SINKAPI_NTRIGGERS; i++) {
+		json_t *t = json_object_get(body, sinkapi_triggers[i].name);
+		json_int_t code, p;
+
+		if (t == NULL || json_is_null(t))
+			continue;
+		code = json_integer_value(json_object_get(t, "ErrorCode"));
+		p = json_integer_value(json_object_get(t, "Probability"));
+		if (code == 0)
+			code = sinkapi_triggers[i].code;
+		if (!json_is_object(t) || code > 999 || p > 999 ||
+		    chaos_add_mailpit(c, sinkapi_triggers[i].t, (int)code,
+		    (int)p, err_out) != 0) {
+			*err_out = json_is_object(t) ? *err_out :
+			    "a trigger is {\"ErrorCode\": N, \"Probability\": N}";
+			chaos_unref(&c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+/* sinkapi_chaos - GET and PUT /api/v1/chaos: Mailpit's triggers, mapped
+ * onto the sink's deterministic rules (chaos.h). */
+static void
+sinkapi_chaos(struct sinkapi *api, struct evhttp_request *req,
+    const char *rest)
+{
+	const char *err = "a JSON object is needed";
+	struct chaos *c;
+	json_t *body;
+
+	(void)rest;
+	if (!sinkapi_method(req, EVHTTP_REQ_GET | EVHTTP_REQ_PUT))
+		return;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		sinkapi_json(req, sinkapi_chaos_json(*api->chaos));
+		return;
+	}
+	if (!sinkapi_body(req, &body))
+		return;
+	if (body == NULL ||
+	    (c = sinkapi_chaos_put(*api->chaos, body, &err)) == NULL) {
+		json_decref(body);
+		http_error(req, body == NULL ? 415 : 400, err);
+		return;
+	}
+	json_decref(body);
+	chaos_unref(api->chaos);	/* transactions keep their own ref */
+	*api->chaos = c;
+	log_event(LOG_LEVEL_INFO, NULL, "event=sink-chaos",
+	    LOG_U("rules", chaos_count(c)), LOG_TOK("by", "api"));
+	sinkapi_json(req, sinkapi_chaos_json(c));
+}
+
 /* sinkapi_health - /livez and /readyz: alive and serving. */
 static void
 sinkapi_health(struct sinkapi *api, struct evhttp_request *req,
@@ -918,6 +1065,7 @@ static const struct sinkapi_route sinkapi_routes[] = {
 	{ "/api/v1/search", false, sinkapi_search },
 	{ "/api/v1/message/", true, sinkapi_message },
 	{ "/api/v1/info", false, sinkapi_info },
+	{ "/api/v1/chaos", false, sinkapi_chaos },
 	{ "/api/events", false, sinkapi_events },
 	{ "/view/", true, sinkapi_view },
 	{ "/livez", false, sinkapi_health },
@@ -1006,14 +1154,15 @@ sinkapi_index_cb(void *arg, const char *type, const struct mindex_msg *m)
 }
 
 struct sinkapi *
-sinkapi_new(struct event_base *base, struct mindex *ix, const char *addrport,
-    int fd, const struct htpasswd *auth, char *name_out, size_t namelen,
-    const char **err_out)
+sinkapi_new(struct event_base *base, struct mindex *ix, struct chaos **chaos,
+    const char *addrport, int fd, const struct htpasswd *auth,
+    char *name_out, size_t namelen, const char **err_out)
 {
 	struct sinkapi *api = xcalloc(1, sizeof(*api));
 	struct timeval ping = { SINKAPI_PING_SECS, 0 };
 
 	api->ix = ix;
+	api->chaos = chaos;
 	api->base = base;
 	api->started = time(NULL);
 	api->http = http_new(base, addrport, fd, auth, sinkapi_request,
