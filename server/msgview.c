@@ -332,14 +332,12 @@ msgview_summary(const char *path, const struct envelope *env,
 void
 msgview_sum_clear(struct msgview_sum *s)
 {
-	free(s->from);
-	free(s->to);
-	free(s->cc);
-	free(s->bcc);
-	free(s->reply_to);
-	free(s->subject);
-	free(s->message_id);
-	free(s->snippet);
+	char **strs[] = { &s->from, &s->to, &s->cc, &s->bcc, &s->reply_to,
+	    &s->subject, &s->message_id, &s->snippet };
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free(*strs[i]);
 	memset(s, 0, sizeof(*s));
 }
 

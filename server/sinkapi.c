@@ -182,7 +182,8 @@ static bool
 sinkapi_param(struct evhttp_request *req, const char *name, char *out,
     size_t outlen)
 {
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = evhttp_uri_get_query(uri);
 	struct evkeyvalq params;
 	const char *v;
 	bool ok = true;
@@ -232,8 +233,8 @@ sinkapi_page(const struct sinkapi *api, json_t *msgs, size_t matched,
     size_t matched_unread, size_t start)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:[], s:o}",
-	    "total", (json_int_t)mindex_count(api->ix),
-	    "unread", (json_int_t)mindex_unread(api->ix),
+	    "total", (json_int_t)mindex_count(api->ix, false),
+	    "unread", (json_int_t)mindex_count(api->ix, true),
 	    "count", (json_int_t)json_array_size(msgs),
 	    "messages_count", (json_int_t)matched,
 	    "messages_unread", (json_int_t)matched_unread,
@@ -251,11 +252,11 @@ sinkapi_list(struct sinkapi *api, struct evhttp_request *req)
 	    !sinkapi_num(req, "limit", 50, SINKAPI_LIMIT_MAX, &limit))
 		return;
 	msgs = json_array();
-	for (i = start; i < start + limit && i < mindex_count(api->ix); i++)
+	for (i = start; i < start + limit && mindex_at(api->ix, i) != NULL; i++)
 		(void)json_array_append_new(msgs,
 		    sinkapi_summary(mindex_at(api->ix, i)));
-	sinkapi_json(req, sinkapi_page(api, msgs, mindex_count(api->ix),
-	    mindex_unread(api->ix), start));
+	sinkapi_json(req, sinkapi_page(api, msgs, mindex_count(api->ix, false),
+	    mindex_count(api->ix, true), start));
 }
 
 /*
@@ -338,7 +339,7 @@ sinkapi_set_read(struct sinkapi *api, struct evhttp_request *req)
 	}
 	read = json_is_true(json_object_get(body, "Read"));
 	if (json_array_size(ids) == 0) {
-		for (i = 0; i < mindex_count(api->ix); i++)
+		for (i = 0; i < mindex_count(api->ix, false); i++)
 			(void)mindex_set_read(api->ix,
 			    mindex_at(api->ix, i)->id, read);
 	}
@@ -352,9 +353,9 @@ sinkapi_set_read(struct sinkapi *api, struct evhttp_request *req)
 static void
 sinkapi_delete_all(struct sinkapi *api)
 {
-	while (mindex_count(api->ix) > 0)
+	while (mindex_count(api->ix, false) > 0)
 		if (mindex_delete(api->ix, mindex_at(api->ix,
-		    mindex_count(api->ix) - 1)->id, "api") != 0)
+		    mindex_count(api->ix, false) - 1)->id, "api") != 0)
 			break;
 }
 
@@ -445,7 +446,7 @@ sinkapi_search_page(const struct sinkapi *api, const struct search *s,
 	json_t *msgs = json_array();
 	size_t i, matched = 0, unread = 0;
 
-	for (i = 0; i < mindex_count(api->ix); i++) {
+	for (i = 0; i < mindex_count(api->ix, false); i++) {
 		const struct mindex_msg *m = mindex_at(api->ix, i);
 
 		if (!sinkapi_matches(api, s, m))
@@ -484,7 +485,7 @@ sinkapi_delete_search(struct sinkapi *api, struct evhttp_request *req)
 
 	if (s == NULL)
 		return;
-	for (i = mindex_count(api->ix); i > 0; i--) {
+	for (i = mindex_count(api->ix, false); i > 0; i--) {
 		const struct mindex_msg *m = mindex_at(api->ix, i - 1);
 
 		if (sinkapi_matches(api, s, m))
@@ -800,8 +801,8 @@ sinkapi_info(struct sinkapi *api, struct evhttp_request *req,
 	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 	    "Version", "inlet " PACKAGE_VERSION, "LatestVersion", "",
 	    "Database", "", "DatabaseSize", (json_int_t)0,
-	    "Messages", (json_int_t)mindex_count(api->ix),
-	    "Unread", (json_int_t)mindex_unread(api->ix), "Tags",
+	    "Messages", (json_int_t)mindex_count(api->ix, false),
+	    "Unread", (json_int_t)mindex_count(api->ix, true), "Tags",
 	    "RuntimeStats", "Memory", (json_int_t)0, "Uptime",
 	    (json_int_t)(time(NULL) - api->started), "MessagesDeleted",
 	    (json_int_t)api->deleted, "SMTPAccepted", (json_int_t)0,
@@ -821,7 +822,8 @@ static const struct {
 	{ "Recipient", "rcpt", CHAOS_TRIGGER_RECIPIENT, 451 },
 	{ "Authentication", "auth", CHAOS_TRIGGER_AUTH, 535 },
 };
-#define SINKAPI_NTRIGGERS (sizeof(sinkapi_triggers) / sizeof(sinkapi_triggers[0]))
+#define SINKAPI_NTRIGGERS \
+	(sizeof(sinkapi_triggers) / sizeof(sinkapi_triggers[0]))
 
 /* sinkapi_chaos_json - Mailpit's ChaosTriggers of set c (a trigger that
  * is not set shows Mailpit's default: its code, probability 0). */
@@ -838,7 +840,8 @@ sinkapi_chaos_json(const struct chaos *c)
 		    &code, &p))
 			code = sinkapi_triggers[i].code;
 		(void)json_object_set_new(o, sinkapi_triggers[i].name,
-		    json_pack("{s:i, s:i}", "ErrorCode", code, "Probability", p));
+		    json_pack("{s:i, s:i}", "ErrorCode", code, "Probability",
+		    p));
 	}
 	return o;
 }
@@ -912,7 +915,8 @@ sinkapi_chaos_put(const struct chaos *old, json_t *body, const char **err_out)
 		    chaos_add_mailpit(c, sinkapi_triggers[i].t, (int)code,
 		    (int)p, err_out) != 0) {
 			*err_out = json_is_object(t) ? *err_out :
-			    "a trigger is {\"ErrorCode\": N, \"Probability\": N}";
+			    "a trigger is {\"ErrorCode\": N, "
+			    "\"Probability\": N}";
 			chaos_unref(&c);
 			return NULL;
 		}
@@ -975,8 +979,8 @@ sinkapi_sse_send(struct sinkapi *api, const char *type, json_t *data)
 	for (i = 0; text != NULL && i < api->nsse; i++) {
 		struct evbuffer *b = evbuffer_new();
 
-		if (b == NULL || evbuffer_add_printf(b, "event: %s\ndata: %s\n\n",
-		    type, text) < 0)
+		if (b == NULL || evbuffer_add_printf(b,
+		    "event: %s\ndata: %s\n\n", type, text) < 0)
 			log_fatal("out of memory (events)");
 		evhttp_send_reply_chunk(api->sse[i], b);
 		evbuffer_free(b);
@@ -1147,8 +1151,9 @@ sinkapi_index_cb(void *arg, const char *type, const struct mindex_msg *m)
 	}
 	sinkapi_sse_send(api, type, data);
 	json_decref(data);
-	data = json_pack("{s:I, s:I}", "Total", (json_int_t)mindex_count(
-	    api->ix), "Unread", (json_int_t)mindex_unread(api->ix));
+	data = json_pack("{s:I, s:I}",
+	    "Total", (json_int_t)mindex_count(api->ix, false),
+	    "Unread", (json_int_t)mindex_count(api->ix, true));
 	sinkapi_sse_send(api, "stats", data);
 	json_decref(data);
 }
@@ -1186,7 +1191,7 @@ sinkapi_free(struct sinkapi **ap)
 	if (ap == NULL || (api = *ap) == NULL)
 		return;
 	mindex_set_events(api->ix, NULL, NULL);
-	http_free(&api->http);	/* drops streams and waits (sinkapi_closed) */
+	http_free(&api->http);	/* drops streams, waits: sinkapi_closed */
 	while (api->nwaits > 0)
 		sinkapi_closed(api->waits[0]->evcon, api);
 	event_free(api->ping);
