@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "chaos.h"
 #include "conf.h"
 #include "idn.h"
 #include "log.h"
@@ -38,6 +39,8 @@ enum conf_type {
 	CONF_T_BOOL,		/* bool: yes | no */
 	CONF_T_ENUM,		/* stored as unsigned: one of words[] */
 	CONF_T_LISTEN,		/* ADDRESS:PORT [ROLE] [TLS]...; appends */
+	CONF_T_LINES,		/* the words of a line as one string, vetted
+				 * by valid(); repeatable, one per line */
 };
 
 /* An enum field is written through an unsigned pointer (CONF_T_ENUM). */
@@ -86,6 +89,7 @@ static const char *conf_valid_word(const char *);
 static const char *conf_valid_http(const char *);
 static const char *conf_valid_delim(const char *);
 static const char *conf_valid_maildir(const char *);
+static const char *conf_valid_chaos(const char *);
 
 static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
 static const char *const conf_tls_words[] = { "TLSv1.2", "TLSv1.3", NULL };
@@ -133,6 +137,11 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "sink", .type = CONF_T_BOOL, .def = "no",
 	  .off = CONF_OFF(sink),
 	  .doc = "yes: accept every recipient (testing)" },
+	{ .name = "sink_chaos", .type = CONF_T_LINES,
+	  .off = CONF_OFF(sink_chaos), .noff = CONF_OFF(nsink_chaos),
+	  .valid = conf_valid_chaos,
+	  .doc = "sink fault rule: mail|rcpt|data|auth PATTERN [N%] "
+	  "reply CODE [TEXT] | delay DURATION | disconnect" },
 	{ .name = "command_timeout", .type = CONF_T_DURATION, .min = 1,
 	  .max = 3600, .def = "5m", .off = CONF_OFF(command_timeout),
 	  .doc = "time to complete one command, from the previous reply (s, m, h)" },
@@ -515,6 +524,7 @@ conf_num_of(enum conf_type type)
 	case CONF_T_BOOL:
 	case CONF_T_ENUM:
 	case CONF_T_LISTEN:
+	case CONF_T_LINES:
 		break;
 	}
 	log_fatal("can't happen: conf type %d is not a number", (int)type);
@@ -527,6 +537,7 @@ conf_is_list(enum conf_type type)
 	switch (type) {
 	case CONF_T_DOMAINS:
 	case CONF_T_LISTEN:
+	case CONF_T_LINES:
 		return true;
 	case CONF_T_STRING:
 	case CONF_T_SIZE:
@@ -585,6 +596,13 @@ conf_valid_maildir(const char *s)
 			return "only %d, %u and %% may follow '%'";
 	}
 	return NULL;
+}
+
+/* conf_valid_chaos - a sink_chaos rule (chaos.h has the grammar). */
+static const char *
+conf_valid_chaos(const char *s)
+{
+	return chaos_check_rule(s);
 }
 
 /* conf_free_strings - free a string list and empty it. */
@@ -827,6 +845,33 @@ fail:
 	return -1;
 }
 
+/* conf_set_lines - the words joined by single spaces, vetted by the
+ * key's valid(), appended as one entry: an -o adds one too (a list of
+ * lines cannot be given in one -o). */
+static int
+conf_set_lines(struct conf_ctx *x, const struct conf_key *k, char **w,
+    size_t n)
+{
+	char ***list = conf_field(x->c, k->off);
+	size_t *count = conf_field(x->c, k->noff), i;
+	const char *why;
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX);
+	for (i = 0; i < n; i++)
+		(void)buf_addf(&b, "%s%s", i > 0 ? " " : "", w[i]);
+	if ((why = k->valid(buf_cstr(&b))) != NULL) {
+		(void)conf_fail(x->err_out, "%s: %s: bad value '%s' (%s)",
+		    x->where, k->name, buf_cstr(&b), why);
+		buf_release(&b);
+		return -1;
+	}
+	*list = xrealloc(*list, *count + 1, sizeof(**list));
+	(*list)[(*count)++] = xstrdup(buf_cstr(&b));
+	buf_release(&b);
+	return 0;
+}
+
 /* conf_set_string - one word, vetted by the key's valid(). */
 static int
 conf_set_string(struct conf_ctx *x, const struct conf_key *k, const char *w)
@@ -941,6 +986,8 @@ conf_apply(struct conf_ctx *x, const struct conf_key *k, char **w, size_t n)
 		return conf_set_enum(x, k, w[0]);
 	case CONF_T_LISTEN:
 		return conf_set_listens(x, k, w, n);
+	case CONF_T_LINES:
+		return conf_set_lines(x, k, w, n);
 	}
 	log_fatal("can't happen: conf key %s has type %d", k->name,
 	    (int)k->type);
@@ -1028,6 +1075,7 @@ conf_release(struct config *c, const struct conf_key *k)
 		free(*(char **)p);
 		return;
 	case CONF_T_DOMAINS:
+	case CONF_T_LINES:
 		conf_free_strings(p, conf_field(c, k->noff));
 		return;
 	case CONF_T_LISTEN:
@@ -1789,6 +1837,12 @@ conf_check(const struct config *c, char **err_out)
 	if (conf_check_tls(c, err_out) == -1 ||
 	    conf_check_http(c, err_out) == -1)
 		return -1;
+	if (c->nsink_chaos > 0 && !c->sink)
+		return conf_fail(err_out, "sink_chaos: fault rules only with "
+		    "sink yes");
+	if (c->nsink_chaos > CHAOS_RULES_MAX)
+		return conf_fail(err_out, "sink_chaos: more than %d rules",
+		    CHAOS_RULES_MAX);
 	if (c->sink || c->ndomains > 0)
 		return 0;
 	for (i = 0; i < c->nlistens; i++) {
@@ -1837,6 +1891,20 @@ conf_fmt_listens(struct buf *b, const struct config *c,
 	}
 }
 
+/* conf_fmt_lines - one line per entry, or a comment when there is none. */
+static void
+conf_fmt_lines(struct buf *b, const struct config *c,
+    const struct conf_key *k)
+{
+	char *const *list = *(char **const *)conf_cfield(c, k->off);
+	size_t n = *(const size_t *)conf_cfield(c, k->noff), i;
+
+	if (n == 0)
+		(void)buf_addf(b, "# %s (not set)\n", k->name);
+	for (i = 0; i < n; i++)
+		(void)buf_addf(b, "%s %s\n", k->name, list[i]);
+}
+
 /* conf_fmt_num - a size, duration or number in its largest exact unit. */
 static void
 conf_fmt_num(struct buf *b, const struct config *c, const struct conf_key *k)
@@ -1882,6 +1950,9 @@ conf_fmt_key(struct buf *b, const struct config *c, const struct conf_key *k)
 		return;
 	case CONF_T_LISTEN:
 		conf_fmt_listens(b, c, k);
+		return;
+	case CONF_T_LINES:
+		conf_fmt_lines(b, c, k);
 		return;
 	}
 	log_fatal("can't happen: conf key %s has type %d", k->name,

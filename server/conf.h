@@ -75,6 +75,8 @@ struct config {
 	enum conf_bare_newline bare_newline;
 	bool		 strict_envelope;
 	bool		 sink;
+	char		**sink_chaos;		/* rules (chaos.h), in order */
+	size_t		 nsink_chaos;
 	unsigned	 command_timeout;	/* seconds */
 	unsigned	 data_timeout;		/* seconds, whole DATA/BDAT */
 	unsigned	 session_timeout;	/* seconds, whole connection */

@@ -492,12 +492,13 @@ conn_pause_cb(evutil_socket_t fd, short what, void *arg)
 	conn_settle(c);
 }
 
-/* conn_op_pause - session_ops.pause: one second. */
+/* conn_op_pause - session_ops.pause: a timer of ms milliseconds. */
 static void
-conn_op_pause(void *ctx)
+conn_op_pause(void *ctx, unsigned ms)
 {
 	struct conn *c = ctx;
-	struct timeval tv = { 1, 0 };
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000 };
 
 	(void)evtimer_add(c->pause_ev, &tv);
 }
@@ -662,6 +663,7 @@ conn_start(struct conn *c, const struct session_tls_info *info)
 	p.tls_active = info != NULL;
 	p.tls = info;
 	p.tls_available = c->tls != NULL && info == NULL;
+	p.chaos = &c->env->chaos;
 	c->session = session_new(&p, &conn_session_ops, c);
 	if (c->cfg->greet_pause > 0 && info == NULL) {
 		struct timeval tv = { (time_t)c->cfg->greet_pause, 0 };

@@ -98,7 +98,8 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	}
 	if (!http_authorized(h, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Basic realm=\"inlet\", charset=\"UTF-8\"");
+		    "WWW-Authenticate",
+		    "Basic realm=\"inlet\", charset=\"UTF-8\"");
 		http_error(req, 401, "credentials needed");
 		return;
 	}
@@ -233,7 +234,7 @@ http_free(struct http **hp)
 	if (hp == NULL || *hp == NULL)
 		return;
 	if ((*hp)->evh != NULL)
-		evhttp_free((*hp)->evh);	/* may call the close callbacks */
+		evhttp_free((*hp)->evh);	/* calls the close callbacks */
 	free(*hp);
 	*hp = NULL;
 }

@@ -34,6 +34,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "chaos.h"
 #include "conf.h"
 #include "conn.h"
 #include "listener.h"
@@ -758,6 +759,25 @@ check_paths(const struct config *c, char **err_out)
 	return 0;
 }
 
+/*
+ * set_chaos - the live sink_chaos rules become c's (conf checked them):
+ * at start and by every reload, which also starts their counts afresh.
+ * Transactions under way keep the set they took.
+ */
+static void
+set_chaos(const struct config *c)
+{
+	const char *why;
+	size_t i;
+
+	chaos_unref(&rt.env.chaos);
+	rt.env.chaos = chaos_new();
+	for (i = 0; i < c->nsink_chaos; i++)
+		if (chaos_add(rt.env.chaos, c->sink_chaos[i], &why) != 0)
+			log_fatal("can't happen: sink_chaos %s: %s",
+			    c->sink_chaos[i], why);
+}
+
 /* reload_check - what a start or reload needs besides a valid file and
  * usable paths: sockets passed for the submission roles have what
  * conf_check_role says (certificates and AUTH). */
@@ -832,6 +852,7 @@ reload(void)
 		    "restart"));
 	conn_env_set_cfg(&rt.env, c);
 	cfg = c;
+	set_chaos(c);
 	tls_unref(&rt.env.tls);
 	rt.env.tls = t;
 	if (rt.env.auth != NULL)
@@ -1007,8 +1028,8 @@ start_sinkapi(FILE *rep)
 		config_fail(xasprintf("http_auth %s: %s", cfg->http_auth, err));
 	rt.env.mindex = mindex_new(rt.base, dir, cfg->sink_max_messages,
 	    cfg->sink_max_age);
-	rt.sinkapi = sinkapi_new(rt.base, rt.env.mindex, cfg->http_listen, -1,
-	    rt.htpasswd, name, sizeof(name), &err);
+	rt.sinkapi = sinkapi_new(rt.base, rt.env.mindex, &rt.env.chaos,
+	    cfg->http_listen, -1, rt.htpasswd, name, sizeof(name), &err);
 	if (rt.sinkapi == NULL)
 		config_fail(xasprintf("%s: http_listen %s: %s",
 		    cfg->http_listen_where, cfg->http_listen, err));
@@ -1080,6 +1101,7 @@ cleanup(void)
 	tls_unref(&rt.env.tls);
 	auth_free(&rt.env.auth);
 	throttle_free(&rt.env.throttle);
+	chaos_unref(&rt.env.chaos);
 	conn_env_set_cfg(&rt.env, NULL);
 	cfg = NULL;
 	mime_shutdown();
@@ -1116,6 +1138,7 @@ main(int argc, char **argv)
 		log_fatal("cannot create the event loop");
 	rt.env.base = rt.base;
 	conn_env_set_cfg(&rt.env, c);	/* rt.env owns c from here on */
+	set_chaos(c);
 	rt.env.idle_cb = env_idle_cb;
 	TAILQ_INIT(&rt.env.conns);
 	setup_signals();

@@ -297,7 +297,8 @@ mindex_new(struct event_base *base, const char *dir, unsigned max_messages,
 		qsort(ix->msgs, ix->n, sizeof(*ix->msgs), mindex_cmp);
 	mindex_retain(ix);
 	if (max_age != 0) {
-		ix->sweep = event_new(base, -1, EV_PERSIST, mindex_sweep_cb, ix);
+		ix->sweep = event_new(base, -1, EV_PERSIST, mindex_sweep_cb,
+		    ix);
 		if (ix->sweep == NULL || evtimer_add(ix->sweep, &tv) != 0)
 			log_fatal("cannot set up the sink retention timer");
 	}
@@ -347,15 +348,9 @@ mindex_added(struct mindex *ix, const char *path_in_new)
 }
 
 size_t
-mindex_count(const struct mindex *ix)
+mindex_count(const struct mindex *ix, bool unread_only)
 {
-	return ix->n;
-}
-
-size_t
-mindex_unread(const struct mindex *ix)
-{
-	return ix->unread;
+	return unread_only ? ix->unread : ix->n;
 }
 
 const struct mindex_msg *

@@ -57,9 +57,8 @@ void	mindex_set_events(struct mindex *ix, mindex_event_fn events,
 /* mindex_added - a sink commit put path (a file in new/) in place. */
 void	mindex_added(struct mindex *ix, const char *path_in_new);
 
-/* mindex_count, mindex_unread - messages held, and those without S. */
-size_t	mindex_count(const struct mindex *ix);
-size_t	mindex_unread(const struct mindex *ix);
+/* mindex_count - messages held (unread_only: those without S). */
+size_t	mindex_count(const struct mindex *ix, bool unread_only);
 
 /* mindex_at - the i-th message, newest first (0 = latest); NULL past
  * the end. */

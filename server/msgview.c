@@ -26,7 +26,9 @@
 
 static json_t *msgview_jstr(const char *s);
 
-/* msgview_open - the parsed message at path, or NULL (errno). */
+/* msgview_open - the parsed message at path (an empty one when GMime
+ * finds no message in it: the views are best effort), or NULL when it
+ * cannot be opened (errno). */
 static GMimeMessage *
 msgview_open(const char *path)
 {
@@ -42,9 +44,7 @@ msgview_open(const char *path)
 	g_object_unref(st);
 	m = g_mime_parser_construct_message(p, NULL);
 	g_object_unref(p);
-	if (m == NULL)
-		errno = EINVAL;
-	return m;
+	return m != NULL ? m : g_mime_message_new(FALSE);
 }
 
 /* msgview_dup - a GLib string (may be NULL) as valid UTF-8 on our heap;
@@ -332,14 +332,12 @@ msgview_summary(const char *path, const struct envelope *env,
 void
 msgview_sum_clear(struct msgview_sum *s)
 {
-	free(s->from);
-	free(s->to);
-	free(s->cc);
-	free(s->bcc);
-	free(s->reply_to);
-	free(s->subject);
-	free(s->message_id);
-	free(s->snippet);
+	char **strs[] = { &s->from, &s->to, &s->cc, &s->bcc, &s->reply_to,
+	    &s->subject, &s->message_id, &s->snippet };
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free(*strs[i]);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -589,7 +587,8 @@ msgview_part(const char *path, const char *part_id, char **data_out,
 		ba = msgview_decoded(w->parts[i]);
 		*len_out = ba->len;
 		*data_out = xmalloc(ba->len + 1);
-		memcpy(*data_out, ba->data, ba->len);
+		if (ba->len > 0)
+			memcpy(*data_out, ba->data, ba->len);
 		g_byte_array_unref(ba);
 		type = g_mime_content_type_get_mime_type(
 		    g_mime_object_get_content_type(w->parts[i]));

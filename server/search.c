@@ -59,11 +59,16 @@ struct search {
 	bool		 needs_text;
 };
 
-/* The prefixes, matched case-insensitively; value kinds by field. */
+/*
+ * The words a term may start with, matched case-insensitively: a name
+ * ending in ':' is a prefix with a value after it, any other is a
+ * filter, the whole term (after a - or ! is taken off).  search_fmt
+ * prints a field's first name.
+ */
 static const struct {
 	const char	*name;
 	enum search_field field;
-} search_prefixes[] = {
+} search_words[] = {
 	{ "to:", SEARCH_F_TO },
 	{ "from:", SEARCH_F_FROM },
 	{ "cc:", SEARCH_F_CC },
@@ -77,13 +82,6 @@ static const struct {
 	{ "after:", SEARCH_F_AFTER },
 	{ "larger:", SEARCH_F_LARGER },
 	{ "smaller:", SEARCH_F_SMALLER },
-};
-
-/* The whole-term filters (after negation is taken off). */
-static const struct {
-	const char	*name;
-	enum search_field field;
-} search_filters[] = {
 	{ "is:read", SEARCH_F_IS_READ },
 	{ "is:unread", SEARCH_F_IS_UNREAD },
 	{ "is:tagged", SEARCH_F_IS_TAGGED },
@@ -93,8 +91,7 @@ static const struct {
 	{ "has:inlines", SEARCH_F_HAS_INLINE },
 };
 
-#define SEARCH_NPREFIXES (sizeof(search_prefixes) / sizeof(search_prefixes[0]))
-#define SEARCH_NFILTERS (sizeof(search_filters) / sizeof(search_filters[0]))
+#define SEARCH_NWORDS (sizeof(search_words) / sizeof(search_words[0]))
 
 /* search_lower - ASCII lower case, whatever the locale. */
 static char
@@ -454,25 +451,26 @@ search_field_is_text(enum search_field f)
 }
 
 /* search_classify - which field tok names, and where its value starts
- * (*vp).  A prefix counts only when written outside quotes. */
+ * (*vp).  A prefix or filter counts only when written outside quotes. */
 static enum search_field
 search_classify(const struct search_token *tok, size_t *vp)
 {
-	size_t i;
+	const char *name;
+	size_t i, n;
 
 	*vp = 0;
-	for (i = 0; i < SEARCH_NFILTERS; i++)
-		if (tok->unquoted == tok->len &&
-		    strlen(search_filters[i].name) == tok->len &&
-		    search_ieq_prefix(tok->text, tok->len,
-		    search_filters[i].name))
-			return search_filters[i].field;
-	for (i = 0; i < SEARCH_NPREFIXES; i++)
-		if (search_ieq_prefix(tok->text, tok->unquoted,
-		    search_prefixes[i].name)) {
-			*vp = strlen(search_prefixes[i].name);
-			return search_prefixes[i].field;
+	for (i = 0; i < SEARCH_NWORDS; i++) {
+		name = search_words[i].name;
+		n = strlen(name);
+		if (!search_ieq_prefix(tok->text, tok->unquoted, name))
+			continue;
+		if (name[n - 1] == ':') {
+			*vp = n;
+			return search_words[i].field;
 		}
+		if (n == tok->len && tok->unquoted == tok->len)
+			return search_words[i].field;
+	}
 	return SEARCH_F_TEXT;
 }
 
@@ -480,37 +478,19 @@ search_classify(const struct search_token *tok, size_t *vp)
 static const char *
 search_value(struct search_term *t, const char *v, size_t n, long tz)
 {
-	switch (t->field) {
-	case SEARCH_F_BEFORE:
-	case SEARCH_F_AFTER:
+	if (search_field_is_text(t->field)) {
+		t->needle = search_fold(v, n, &t->nlen);
+		return t->needle != NULL ? NULL : "query is not UTF-8";
+	}
+	if (t->field == SEARCH_F_BEFORE || t->field == SEARCH_F_AFTER)
 		return search_date(v, n, tz, &t->when) ? NULL :
 		    "bad date in before: or after: (YYYY-MM-DD, optionally "
 		    "with THH:MM[:SS] and an offset)";
-	case SEARCH_F_LARGER:
-	case SEARCH_F_SMALLER:
+	if (t->field == SEARCH_F_LARGER || t->field == SEARCH_F_SMALLER)
 		return search_size(v, n, &t->size) ? NULL :
 		    "bad size in larger: or smaller: (a number above zero, "
 		    "optionally with k, m or g)";
-	case SEARCH_F_TEXT:
-	case SEARCH_F_TO:
-	case SEARCH_F_FROM:
-	case SEARCH_F_CC:
-	case SEARCH_F_BCC:
-	case SEARCH_F_REPLY_TO:
-	case SEARCH_F_ADDRESSED:
-	case SEARCH_F_SUBJECT:
-	case SEARCH_F_MESSAGE_ID:
-	case SEARCH_F_TAG:
-		t->needle = search_fold(v, n, &t->nlen);
-		return t->needle != NULL ? NULL : "query is not UTF-8";
-	case SEARCH_F_IS_READ:
-	case SEARCH_F_IS_UNREAD:
-	case SEARCH_F_IS_TAGGED:
-	case SEARCH_F_HAS_ATTACHMENT:
-	case SEARCH_F_HAS_INLINE:
-		return NULL;
-	}
-	return NULL;
+	return NULL;		/* is: and has: take no value */
 }
 
 /* search_add - one token into s: 0, 1 when skipped, -1 with *err_out. */
@@ -705,12 +685,9 @@ search_field_name(enum search_field f)
 {
 	size_t i;
 
-	for (i = 0; i < SEARCH_NFILTERS; i++)
-		if (search_filters[i].field == f)
-			return search_filters[i].name;
-	for (i = 0; i < SEARCH_NPREFIXES; i++)
-		if (search_prefixes[i].field == f)
-			return search_prefixes[i].name;
+	for (i = 0; i < SEARCH_NWORDS; i++)
+		if (search_words[i].field == f)
+			return search_words[i].name;
 	return "";
 }
 

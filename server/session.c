@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "chaos.h"
 #include "log.h"
 #include "route.h"
 #include "session.h"
@@ -90,6 +91,9 @@ struct session {
 	int			 end_after;	/* 421 reply due after commit, or -1 */
 	bool			 pause_due;	/* an error past half the budget */
 	bool			 paused;	/* waiting for session_resume() */
+	unsigned		 pause_ms;	/* how long the due pause is */
+	bool			 commit_after_pause;	/* a data delay */
+	struct chaos *const	*chaos_live;	/* sink_chaos, or NULL */
 	unsigned		 ntx_mail;	/* MAIL commands accepted */
 	unsigned		 junk;		/* NOOP etc. since the last message */
 	uint64_t		 hdr_size;	/* header octets of this message */
@@ -209,9 +213,11 @@ session_tx_reset(struct session *s)
 	if (s->tx.spool_open)
 		s->ops->spool_abort(s->ctx);
 	session_rcpts_free(&s->tx);
+	chaos_unref(&s->tx.chaos);
 	free(s->scratch);
 	s->scratch = NULL;
 	memset(&s->tx, 0, sizeof(s->tx));
+	s->commit_after_pause = false;
 	s->bdat_last = false;
 	s->bdat_skip = 0;
 	s->bdat_err = -1;
@@ -290,6 +296,16 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 		session_spend_error(s);
 }
 
+/* session_pause_due - hold the replies ms before the next command is
+ * read (the longest of the pauses due wins). */
+static void
+session_pause_due(struct session *s, unsigned ms)
+{
+	s->pause_due = true;
+	if (ms > s->pause_ms)
+		s->pause_ms = ms;
+}
+
 /*
  * session_spend_error - count one client error against max_errors: past
  * half of it the next command waits a second (ops->pause); at the limit
@@ -301,7 +317,8 @@ session_spend_error(struct session *s)
 	s->stats.errors++;
 	if (s->stats.errors < s->cfg->max_errors) {
 		/* doc/HACKING.md: past half the budget, an error costs 1 s */
-		s->pause_due = s->stats.errors >= (s->cfg->max_errors + 1) / 2;
+		if (s->stats.errors >= (s->cfg->max_errors + 1) / 2)
+			session_pause_due(s, 1000);
 		return;
 	}
 	log_event(LOG_LEVEL_INFO, s->id, "event=error-limit",
@@ -328,6 +345,7 @@ session_new(const struct session_params *p, const struct session_ops *ops,
 	(void)snprintf(s->client, sizeof(s->client), "%s", p->client_addr);
 	s->tls_available = p->tls_available;
 	s->tls_active = p->tls_active;
+	s->chaos_live = p->chaos;
 	if (p->tls_active && p->tls != NULL) {
 		(void)snprintf(s->tls_version, sizeof(s->tls_version), "%s",
 		    p->tls->version);
@@ -354,6 +372,7 @@ session_free(struct session **sp)
 		s->ops->spool_abort(s->ctx);
 	s->tx.spool_open = false;
 	session_rcpts_free(&s->tx);
+	chaos_unref(&s->tx.chaos);
 	free(s->scratch);
 	smtp_line_release(&s->line);
 	buf_release(&s->out);
@@ -746,6 +765,68 @@ session_sender_ok(const struct session *s, const struct smtp_addr *from)
 	return strcasecmp(addr, s->auth_user) == 0;
 }
 
+/* session_chaos_kind - an action's name for the log. */
+static const char *
+session_chaos_kind(enum chaos_kind k)
+{
+	switch (k) {
+	case CHAOS_NONE:
+		return "none";
+	case CHAOS_REPLY:
+		return "reply";
+	case CHAOS_DELAY:
+		return "delay";
+	case CHAOS_DISCONNECT:
+		return "disconnect";
+	}
+	return "none";
+}
+
+/*
+ * session_chaos - sink mode: the first sink_chaos rule of set c for
+ * stage st that fires on addrs (chaos.h).  A reply is sent (421 then
+ * closes), a disconnect closes without one: true, the command is
+ * answered.  A delay holds this command's reply (session_pause_due):
+ * false, and so is no rule, the command goes on as usual.
+ */
+static bool
+session_chaos(struct session *s, struct chaos *c, enum chaos_stage st,
+    const char *stage, const char *const *addrs, size_t n)
+{
+	struct chaos_action a;
+	struct chaos *hold;
+
+	if (!s->cfg->sink || !chaos_match(c, st, addrs, n, &a))
+		return false;
+	log_event(LOG_LEVEL_INFO, s->id, "event=chaos", LOG_TOK("stage", stage),
+	    LOG_TOK("action", session_chaos_kind(a.kind)),
+	    a.kind == CHAOS_REPLY ? LOG_U("code", a.code) :
+	    a.kind == CHAOS_DELAY ? LOG_U("ms", a.delay_ms) : LOG_NONE,
+	    LOG_TOK("client", s->client));
+	switch (a.kind) {
+	case CHAOS_NONE:
+		return false;
+	case CHAOS_DELAY:
+		session_pause_due(s, a.delay_ms);
+		if (st == CHAOS_DATA)
+			s->commit_after_pause = true;
+		return st == CHAOS_DATA;
+	case CHAOS_DISCONNECT:
+		session_close(s);
+		return true;
+	case CHAOS_REPLY:
+		hold = chaos_ref(c);	/* a.text lives in it */
+		if (st == CHAOS_DATA || st == CHAOS_MAIL)
+			session_tx_reset(s);
+		session_reply(s, a.reply, a.text);
+		chaos_unref(&hold);
+		if (a.code == 421)
+			session_close(s);
+		return true;
+	}
+	return false;
+}
+
 /* session_mail - MAIL FROM (RFC 5321 §4.1.1.2; SIZE RFC 1870 §6). */
 static void
 session_mail(struct session *s, const struct smtp_cmd *cmd)
@@ -780,6 +861,11 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 	smtp_addr_fmt(&m.from, s->tx.from_str, sizeof(s->tx.from_str));
 	s->tx.smtputf8 = m.smtputf8;
 	s->tx.body = m.body;
+	if (s->chaos_live != NULL)
+		s->tx.chaos = chaos_ref(*s->chaos_live);
+	if (session_chaos(s, s->tx.chaos, CHAOS_MAIL, "mail",
+	    &(const char *){ s->tx.from_str }, 1))
+		return;
 	session_set_state(s, SESSION_ST_MAIL);
 	session_reply(s, SMTP_R_MAIL_OK, NULL);
 }
@@ -815,6 +901,7 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	enum smtp_cmd_err err;
 	unsigned flags = s->cfg->strict_envelope ? SMTP_CMD_F_STRICT : 0;
 	struct route plan;
+	char rcpt[SMTP_PATH_MAX + 1];
 
 	s->tx.rcpt_tried++;
 	if (s->tx.smtputf8)
@@ -838,6 +925,9 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 			session_spend_error(s);
 		return;
 	}
+	if (session_chaos(s, s->tx.chaos, CHAOS_RCPT, "rcpt",
+	    &(const char *){ smtp_addr_fmt(&r.to, rcpt, sizeof(rcpt)) }, 1))
+		return;
 	route_rcpt(s->cfg, s->authenticated, &r.to, &plan);
 	if (plan.kind == ROUTE_REFUSE) {
 		session_reply(s, plan.reply, NULL);
@@ -1356,6 +1446,32 @@ session_body_verdict(struct session *s, bool too_big,
 	return -1;
 }
 
+/*
+ * session_chaos_data - the sink_chaos data rules at the end of the body,
+ * matched on every recipient: true when one answered (a reply, a
+ * disconnect) or delays the commit until session_resume().
+ */
+static bool
+session_chaos_data(struct session *s)
+{
+	char (*addr)[SMTP_PATH_MAX + 1];
+	const char **addrs;
+	size_t i, n = s->tx.nrcpt;
+	bool r;
+
+	if (s->tx.chaos == NULL || !s->cfg->sink)
+		return false;
+	addr = xcalloc(n, sizeof(*addr));
+	addrs = xcalloc(n, sizeof(*addrs));
+	for (i = 0; i < n; i++)
+		addrs[i] = smtp_addr_fmt(&s->tx.rcpts[i], addr[i],
+		    sizeof(addr[i]));
+	r = session_chaos(s, s->tx.chaos, CHAOS_DATA, "data", addrs, n);
+	free(addrs);
+	free(addr);
+	return r;
+}
+
 /* session_body_end - the message is complete: refuse it or commit. */
 static void
 session_body_end(struct session *s, bool too_big,
@@ -1364,7 +1480,8 @@ session_body_end(struct session *s, bool too_big,
 	int refuse = session_body_verdict(s, too_big, text);
 
 	if (refuse < 0) {
-		session_commit(s);
+		if (!session_chaos_data(s))
+			session_commit(s);
 		return;
 	}
 	log_event(LOG_LEVEL_INFO, s->id, "event=refused",
@@ -1446,6 +1563,23 @@ session_feed_bdat(struct session *s, const char *in, size_t len)
 	return used;
 }
 
+/* session_hold_or_flush - start a due pause (the replies wait for
+ * session_resume()), else hand the replies over. */
+static void
+session_hold_or_flush(struct session *s)
+{
+	if (s->pause_due && !session_is_closed(s)) {
+		s->pause_due = false;
+		s->paused = true;
+		s->ops->pause(s->ctx, s->pause_ms);
+		s->pause_ms = 0;
+		return;
+	}
+	s->pause_due = false;
+	s->pause_ms = 0;
+	session_flush(s);
+}
+
 size_t
 session_feed(struct session *s, const char *data, size_t len)
 {
@@ -1484,13 +1618,7 @@ session_feed(struct session *s, const char *data, size_t len)
 			    LOG_U("bytes", len - off));
 		off = len;	/* RFC 3207 §4.2: discard, never execute */
 	}
-	if (s->pause_due && !session_is_closed(s)) {
-		s->pause_due = false;
-		s->paused = true;
-		s->ops->pause(s->ctx);
-		return off;	/* the replies wait for session_resume() */
-	}
-	session_flush(s);
+	session_hold_or_flush(s);	/* held: until session_resume() */
 	return off;
 }
 
@@ -1593,6 +1721,13 @@ session_auth_done(struct session *s, enum session_auth_result r,
 		session_end_with(s, SMTP_R_AUTH_BANNED);
 	} else {
 		session_auth_end(s);
+		if (r == SESSION_AUTH_OK && s->chaos_live != NULL &&
+		    session_chaos(s, *s->chaos_live, CHAOS_AUTH, "auth",
+		    &(const char *){ data != NULL ? data : "" }, 1)) {
+			s->cur_verb = NULL;
+			session_flush(s);
+			return;
+		}
 		if (r == SESSION_AUTH_OK) {
 			s->authenticated = true;
 			(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s",
@@ -1601,7 +1736,7 @@ session_auth_done(struct session *s, enum session_auth_result r,
 		session_reply(s, session_auth_reply(r), NULL);
 	}
 	s->cur_verb = NULL;
-	session_flush(s);
+	session_hold_or_flush(s);
 }
 
 /*
@@ -1625,6 +1760,13 @@ void
 session_resume(struct session *s)
 {
 	s->paused = false;
+	if (s->commit_after_pause) {	/* a sink_chaos data delay */
+		s->commit_after_pause = false;
+		if (s->state == SESSION_ST_DATA || s->state == SESSION_ST_BDAT) {
+			session_commit(s);
+			return;
+		}
+	}
 	session_flush(s);
 }
 

@@ -23,6 +23,8 @@
 #include "route.h"
 #include "smtp_cmd.h"
 
+struct chaos;
+
 #define SESSION_ID_LEN		16	/* hex digits */
 #define SESSION_QID_LEN		16	/* hex digits */
 #define SESSION_SUBJECT_MAX	200
@@ -79,6 +81,7 @@ struct session_tx {
 	char		 subject[SESSION_SUBJECT_MAX + 1];	/* raw, cleaned */
 	bool		 bdat;		/* a BDAT was accepted in this tx */
 	const char	*auth_user;	/* authorization id, or NULL */
+	struct chaos	*chaos;		/* sink_chaos rules (a ref), or NULL */
 };
 
 /*
@@ -120,10 +123,11 @@ struct session_ops {
 	/* the exchange ended early (cancelled, line too long, closed) */
 	void	(*auth_abort)(void *ctx);
 	/*
-	 * the error budget is half spent: hold everything for a second,
-	 * then call session_resume() (replies stay queued until then)
+	 * hold everything for ms milliseconds (a second when the error
+	 * budget is half spent; a sink_chaos delay), then call
+	 * session_resume() (replies stay queued until then)
 	 */
-	void	(*pause)(void *ctx);
+	void	(*pause)(void *ctx, unsigned ms);
 };
 
 struct session_params {
@@ -134,6 +138,9 @@ struct session_params {
 	bool		 tls_active;	/* implicit TLS: already encrypted */
 	bool		 tls_available;	/* STARTTLS may be offered */
 	const struct session_tls_info *tls;	/* when tls_active */
+	/* sink mode: the live sink_chaos rules (main's pointer, read at
+	 * each MAIL and AUTH; a transaction holds a ref), or NULL */
+	struct chaos *const *chaos;
 };
 
 struct session;

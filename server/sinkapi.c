@@ -29,6 +29,8 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "buf.h"
+#include "chaos.h"
 #include "http.h"
 #include "log.h"
 #include "mindex.h"
@@ -62,6 +64,7 @@ struct sinkapi_wait {
 
 struct sinkapi {
 	struct mindex			*ix;
+	struct chaos			**chaos;	/* main's live set */
 	struct http			*http;
 	struct event_base		*base;
 	time_t				 started;
@@ -71,6 +74,7 @@ struct sinkapi {
 	size_t				 nsse;
 	struct sinkapi_wait		*waits[SINKAPI_WAIT_MAX];
 	size_t				 nwaits;
+	struct event			*ping;		/* event streams */
 };
 
 /* One route: a path (exact, or a prefix ending in '/') and its handler,
@@ -178,7 +182,8 @@ static bool
 sinkapi_param(struct evhttp_request *req, const char *name, char *out,
     size_t outlen)
 {
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = evhttp_uri_get_query(uri);
 	struct evkeyvalq params;
 	const char *v;
 	bool ok = true;
@@ -228,8 +233,8 @@ sinkapi_page(const struct sinkapi *api, json_t *msgs, size_t matched,
     size_t matched_unread, size_t start)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:[], s:o}",
-	    "total", (json_int_t)mindex_count(api->ix),
-	    "unread", (json_int_t)mindex_unread(api->ix),
+	    "total", (json_int_t)mindex_count(api->ix, false),
+	    "unread", (json_int_t)mindex_count(api->ix, true),
 	    "count", (json_int_t)json_array_size(msgs),
 	    "messages_count", (json_int_t)matched,
 	    "messages_unread", (json_int_t)matched_unread,
@@ -247,11 +252,11 @@ sinkapi_list(struct sinkapi *api, struct evhttp_request *req)
 	    !sinkapi_num(req, "limit", 50, SINKAPI_LIMIT_MAX, &limit))
 		return;
 	msgs = json_array();
-	for (i = start; i < start + limit && i < mindex_count(api->ix); i++)
+	for (i = start; i < start + limit && mindex_at(api->ix, i) != NULL; i++)
 		(void)json_array_append_new(msgs,
 		    sinkapi_summary(mindex_at(api->ix, i)));
-	sinkapi_json(req, sinkapi_page(api, msgs, mindex_count(api->ix),
-	    mindex_unread(api->ix), start));
+	sinkapi_json(req, sinkapi_page(api, msgs, mindex_count(api->ix, false),
+	    mindex_count(api->ix, true), start));
 }
 
 /*
@@ -334,7 +339,7 @@ sinkapi_set_read(struct sinkapi *api, struct evhttp_request *req)
 	}
 	read = json_is_true(json_object_get(body, "Read"));
 	if (json_array_size(ids) == 0) {
-		for (i = 0; i < mindex_count(api->ix); i++)
+		for (i = 0; i < mindex_count(api->ix, false); i++)
 			(void)mindex_set_read(api->ix,
 			    mindex_at(api->ix, i)->id, read);
 	}
@@ -348,9 +353,9 @@ sinkapi_set_read(struct sinkapi *api, struct evhttp_request *req)
 static void
 sinkapi_delete_all(struct sinkapi *api)
 {
-	while (mindex_count(api->ix) > 0)
+	while (mindex_count(api->ix, false) > 0)
 		if (mindex_delete(api->ix, mindex_at(api->ix,
-		    mindex_count(api->ix) - 1)->id, "api") != 0)
+		    mindex_count(api->ix, false) - 1)->id, "api") != 0)
 			break;
 }
 
@@ -441,7 +446,7 @@ sinkapi_search_page(const struct sinkapi *api, const struct search *s,
 	json_t *msgs = json_array();
 	size_t i, matched = 0, unread = 0;
 
-	for (i = 0; i < mindex_count(api->ix); i++) {
+	for (i = 0; i < mindex_count(api->ix, false); i++) {
 		const struct mindex_msg *m = mindex_at(api->ix, i);
 
 		if (!sinkapi_matches(api, s, m))
@@ -480,7 +485,7 @@ sinkapi_delete_search(struct sinkapi *api, struct evhttp_request *req)
 
 	if (s == NULL)
 		return;
-	for (i = mindex_count(api->ix); i > 0; i--) {
+	for (i = mindex_count(api->ix, false); i > 0; i--) {
 		const struct mindex_msg *m = mindex_at(api->ix, i - 1);
 
 		if (sinkapi_matches(api, s, m))
@@ -796,13 +801,160 @@ sinkapi_info(struct sinkapi *api, struct evhttp_request *req,
 	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 	    "Version", "inlet " PACKAGE_VERSION, "LatestVersion", "",
 	    "Database", "", "DatabaseSize", (json_int_t)0,
-	    "Messages", (json_int_t)mindex_count(api->ix),
-	    "Unread", (json_int_t)mindex_unread(api->ix), "Tags",
+	    "Messages", (json_int_t)mindex_count(api->ix, false),
+	    "Unread", (json_int_t)mindex_count(api->ix, true), "Tags",
 	    "RuntimeStats", "Memory", (json_int_t)0, "Uptime",
 	    (json_int_t)(time(NULL) - api->started), "MessagesDeleted",
 	    (json_int_t)api->deleted, "SMTPAccepted", (json_int_t)0,
 	    "SMTPAcceptedSize", (json_int_t)0, "SMTPRejected", (json_int_t)0,
 	    "SMTPIgnored", (json_int_t)0));
+}
+
+/* Mailpit's chaos triggers: their JSON names, stages (as chaos_fmt
+ * prints them) and default error codes. */
+static const struct {
+	const char		*name;
+	const char		*stage;
+	enum chaos_trigger	 t;
+	int			 code;
+} sinkapi_triggers[] = {
+	{ "Sender", "mail", CHAOS_TRIGGER_SENDER, 451 },
+	{ "Recipient", "rcpt", CHAOS_TRIGGER_RECIPIENT, 451 },
+	{ "Authentication", "auth", CHAOS_TRIGGER_AUTH, 535 },
+};
+#define SINKAPI_NTRIGGERS \
+	(sizeof(sinkapi_triggers) / sizeof(sinkapi_triggers[0]))
+
+/* sinkapi_chaos_json - Mailpit's ChaosTriggers of set c (a trigger that
+ * is not set shows Mailpit's default: its code, probability 0). */
+static json_t *
+sinkapi_chaos_json(const struct chaos *c)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < SINKAPI_NTRIGGERS; i++) {
+		int code = 0, p = 0;
+
+		if (c == NULL || !chaos_mailpit(c, sinkapi_triggers[i].t,
+		    &code, &p))
+			code = sinkapi_triggers[i].code;
+		(void)json_object_set_new(o, sinkapi_triggers[i].name,
+		    json_pack("{s:i, s:i}", "ErrorCode", code, "Probability",
+		    p));
+	}
+	return o;
+}
+
+/* sinkapi_chaos_copy - old's rules but its Mailpit triggers into c (the
+ * sink_chaos lines stay; the triggers are what a PUT replaces).  A
+ * trigger's rule is the line chaos_fmt prints for it. */
+static void
+sinkapi_chaos_copy(const struct chaos *old, struct chaos *c)
+{
+	char skip[SINKAPI_NTRIGGERS][64], *line, *next;
+	const char *err;
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < SINKAPI_NTRIGGERS; i++) {
+		int code, p;
+
+		skip[i][0] = '\0';
+		if (old == NULL || !chaos_mailpit(old, sinkapi_triggers[i].t,
+		    &code, &p))
+			continue;
+		if (p == 100)	/* chaos_fmt leaves a rate of 100% out */
+			(void)snprintf(skip[i], sizeof(skip[i]),
+			    "%s * reply %d", sinkapi_triggers[i].stage, code);
+		else
+			(void)snprintf(skip[i], sizeof(skip[i]),
+			    "%s * %d%% reply %d", sinkapi_triggers[i].stage, p,
+			    code);
+	}
+	buf_init(&b, (size_t)CHAOS_RULES_MAX * 1024);
+	if (old != NULL)
+		chaos_fmt(old, &b);
+	(void)buf_cstr(&b);
+	for (line = b.len > 0 ? b.data : NULL; line != NULL && *line != '\0';
+	    line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		for (i = 0; i < SINKAPI_NTRIGGERS; i++)
+			if (skip[i][0] != '\0' && strcmp(line, skip[i]) == 0)
+				break;
+		if (i < SINKAPI_NTRIGGERS)
+			skip[i][0] = '\0';	/* that one only */
+		else if (chaos_add(c, line, &err) != 0)
+			log_fatal("can't happen: chaos rule %s: %s", line, err);
+	}
+	buf_release(&b);
+}
+
+/* sinkapi_chaos_put - a new live set: the old one's sink_chaos rules
+ * and the body's triggers.  NULL and *err_out when one is bad. */
+static struct chaos *
+sinkapi_chaos_put(const struct chaos *old, json_t *body, const char **err_out)
+{
+	struct chaos *c = chaos_new();
+	size_t i;
+
+	sinkapi_chaos_copy(old, c);
+	for (i = 0; i < SINKAPI_NTRIGGERS; i++) {
+		json_t *t = json_object_get(body, sinkapi_triggers[i].name);
+		json_int_t code, p;
+
+		if (t == NULL || json_is_null(t))
+			continue;
+		code = json_integer_value(json_object_get(t, "ErrorCode"));
+		p = json_integer_value(json_object_get(t, "Probability"));
+		if (code == 0)
+			code = sinkapi_triggers[i].code;
+		if (!json_is_object(t) || code > 999 || p > 999 ||
+		    chaos_add_mailpit(c, sinkapi_triggers[i].t, (int)code,
+		    (int)p, err_out) != 0) {
+			*err_out = json_is_object(t) ? *err_out :
+			    "a trigger is {\"ErrorCode\": N, "
+			    "\"Probability\": N}";
+			chaos_unref(&c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+/* sinkapi_chaos - GET and PUT /api/v1/chaos: Mailpit's triggers, mapped
+ * onto the sink's deterministic rules (chaos.h). */
+static void
+sinkapi_chaos(struct sinkapi *api, struct evhttp_request *req,
+    const char *rest)
+{
+	const char *err = "a JSON object is needed";
+	struct chaos *c;
+	json_t *body;
+
+	(void)rest;
+	if (!sinkapi_method(req, EVHTTP_REQ_GET | EVHTTP_REQ_PUT))
+		return;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		sinkapi_json(req, sinkapi_chaos_json(*api->chaos));
+		return;
+	}
+	if (!sinkapi_body(req, &body))
+		return;
+	if (body == NULL ||
+	    (c = sinkapi_chaos_put(*api->chaos, body, &err)) == NULL) {
+		json_decref(body);
+		http_error(req, body == NULL ? 415 : 400, err);
+		return;
+	}
+	json_decref(body);
+	chaos_unref(api->chaos);	/* transactions keep their own ref */
+	*api->chaos = c;
+	log_event(LOG_LEVEL_INFO, NULL, "event=sink-chaos",
+	    LOG_U("rules", chaos_count(c)), LOG_TOK("by", "api"));
+	sinkapi_json(req, sinkapi_chaos_json(c));
 }
 
 /* sinkapi_health - /livez and /readyz: alive and serving. */
@@ -827,14 +979,34 @@ sinkapi_sse_send(struct sinkapi *api, const char *type, json_t *data)
 	for (i = 0; text != NULL && i < api->nsse; i++) {
 		struct evbuffer *b = evbuffer_new();
 
-		if (b == NULL || evbuffer_add_printf(b, "event: %s\ndata: %s\n\n",
-		    type, text) < 0)
+		if (b == NULL || evbuffer_add_printf(b,
+		    "event: %s\ndata: %s\n\n", type, text) < 0)
 			log_fatal("out of memory (events)");
 		evhttp_send_reply_chunk(api->sse[i], b);
 		evbuffer_free(b);
 	}
 	free(text);
 	json_decref(o);
+}
+
+/* sinkapi_ping_cb - a comment line to every event stream, so that
+ * proxies keep it and a vanished client is noticed (the write fails). */
+static void
+sinkapi_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sinkapi *api = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < api->nsse; i++) {
+		struct evbuffer *b = evbuffer_new();
+
+		if (b == NULL || evbuffer_add(b, ": ping\n\n", 8) != 0)
+			log_fatal("out of memory (events)");
+		evhttp_send_reply_chunk(api->sse[i], b);
+		evbuffer_free(b);
+	}
 }
 
 /* sinkapi_events - GET /api/events: a Server-Sent Events stream
@@ -856,6 +1028,9 @@ sinkapi_events(struct sinkapi *api, struct evhttp_request *req,
 	evhttp_add_header(out, "Content-Type", "text/event-stream");
 	evhttp_add_header(out, "Cache-Control", "no-store");
 	evhttp_send_reply_start(req, 200, "OK");
+	/* a stream outlives the request timeout; the ping finds dead ones */
+	evhttp_connection_set_timeout(evhttp_request_get_connection(req),
+	    SINKAPI_SSE_TIMEOUT_SECS);
 	if ((b = evbuffer_new()) == NULL)
 		log_fatal("out of memory (events)");
 	evbuffer_add_printf(b, "retry: 2000\n\n");
@@ -894,6 +1069,7 @@ static const struct sinkapi_route sinkapi_routes[] = {
 	{ "/api/v1/search", false, sinkapi_search },
 	{ "/api/v1/message/", true, sinkapi_message },
 	{ "/api/v1/info", false, sinkapi_info },
+	{ "/api/v1/chaos", false, sinkapi_chaos },
 	{ "/api/events", false, sinkapi_events },
 	{ "/view/", true, sinkapi_view },
 	{ "/livez", false, sinkapi_health },
@@ -975,20 +1151,23 @@ sinkapi_index_cb(void *arg, const char *type, const struct mindex_msg *m)
 	}
 	sinkapi_sse_send(api, type, data);
 	json_decref(data);
-	data = json_pack("{s:I, s:I}", "Total", (json_int_t)mindex_count(
-	    api->ix), "Unread", (json_int_t)mindex_unread(api->ix));
+	data = json_pack("{s:I, s:I}",
+	    "Total", (json_int_t)mindex_count(api->ix, false),
+	    "Unread", (json_int_t)mindex_count(api->ix, true));
 	sinkapi_sse_send(api, "stats", data);
 	json_decref(data);
 }
 
 struct sinkapi *
-sinkapi_new(struct event_base *base, struct mindex *ix, const char *addrport,
-    int fd, const struct htpasswd *auth, char *name_out, size_t namelen,
-    const char **err_out)
+sinkapi_new(struct event_base *base, struct mindex *ix, struct chaos **chaos,
+    const char *addrport, int fd, const struct htpasswd *auth,
+    char *name_out, size_t namelen, const char **err_out)
 {
 	struct sinkapi *api = xcalloc(1, sizeof(*api));
+	struct timeval ping = { SINKAPI_PING_SECS, 0 };
 
 	api->ix = ix;
+	api->chaos = chaos;
 	api->base = base;
 	api->started = time(NULL);
 	api->http = http_new(base, addrport, fd, auth, sinkapi_request,
@@ -997,6 +1176,9 @@ sinkapi_new(struct event_base *base, struct mindex *ix, const char *addrport,
 		free(api);
 		return NULL;
 	}
+	api->ping = event_new(base, -1, EV_PERSIST, sinkapi_ping_cb, api);
+	if (api->ping == NULL || evtimer_add(api->ping, &ping) != 0)
+		log_fatal("cannot set up the event stream timer");
 	mindex_set_events(ix, sinkapi_index_cb, api);
 	return api;
 }
@@ -1009,9 +1191,10 @@ sinkapi_free(struct sinkapi **ap)
 	if (ap == NULL || (api = *ap) == NULL)
 		return;
 	mindex_set_events(api->ix, NULL, NULL);
-	http_free(&api->http);	/* drops streams and waits (sinkapi_closed) */
+	http_free(&api->http);	/* drops streams, waits: sinkapi_closed */
 	while (api->nwaits > 0)
 		sinkapi_closed(api->waits[0]->evcon, api);
+	event_free(api->ping);
 	free(api);
 	*ap = NULL;
 }

@@ -387,10 +387,11 @@ fake_auth_abort(void *ctx)
 }
 
 static void
-fake_pause(void *ctx)
+fake_pause(void *ctx, unsigned ms)
 {
 	struct fake *f = ctx;
 
+	(void)ms;
 	FAKE_CHECK(f, !f->closed && !f->paused);
 	f->paused = true;
 }

@@ -61,6 +61,10 @@ ok("renderMessageHTML", `${out.renderMessageHTML.length} bytes`);
 out.getInfo = await mailpit.getInfo();
 ok("getInfo", `Messages=${out.getInfo.Messages}`);
 
+out.setChaosTriggers = await mailpit.setChaosTriggers({ Sender: { ErrorCode: 451, Probability: 0 } });
+out.getChaosTriggers = await mailpit.getChaosTriggers();
+ok("getChaosTriggers", JSON.stringify(out.getChaosTriggers));
+
 out.deleteMessages = await mailpit.deleteMessages({ IDs: [id] });
 ok("deleteMessages", out.deleteMessages);
 

@@ -338,6 +338,23 @@ static const struct {
 	{ "sink no", "sink no", NULL },
 	{ "sink 1", NULL, "t.conf:1: sink: bad value '1' (yes|no)" },
 	{ "sink YES", NULL, "t.conf:1: sink: bad value 'YES' (yes|no)" },
+	{ "sink_chaos rcpt *@fail.test reply 550",
+	  "sink_chaos rcpt *@fail.test reply 550", NULL },
+	{ "sink_chaos  mail\tbad@*  reply 451  Try later",
+	  "sink_chaos mail bad@* reply 451 Try later", NULL },
+	{ "sink_chaos data *@slow.test delay 5s",
+	  "sink_chaos data *@slow.test delay 5s", NULL },
+	{ "sink_chaos rcpt *@drop.test disconnect",
+	  "sink_chaos rcpt *@drop.test disconnect", NULL },
+	{ "sink_chaos auth * 30% reply 535 # a comment",
+	  "sink_chaos auth * 30% reply 535", NULL },
+	{ "sink_chaos", NULL, "t.conf:1: sink_chaos: missing value" },
+	{ "sink_chaos rcpt * reply 250", NULL, "t.conf:1: sink_chaos: bad "
+	  "value 'rcpt * reply 250' (bad reply code (one of 421 450 451 452 "
+	  "454 535 550 552 553 554))" },
+	{ "sink_chaos helo * disconnect", NULL, "t.conf:1: sink_chaos: bad "
+	  "value 'helo * disconnect' (unknown stage (mail, rcpt, data or "
+	  "auth))" },
 	{ "command_timeout 0", NULL,
 	  "t.conf:1: command_timeout: '0' out of range (1s..1h)" },
 	{ "command_timeout 1", "command_timeout 1s", NULL },
@@ -827,6 +844,11 @@ static const struct {
 	  "-o hostname=a b: hostname: extra value 'b'" },
 	{ "", "user=a\tb", NULL, NULL, "-o user=a\tb: user: extra value 'b'" },
 	{ "", "user=a\nb", NULL, NULL, "-o user=a\nb: control character" },
+	{ "sink_chaos mail * disconnect\n", "sink_chaos=rcpt * reply 550",
+	  "sink_chaos rcpt * reply 550", NULL, NULL },
+	{ "", "sink_chaos=rcpt * delay 1x", NULL, NULL,
+	  "-o sink_chaos=rcpt * delay 1x: sink_chaos: bad value 'rcpt * "
+	  "delay 1x' (bad delay (1ms to 5m: a number and ms, s or m))" },
 	{ "", "sink=maybe", NULL, NULL,
 	  "-o sink=maybe: sink: bad value 'maybe' (yes|no)" },
 	{ "", "hostname=#x", NULL, NULL, "-o hostname=#x: hostname: bad value "
@@ -909,6 +931,10 @@ static const struct {
 	{ "maildir /m\nlisten 127.0.0.1:25\n",
 	  "t.conf:2: an mx listener needs domains (or sink yes)" },
 	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n", NULL },
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "sink_chaos rcpt * reply 550\n", NULL },
+	{ BASE "listen 127.0.0.1:25\nsink_chaos rcpt * reply 550\n",
+	  "sink_chaos: fault rules only with sink yes" },
 #define TLS	"tls_cert /c.pem\ntls_key /k.pem\n"
 	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:465\n"
 	  "sasl_db /s\n", NULL },
@@ -1099,6 +1125,8 @@ static const char *const fmt_cases[] = {
 	"shutdown_timeout 2m\n"
 	"user inlet\n",
 	"listen 127.0.0.1:0\nmaildir ./Maildir\nsink yes\n",
+	"sink yes\nsink_chaos rcpt *@a reply 550 No such user\n"
+	"sink_chaos data * 5% delay 250ms\nsink_chaos mail <> disconnect\n",
 	"message_size_limit 1025\ncommand_timeout 61\n",
 	"\r\n# nothing but a comment\r\n",
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "chaos.h"
 #include "chat.h"
 #include "conf.h"
 #include "log.h"
@@ -47,6 +48,8 @@ struct fake {
 	int		 auth_step;	/* LOGIN: 1 user sent, 2 password */
 	bool		 pause_pending;	/* ops->pause: resume next turn */
 	unsigned	 pauses;
+	unsigned	 pause_ms;	/* the last pause's length */
+	struct chaos	*chaos;		/* from the config's sink_chaos */
 };
 
 /* has_rcpt - whether a recipient's local part is name. */
@@ -211,12 +214,13 @@ fake_auth_abort(void *ctx)
 }
 
 static void
-fake_pause(void *ctx)
+fake_pause(void *ctx, unsigned ms)
 {
 	struct fake *f = ctx;
 
 	f->pause_pending = true;
 	f->pauses++;
+	f->pause_ms = ms;
 }
 
 static const struct session_ops fake_ops = {
@@ -268,6 +272,7 @@ fake_init_from(struct fake *f, char *const *ov, size_t nov, bool tls,
 {
 	struct session_params p;
 	char *err = NULL;
+	const char *why;
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
@@ -281,8 +286,13 @@ fake_init_from(struct fake *f, char *const *ov, size_t nov, bool tls,
 		if (conf_set(f->cfg, ov[i], &err) != 0)
 			ck_abort_msg("override %s: %s", ov[i], err);
 	}
+	f->chaos = chaos_new();
+	for (i = 0; i < f->cfg->nsink_chaos; i++)
+		ck_assert_int_eq(chaos_add(f->chaos, f->cfg->sink_chaos[i],
+		    &why), 0);
 	memset(&p, 0, sizeof(p));
 	p.cfg = f->cfg;
+	p.chaos = &f->chaos;
 	p.role = f->cfg->listens[0].role;
 	p.id = "0123456789ABCDEF";
 	p.client_addr = addr;
@@ -303,6 +313,7 @@ fake_fini(struct fake *f)
 {
 	session_free(&f->s);
 	ck_assert(!f->spool_open);
+	chaos_unref(&f->chaos);
 	conf_free(&f->cfg);
 	buf_release(&f->in);
 	buf_release(&f->out);
