@@ -59,6 +59,7 @@ struct conf_key {
 	size_t		 off;		/* offsetof the field */
 	size_t		 noff;		/* offsetof its count (lists) */
 	conf_valid_fn	 valid;		/* STRING */
+	size_t		 woff;		/* STRING: offsetof its "file:line" */
 	const char *const *words;	/* ENUM: in enum order, NULL-ended */
 	const char	*doc;
 };
@@ -85,6 +86,7 @@ struct conf_ctx {
 };
 
 static const char *conf_valid_word(const char *);
+static const char *conf_valid_http(const char *);
 static const char *conf_valid_delim(const char *);
 static const char *conf_valid_maildir(const char *);
 static const char *conf_valid_chaos(const char *);
@@ -234,6 +236,19 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "header_size_limit", .type = CONF_T_SIZE, .min = 0,
 	  .max = UINT64_MAX, .def = "1M", .off = CONF_OFF(header_size_limit),
 	  .doc = "largest header section in octets; 0 = no limit" },
+	{ .name = "http_listen", .type = CONF_T_STRING,
+	  .off = CONF_OFF(http_listen), .valid = conf_valid_http,
+	  .woff = CONF_OFF(http_listen_where),
+	  .doc = "ADDRESS:PORT of the sink's HTTP API and page (sink only)" },
+	{ .name = "http_auth", .type = CONF_T_STRING,
+	  .off = CONF_OFF(http_auth), .valid = conf_valid_word,
+	  .doc = "htpasswd file: HTTP Basic auth (needed off loopback)" },
+	{ .name = "sink_max_messages", .type = CONF_T_UINT, .min = 0,
+	  .max = 10000000, .def = "1000", .off = CONF_OFF(sink_max_messages),
+	  .doc = "messages the sink keeps, oldest removed first; 0 = no limit" },
+	{ .name = "sink_max_age", .type = CONF_T_DURATION, .min = 0,
+	  .max = 31536000, .def = "0s", .off = CONF_OFF(sink_max_age),
+	  .doc = "older sink messages are removed (s, m, h); 0s = kept" },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -728,6 +743,23 @@ conf_addrport(const char *w, char *addr, size_t addrlen, unsigned *port_out)
 	return NULL;
 }
 
+/* conf_valid_http - http_listen: ADDRESS:PORT as a listen line has it. */
+static const char *
+conf_valid_http(const char *s)
+{
+	char addr[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	return conf_addrport(s, addr, sizeof(addr), &port);
+}
+
+/* conf_is_loopback - an http_listen address on 127.0.0.0/8 or ::1. */
+static bool
+conf_is_loopback(const char *s)
+{
+	return strncmp(s, "127.", 4) == 0 || strncmp(s, "[::1]:", 6) == 0;
+}
+
 /* conf_add_listens - append n parsed listeners to the key's list. */
 static void
 conf_add_listens(struct conf_ctx *x, const struct conf_key *k,
@@ -852,6 +884,11 @@ conf_set_string(struct conf_ctx *x, const struct conf_key *k, const char *w)
 		    x->where, k->name, w, why);
 	free(*p);
 	*p = xstrdup(w);
+	if (k->woff != 0) {
+		p = conf_field(x->c, k->woff);
+		free(*p);
+		*p = xstrdup(x->where);
+	}
 	return 0;
 }
 
@@ -1064,6 +1101,7 @@ conf_free(struct config **cp)
 		return;
 	conf_free_strings(&(*cp)->rcpt_addrs, &(*cp)->nrcpt_addrs);
 	conf_free_aliases(&(*cp)->alias_tab, &(*cp)->nalias_tab);
+	free((*cp)->http_listen_where);
 	for (i = 0; i < CONF_NKEYS; i++)
 		conf_release(*cp, &conf_keys[i]);
 	free(*cp);
@@ -1238,6 +1276,26 @@ conf_check_ltls(const struct config *c, const struct conf_listen *l,
 		    "tls_cert and tls_key", l->where, l->role ==
 		    CONF_ROLE_MX ? "n" : "", role, l->role == CONF_ROLE_MX ?
 		    " with starttls" : "");
+	return 0;
+}
+
+/*
+ * conf_check_http - the HTTP API serves one sink Maildir, and only on
+ * loopback unless its clients must log in (http_auth).
+ */
+static int
+conf_check_http(const struct config *c, char **err_out)
+{
+	if (c->http_listen == NULL)
+		return 0;
+	if (!c->sink || strstr(c->maildir, "%d") != NULL ||
+	    strstr(c->maildir, "%u") != NULL)
+		return conf_fail(err_out, "%s: http_listen needs sink yes and "
+		    "one Maildir (no %%d or %%u)", c->http_listen_where);
+	if (!conf_is_loopback(c->http_listen) && c->http_auth == NULL)
+		return conf_fail(err_out, "%s: http_listen %s is not a "
+		    "loopback address: set http_auth", c->http_listen_where,
+		    c->http_listen);
 	return 0;
 }
 
@@ -1782,7 +1840,8 @@ conf_check(const struct config *c, char **err_out)
 	if (c->maildir == NULL)
 		return conf_fail(err_out, "maildir: not set (a path, or a "
 		    "template such as /var/mail/%%d/%%u/Maildir)");
-	if (conf_check_tls(c, err_out) == -1)
+	if (conf_check_tls(c, err_out) == -1 ||
+	    conf_check_http(c, err_out) == -1)
 		return -1;
 	if (c->nsink_chaos > 0 && !c->sink)
 		return conf_fail(err_out, "sink_chaos: fault rules only with "

@@ -110,6 +110,11 @@ struct config {
 	unsigned	 max_transactions;	/* per session */
 	unsigned	 junk_command_limit;	/* NOOP RSET VRFY HELP EXPN */
 	uint64_t	 header_size_limit;	/* octets, 0 = none */
+	char		*http_listen;		/* sink HTTP API ADDR:PORT */
+	char		*http_listen_where;	/* "file:line" of it */
+	char		*http_auth;		/* htpasswd file */
+	unsigned	 sink_max_messages;	/* 0 = no limit */
+	unsigned	 sink_max_age;		/* seconds, 0 = no limit */
 	/* Loaded from the recipients file by conf_load_recipients(): */
 	char		**rcpt_addrs;		/* sorted, lower-cased */
 	size_t		 nrcpt_addrs;

@@ -36,6 +36,7 @@
 #include "envelope.h"
 #include "route.h"
 #include "session.h"
+#include "mindex.h"
 #include "sinkline.h"
 #include "tls.h"
 #include "workq.h"
@@ -200,6 +201,16 @@ conn_settle(struct conn *c)
 	}
 }
 
+/* conn_index - tell the sink API's index of a commit's files. */
+static void
+conn_index(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; c->env->mindex != NULL && i < maildir_ncopy(c->spool); i++)
+		mindex_added(c->env->mindex, maildir_path(c->spool, i));
+}
+
 /* conn_defer_cb - deliver a completion, or free a closing connection. */
 static void
 conn_defer_cb(evutil_socket_t fd, short what, void *arg)
@@ -214,6 +225,7 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 			c->env->messages++;
 			if (c->cfg->sink)
 				sinkline_print(session_tx(c->session), c->spool);
+			conn_index(c);
 		}
 		conn_log_delivery(c, session_tx(c->session));
 		maildir_free(&c->spool);

@@ -42,6 +42,9 @@
 #include "idn.h"
 #include "maildir.h"
 #include "mime.h"
+#include "htpasswd.h"
+#include "mindex.h"
+#include "sinkapi.h"
 #include "auth.h"
 #include "throttle.h"
 #include "tls.h"
@@ -80,6 +83,8 @@ struct runtime {
 	struct event		*status_timer;	/* NULL without NOTIFY_SOCKET */
 	unsigned		 status_conns;	/* what STATUS= said last */
 	unsigned long		 status_msgs;
+	struct sinkapi		*sinkapi;	/* http_listen: the HTTP API */
+	struct htpasswd		*htpasswd;	/* http_auth */
 };
 
 const struct config *cfg;
@@ -266,6 +271,7 @@ sink_text(const char *dir)
 	(void)snprintf(text, len, "listen 127.0.0.1:2525 mx notls\n"
 	    "listen 127.0.0.1:2587 submission\n"
 	    "listen 127.0.0.1:2465 submissions\n"
+	    "http_listen 127.0.0.1:8025\n"
 	    "sink yes\nmaildir %s\n"
 	    "tls_cert %s/sink-cert.pem\ntls_key %s/sink-key.pem\n",
 	    esc, path, path);
@@ -1003,6 +1009,37 @@ clean_maildirs(void)
 		    LOG_I("removed", n));
 }
 
+/*
+ * start_sinkapi - with http_listen: the sink Maildir's index and the
+ * HTTP API on it, kept as they are by reloads (a new http_listen,
+ * http_auth or retention needs a restart).  The bound address is logged
+ * and reported (-R "http ADDRESS:PORT"); exit 2 when it cannot listen.
+ */
+static void
+start_sinkapi(FILE *rep)
+{
+	char dir[PATH_MAX], name[INET6_ADDRSTRLEN + 16];
+	const char *err = NULL;
+
+	if (cfg->http_listen == NULL || !is_catchall(cfg, dir, sizeof(dir)))
+		return;
+	if (cfg->http_auth != NULL && htpasswd_load(cfg->http_auth,
+	    &rt.htpasswd, &err) != 0)
+		config_fail(xasprintf("http_auth %s: %s", cfg->http_auth, err));
+	rt.env.mindex = mindex_new(rt.base, dir, cfg->sink_max_messages,
+	    cfg->sink_max_age);
+	rt.sinkapi = sinkapi_new(rt.base, rt.env.mindex, &rt.env.chaos,
+	    cfg->http_listen, -1, rt.htpasswd, name, sizeof(name), &err);
+	if (rt.sinkapi == NULL)
+		config_fail(xasprintf("%s: http_listen %s: %s",
+		    cfg->http_listen_where, cfg->http_listen, err));
+	log_event(LOG_LEVEL_INFO, NULL, "event=http-listen",
+	    LOG_Q("address", name), LOG_TOK("auth",
+	    rt.htpasswd != NULL ? "basic" : "none"));
+	if (rep != NULL)
+		(void)fprintf(rep, "http %s\n", name);
+}
+
 /* setup_signals - TERM/INT stop, HUP reload, PIPE ignored; the STATUS=
  * timer when there is someone to notify. */
 static void
@@ -1047,6 +1084,9 @@ cleanup(void)
 	(void)pthread_sigmask(SIG_BLOCK, &late, NULL);
 	workq_free(&rt.env.workq);	/* no other thread to take a signal */
 	conn_abort_spools(&rt.env);	/* what a timed-out stop left in tmp/ */
+	sinkapi_free(&rt.sinkapi);
+	mindex_free(&rt.env.mindex);
+	htpasswd_free(&rt.htpasswd);
 	for (i = 0; i < rt.nlisteners; i++)
 		listener_free(&rt.listeners[i]);
 	free(rt.listeners);
@@ -1114,6 +1154,7 @@ main(int argc, char **argv)
 		    LOG_Q("warning", "no worker threads: commits run on the "
 		    "event loop"));
 	report = announce_listeners(&o);
+	start_sinkapi(report);
 	log_privileges();
 	clean_maildirs();
 	if (report != NULL) {

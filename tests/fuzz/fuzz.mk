@@ -152,3 +152,16 @@ clean-fuzz:
 	-rm -f $(FUZZ_BINS)
 
 .PHONY: fuzz fuzz-run clean-fuzz
+
+# The sink API's MIME-to-JSON path: an edge module (GMime, jansson), so it
+# is linked with them and with config.h's directory, beside the core.
+FUZZ_TARGETS += msgview
+FUZZ_BINS += tests/fuzz/fuzz_msgview
+EXTRA_DIST += tests/fuzz/fuzz_msgview.c
+FUZZ_MSGVIEW_SRCS = $(top_srcdir)/tests/fuzz/fuzz_msgview.c \
+	$(top_srcdir)/server/msgview.c $(top_srcdir)/server/mime.c
+tests/fuzz/fuzz_msgview: $(FUZZ_MSGVIEW_SRCS) tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -I$(top_builddir) $(GMIME_CFLAGS) $(JANSSON_CFLAGS) \
+	  -o $@ $(FUZZ_MSGVIEW_SRCS) $(FUZZ_OBJS) $(GMIME_LIBS) \
+	  $(JANSSON_LIBS) $(FUZZ_LIBS)

@@ -795,6 +795,7 @@ START_TEST(test_sink)
 {
 	char mdir[300], out[320], text[4096];
 	char *argv[16], listen0[] = "listen=127.0.0.1:0";
+	char http0[] = "http_listen=127.0.0.1:0";
 	struct daemon d;
 	struct client c;
 	FILE *fp;
@@ -808,7 +809,9 @@ START_TEST(test_sink)
 	argv[2] = mdir;
 	argv[3] = a_o;
 	argv[4] = listen0;
-	argv[5] = NULL;
+	argv[5] = a_o;
+	argv[6] = http0;
+	argv[7] = NULL;
 	daemon_exec(&d, argv, 0);
 	client_connect(&c, &d);
 	begin_tx(&c, true, "anyone@anywhere.example");

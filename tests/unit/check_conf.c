@@ -424,6 +424,20 @@ static const struct {
 	{ "foo bar", NULL, "t.conf:1: unknown key 'foo'" },
 	{ "Hostname x", NULL, "t.conf:1: unknown key 'Hostname'" },
 	{ "hostname=x", NULL, "t.conf:1: unknown key 'hostname=x'" },
+	{ "http_listen 127.0.0.1:8025", "http_listen 127.0.0.1:8025", NULL },
+	{ "http_listen [::1]:0", "http_listen [::1]:0", NULL },
+	{ "http_listen 127.0.0.1", NULL, "t.conf:1: http_listen: bad value "
+	  "'127.0.0.1' (missing :PORT)" },
+	{ "http_listen localhost:80", NULL, "t.conf:1: http_listen: bad "
+	  "value 'localhost:80' (bad address)" },
+	{ "http_auth /etc/inlet/htpasswd", "http_auth /etc/inlet/htpasswd",
+	  NULL },
+	{ "sink_max_messages 0", "sink_max_messages 0", NULL },
+	{ "sink_max_messages 10000001", NULL, "t.conf:1: sink_max_messages: "
+	  "'10000001' out of range (0..10000000)" },
+	{ "sink_max_age 7d", NULL, "t.conf:1: sink_max_age: bad duration "
+	  "'7d'" },
+	{ "sink_max_age 2h", "sink_max_age 2h", NULL },
 };
 
 START_TEST(t_key)
@@ -960,6 +974,21 @@ static const struct {
 	{ BASE "listen 127.0.0.1:587 submission notls\nsink yes\n", NULL },
 	{ TLS BASE "listen 127.0.0.1:587 submission starttls\nsasl_db /s\n",
 	  NULL },
+	/* the sink's HTTP API */
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen 127.0.0.1:0\n", NULL },
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen [::1]:8025\n", NULL },
+	{ BASE "listen 127.0.0.1:25\nhttp_listen 127.0.0.1:0\n",
+	  "t.conf:4: http_listen needs sink yes and one Maildir (no %d or %u)" },
+	{ "maildir /m/%d\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen 127.0.0.1:0\n",
+	  "t.conf:4: http_listen needs sink yes and one Maildir (no %d or %u)" },
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen 0.0.0.0:8025\n", "t.conf:4: http_listen 0.0.0.0:8025 "
+	  "is not a loopback address: set http_auth" },
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen 0.0.0.0:8025\nhttp_auth /h\n", NULL },
 };
 
 START_TEST(t_check)
