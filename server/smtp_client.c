@@ -196,11 +196,13 @@ ehlo_keyword(struct smtp_client_ehlo *e, const char *l, size_t n)
 static void
 ehlo_parse(struct smtp_client *c)
 {
-	const char *p = c->text.data, *end = p + c->text.len, *nl;
+	const char *p, *end, *nl;
 
 	memset(&c->ehlo, 0, sizeof(c->ehlo));
 	if (c->text.len == 0)
 		return;
+	p = c->text.data;
+	end = p + c->text.len;
 	nl = memchr(p, '\n', (size_t)(end - p));
 	while (nl != NULL) {
 		p = nl + 1;
