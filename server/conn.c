@@ -33,6 +33,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "mime.h"
+#include "envelope.h"
 #include "route.h"
 #include "session.h"
 #include "sinkline.h"
@@ -333,14 +334,11 @@ static int
 conn_op_spool_open(void *ctx, const struct session_tx *tx)
 {
 	struct conn *c = ctx;
-	struct route_env e = { tx->queue_id, "", c->addr, tx->auth_user,
-	    tx->from_str };
 	const struct route_box *box;
 	struct maildir_rcpt *rc;
 	struct route_copy *cp;
-	char stamp[32], addr[SMTP_PATH_MAX + 1];
+	char addr[SMTP_PATH_MAX + 1];
 	size_t k, n = route_copies(tx->routes, tx->nrcpt, NULL);
-	struct buf env;
 	int err;
 
 	rc = calloc(n, sizeof(*rc));
@@ -348,16 +346,12 @@ conn_op_spool_open(void *ctx, const struct session_tx *tx)
 	if (rc == NULL || cp == NULL)
 		log_fatal("out of memory (recipients)");
 	(void)route_copies(tx->routes, tx->nrcpt, cp);
-	buf_init(&env, SIZE_MAX);
 	for (k = 0; k < n; k++) {
 		if (cp[k].queue) {
-			e.arrival = conn_stamp(stamp, sizeof(stamp));
-			route_envelope(&env, &e, tx->rcpts, tx->routes,
-			    tx->nrcpt);
 			rc[k].dir = c->cfg->queue;
 			rc[k].addr = smtp_addr_fmt(&tx->rcpts[cp[k].rcpt],
 			    addr, sizeof(addr));
-			rc[k].envelope = buf_cstr(&env);
+			rc[k].envelope = "";	/* conn_set_envelope() */
 		} else {
 			box = &tx->routes[cp[k].rcpt].boxes[cp[k].box];
 			rc[k].dir = box->maildir;
@@ -366,7 +360,6 @@ conn_op_spool_open(void *ctx, const struct session_tx *tx)
 	}
 	err = maildir_open(&c->spool, tx->from_str, rc, n, c->cfg->hostname,
 	    &c->env->seq);
-	buf_release(&env);
 	free(rc);
 	free(cp);
 	return err;
@@ -405,6 +398,31 @@ conn_commit_finished(void *arg)
 }
 
 /*
+ * conn_set_envelope - the queue copy's envelope record (envelope.h),
+ * made at the end of the data, when its size is known.
+ */
+static void
+conn_set_envelope(struct conn *c, const struct session_tx *tx)
+{
+	char stamp[LOG_TIME_LEN];
+	struct envelope e;
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < tx->nrcpt && tx->routes[i].kind != ROUTE_QUEUE; i++)
+		continue;
+	if (i == tx->nrcpt)
+		return;
+	session_tx_envelope(tx, c->addr, conn_stamp(stamp, sizeof(stamp)),
+	    maildir_body_size(c->spool), true, &e);
+	buf_init(&b, SIZE_MAX);
+	envelope_fmt(&b, &e);
+	maildir_set_envelope(c->spool, buf_cstr(&b));
+	buf_release(&b);
+	envelope_clear(&e);
+}
+
+/*
  * conn_op_spool_commit - session_ops.spool_commit: the commit runs on a
  * worker thread; the 250 goes out from its completion on the loop.
  * While it runs every other session is served.
@@ -414,7 +432,7 @@ conn_op_spool_commit(void *ctx, const struct session_tx *tx)
 {
 	struct conn *c = ctx;
 
-	(void)tx;
+	conn_set_envelope(c, tx);
 	if (c->env->workq != NULL) {
 		c->commit = CONN_COMMIT_RUNNING;
 		workq_submit(c->env->workq, conn_commit_work,

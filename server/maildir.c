@@ -802,6 +802,25 @@ maildir_size(const struct maildir_spool *sp)
 	return sp->size;
 }
 
+uint64_t
+maildir_body_size(const struct maildir_spool *sp)
+{
+	return sp->size - sp->hdrlen;
+}
+
+void
+maildir_set_envelope(struct maildir_spool *sp, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < sp->ncopy; i++) {
+		if (sp->copies[i].envelope == NULL)
+			continue;
+		free(sp->copies[i].envelope);
+		sp->copies[i].envelope = xstrdup(text);
+	}
+}
+
 size_t
 maildir_ncopy(const struct maildir_spool *sp)
 {

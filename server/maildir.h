@@ -107,6 +107,17 @@ size_t	maildir_ncopy(const struct maildir_spool *sp);
 /* maildir_size - octets in the first copy (headers included). */
 uint64_t maildir_size(const struct maildir_spool *sp);
 
+/* maildir_body_size - octets given to maildir_write() so far: the size
+ * of a queue copy, which has no added lines. */
+uint64_t maildir_body_size(const struct maildir_spool *sp);
+
+/*
+ * maildir_set_envelope - before commit: the queue copies' envelope text
+ * (copied), replacing what open was given (envelope facts such as the
+ * size are known only at the end of the data).
+ */
+void	maildir_set_envelope(struct maildir_spool *sp, const char *text);
+
 /*
  * maildir_path - after a successful commit: the path in new/ of copy i
  * (i < nrcpt, in the order of rcpts); NULL before or after a failure.

@@ -184,19 +184,3 @@ route_copies(const struct route *r, size_t n, struct route_copy *out)
 	}
 	return k;
 }
-
-void
-route_envelope(struct buf *b, const struct route_env *e,
-    const struct smtp_addr *rcpts, const struct route *r, size_t n)
-{
-	char addr[SMTP_PATH_MAX + 1];
-	size_t i;
-
-	(void)buf_addf(b, "queue-id %s\narrival %s\nclient %s\nuser %s\n"
-	    "sender <%s>\n", e->queue_id, e->arrival, e->client,
-	    e->user != NULL ? e->user : "-", e->sender);
-	for (i = 0; i < n; i++)
-		if (r[i].kind == ROUTE_QUEUE)
-			(void)buf_addf(b, "recipient <%s>\n", smtp_addr_fmt(
-			    &rcpts[i], addr, sizeof(addr)));
-}

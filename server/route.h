@@ -14,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
 #include "conf.h"
 #include "smtp_cmd.h"
 #include "smtp_reply.h"
@@ -75,22 +74,5 @@ struct route_copy {
  * count.
  */
 size_t	route_copies(const struct route *r, size_t n, struct route_copy *out);
-
-/* The facts of a transaction a queue envelope records. */
-struct route_env {
-	const char	*queue_id;
-	const char	*arrival;	/* "2024-01-02T03:04:05Z" */
-	const char	*client;	/* the client's address */
-	const char	*user;		/* the login, or NULL */
-	const char	*sender;	/* "" for <> */
-};
-
-/*
- * route_envelope - the queue copy's envelope (inlet.conf(5), QUEUE)
- * appended to b: one "key value" per line, then "recipient <addr>" for
- * each of rcpts[0..n) whose plan is ROUTE_QUEUE.
- */
-void	route_envelope(struct buf *b, const struct route_env *e,
-	    const struct smtp_addr *rcpts, const struct route *r, size_t n);
 
 #endif

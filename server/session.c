@@ -399,6 +399,33 @@ session_tx(const struct session *s)
 	return &s->tx;
 }
 
+void
+session_tx_envelope(const struct session_tx *tx, const char *client,
+    const char *arrival, uint64_t size, bool queued_only,
+    struct envelope *out)
+{
+	char addr[SMTP_PATH_MAX + 1], user[SMTP_PATH_MAX + 1];
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->queue_id = xstrdup(tx->queue_id);
+	out->arrival = xstrdup(arrival);
+	out->client = xstrdup(client);
+	out->user = tx->auth_user == NULL ? NULL : xstrdup(log_clean(user,
+	    sizeof(user), tx->auth_user, strlen(tx->auth_user)));
+	out->sender = xstrdup(tx->from_str);
+	out->body = tx->body == SMTP_BODY_8BITMIME ? ENVELOPE_BODY_8BITMIME :
+	    tx->body == SMTP_BODY_BINARYMIME ? ENVELOPE_BODY_BINARYMIME :
+	    ENVELOPE_BODY_7BIT;
+	out->smtputf8 = tx->smtputf8;
+	out->size = size;
+	for (i = 0; i < tx->nrcpt; i++) {
+		if (!queued_only || tx->routes[i].kind == ROUTE_QUEUE)
+			envelope_add_rcpt(out, smtp_addr_fmt(&tx->rcpts[i],
+			    addr, sizeof(addr)), 0, NULL);
+	}
+}
+
 const struct session_stats *
 session_stats(const struct session *s)
 {

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "envelope.h"
 #include "route.h"
 #include "smtp_cmd.h"
 
@@ -212,6 +213,18 @@ bool	session_in_body(const struct session *s);
 
 /* session_tx - the current transaction (valid during commit). */
 const struct session_tx *session_tx(const struct session *s);
+
+/*
+ * session_tx_envelope - the envelope record (envelope.h) of tx into *out
+ * (envelope_clear() it after): its queue id, sender, login, BODY,
+ * SMTPUTF8 and DSN parameters, with the client's address, the arrival
+ * time and the stored size given; the recipients in order, only those
+ * planned for the queue when queued_only.  The one builder: the queue
+ * and the sink record what it gives.
+ */
+void	session_tx_envelope(const struct session_tx *tx, const char *client,
+	    const char *arrival, uint64_t size, bool queued_only,
+	    struct envelope *out);
 
 /* Counters for the disconnect log line. */
 struct session_stats {

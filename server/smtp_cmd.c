@@ -930,6 +930,67 @@ param_auth(const struct param *p, struct smtp_mail_args *out)
 	return SMTP_CMD_OK;
 }
 
+/* ---- RFC 3461 (DSN) values ------------------------------------------ */
+
+bool
+smtp_xtext_valid(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (xtext_next(s, n, &i) < 0)
+			return false;
+	}
+	return true;
+}
+
+bool
+smtp_envid_valid(const char *s, size_t n)
+{
+	return n > 0 && n <= SMTP_ENVID_MAX && smtp_xtext_valid(s, n);
+}
+
+bool
+smtp_orcpt_valid(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n > SMTP_ORCPT_MAX)
+		return false;
+	while (i < n && (unsigned char)s[i] < 0x80 && is_atext(s[i]))
+		i++;
+	return i > 0 && i + 1 < n && s[i] == ';' &&
+	    smtp_xtext_valid(s + i + 1, n - i - 1);
+}
+
+int
+smtp_notify_parse(const char *s, size_t n, unsigned *out)
+{
+	static const char *const names[] = { "SUCCESS", "FAILURE", "DELAY",
+	    "NEVER" };
+	size_t i = 0, e, k;
+	unsigned bit;
+
+	*out = 0;
+	while (i <= n) {
+		for (e = i; e < n && s[e] != ','; e++)
+			continue;
+		for (k = 0; k < NITEMS(names); k++) {
+			if (ieq(s + i, e - i, names[k]))
+				break;
+		}
+		bit = k < NITEMS(names) ? 1u << k : 0;
+		if (bit == 0 || (*out & bit) != 0 ||
+		    (*out != 0 && (bit | *out) & SMTP_NOTIFY_NEVER)) {
+			*out = 0;
+			return -1;
+		}
+		*out |= bit;
+		i = e + 1;
+	}
+	return 0;
+}
+
 static const struct {
 	const char	*kw;
 	mail_param_fn	 fn;

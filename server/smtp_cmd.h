@@ -216,4 +216,51 @@ bool	smtp_utf8_valid(const char *s, size_t n);
  * 3629) at s, which has n > 0 octets left; 0 if there is none. */
 size_t	smtp_utf8_seq(const unsigned char *s, size_t n);
 
+/*
+ * RFC 3461 (DSN) parameter syntax, shared by the RCPT and MAIL parsers
+ * and the envelope record (envelope.h).  The NOTIFY bits:
+ */
+#define SMTP_NOTIFY_SUCCESS	1u
+#define SMTP_NOTIFY_FAILURE	2u
+#define SMTP_NOTIFY_DELAY	4u
+#define SMTP_NOTIFY_NEVER	8u	/* never with another bit */
+#define SMTP_ENVID_MAX		100	/* RFC 3461 §4.4: 100 characters */
+#define SMTP_ORCPT_MAX		500	/* RFC 3461 §4.2: 500 characters */
+
+/*
+ * smtp_xtext_valid - whether s[0..n) is xtext (RFC 3461 §4), possibly
+ * empty:
+ *   xtext   = *( xchar / hexchar )
+ *   xchar   = any ASCII CHAR between "!" (33) and "~" (126) inclusive,
+ *             except for "+" and "="
+ *   hexchar = ASCII "+" immediately followed by two upper case
+ *             hexadecimal digits
+ */
+bool	smtp_xtext_valid(const char *s, size_t n);
+
+/*
+ * smtp_notify_parse - a NOTIFY value (RFC 3461 §4.1), case-insensitive,
+ * into *out (SMTP_NOTIFY_* bits):
+ *   notify-esmtp-value  = "NEVER" / 1#notify-list-element
+ *   notify-list-element = "SUCCESS" / "FAILURE" / "DELAY"
+ * An element given twice, an empty one, or NEVER with another is an
+ * error.  Returns 0, or -1 (*out 0).
+ */
+int	smtp_notify_parse(const char *s, size_t n, unsigned *out);
+
+/*
+ * smtp_orcpt_valid - whether s[0..n) is an ORCPT value of at most
+ * SMTP_ORCPT_MAX octets (RFC 3461 §4.2):
+ *   original-recipient-address = addr-type ";" xtext
+ *   addr-type = atom   (RFC 5322 atext, at least one)
+ * The xtext part may not be empty.
+ */
+bool	smtp_orcpt_valid(const char *s, size_t n);
+
+/*
+ * smtp_envid_valid - whether s[0..n) is an ENVID value: 1 to
+ * SMTP_ENVID_MAX octets of xtext (RFC 3461 §4.4).
+ */
+bool	smtp_envid_valid(const char *s, size_t n);
+
 #endif

@@ -591,7 +591,7 @@ class Replies(AuthTestCase):
             env = read(os.path.join(self.d.queue, "env",
                                     os.path.basename(path))).decode()
             lines = env.splitlines()
-            self.assertEqual(len(lines), 6, env)
+            self.assertEqual(len(lines), 9, env)
             self.assertEqual([l for l in lines if l.startswith("recip")],
                              ["recipient <x@remote.example>"], env)
 
@@ -822,20 +822,25 @@ class Delivery(AuthTestCase):
         self.assertEqual(sorted(envs), sorted([f"queue-id {qid.decode()}",
                                                f"queue-id {qid2.decode()}"]))
         lines, body = envs[f"queue-id {qid.decode()}"]
-        self.assertEqual(len(lines), 7, lines)
+        self.assertEqual(len(lines), 10, lines)
         self.assertRegex(lines[1],
                          r"^arrival \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertEqual(lines[2], "client 127.0.0.1")
         self.assertEqual(lines[3], "user alice@example.test")
         self.assertEqual(lines[4], "sender <alice@example.test>")
-        self.assertEqual(lines[5], "recipient <x@remote.example>")
-        self.assertEqual(lines[6], "recipient <y@other.example>")
+        self.assertEqual(lines[5], "body 7BIT")
+        self.assertEqual(lines[6], "smtputf8 no")
+        self.assertEqual(lines[7], f"size {len(body)}")
+        self.assertEqual(lines[8], "recipient <x@remote.example>")
+        self.assertEqual(lines[9], "recipient <y@other.example>")
         self.assertIn(b" id " + qid + b"\n", body)
         self.assertTrue(body.endswith(b"Subject: queued\n\n"
                                       b"authenticated body\n"), body)
         lines, body = envs[f"queue-id {qid2.decode()}"]
         self.assertEqual(lines[2:], ["client 127.0.0.1",
                                      "user alice@example.test", "sender <>",
+                                     "body 7BIT", "smtputf8 no",
+                                     f"size {len(body)}",
                                      "recipient <z@remote.example>"])
         self.assertTrue(body.endswith(b"Subject: bounce\n\n"
                                       b"authenticated body\n"), body)
