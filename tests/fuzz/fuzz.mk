@@ -18,13 +18,15 @@ FUZZ_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 FUZZ_SECONDS = 60
 FUZZ_FLAGS =
 
-FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf smtp_client
+FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf envelope \
+	smtp_client
 FUZZ_BINS = \
 	tests/fuzz/fuzz_smtp_line \
 	tests/fuzz/fuzz_smtp_cmd \
 	tests/fuzz/fuzz_smtp_data \
 	tests/fuzz/fuzz_session \
 	tests/fuzz/fuzz_conf \
+	tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_smtp_client
 
 # The protocol core: CORE_SRCS and CORE_HDRS from Makefile.am (the one
@@ -39,7 +41,8 @@ EXTRA_DIST += \
 	tests/fuzz/harness.c tests/fuzz/harness.h \
 	tests/fuzz/fuzz_smtp_line.c tests/fuzz/fuzz_smtp_cmd.c \
 	tests/fuzz/fuzz_smtp_data.c tests/fuzz/fuzz_session.c \
-	tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_smtp_client.c \
+	tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_envelope.c \
+	tests/fuzz/fuzz_smtp_client.c \
 	tests/fuzz/smtp.dict \
 	tests/fuzz/corpus
 
@@ -114,6 +117,12 @@ tests/fuzz/fuzz_conf: $(top_srcdir)/tests/fuzz/fuzz_conf.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_conf.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
+tests/fuzz/fuzz_envelope: $(top_srcdir)/tests/fuzz/fuzz_envelope.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_envelope.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 tests/fuzz/fuzz_smtp_client: $(top_srcdir)/tests/fuzz/fuzz_smtp_client.c \
