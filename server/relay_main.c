@@ -364,26 +364,27 @@ lock_path(const struct config *c, char *dst, size_t len)
 
 /*
  * take_lock - one agent per queue: queue/relay.pid, locked, holding our
- * pid.  The descriptor, or -1 (another runs: its pid in *other).
+ * pid.  A queue command may hold a shared lock on it for a moment
+ * (agent_pid), so a busy lock is tried a few times.  The descriptor, or
+ * -1 (another agent runs: errno EWOULDBLOCK).
  */
 static int
-take_lock(const struct config *c, long *other)
+take_lock(const struct config *c)
 {
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
 	char p[PATH_MAX], buf[32];
-	ssize_t n;
-	int fd;
+	int fd, n, tries;
 
 	lock_path(c, p, sizeof(p));
-	*other = 0;
 	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
 		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
-			buf[n] = '\0';
-			*other = strtol(buf, NULL, 10);
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; tries++) {
+		if (errno != EWOULDBLOCK || tries == 20) {
+			(void)close(fd);
+			errno = EWOULDBLOCK;
+			return -1;
 		}
-		(void)close(fd);
-		return -1;
+		(void)nanosleep(&pause, NULL);
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
@@ -391,6 +392,31 @@ take_lock(const struct config *c, long *other)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * agent_pid - the running agent's pid: the pid file is locked by it
+ * (our shared lock fails) and names it; 0 when no agent runs.
+ */
+static long
+agent_pid(const struct config *c)
+{
+	char p[PATH_MAX], buf[32];
+	long pid = 0;
+	ssize_t n;
+	int fd;
+
+	lock_path(c, p, sizeof(p));
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		(void)flock(fd, LOCK_UN);	/* nobody holds it */
+	else if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		pid = strtol(buf, NULL, 10);
+	}
+	(void)close(fd);
+	return pid;
 }
 
 /* ---- the queue commands ------------------------------------------- */
@@ -464,12 +490,9 @@ cmd_list(const struct config *c)
 static int
 cmd_flush(const struct config *c)
 {
-	long pid;
-	int fd = take_lock(c, &pid);
+	long pid = agent_pid(c);
 
-	if (fd != -1 || pid <= 0) {
-		if (fd != -1)
-			(void)close(fd);
+	if (pid <= 0) {
 		(void)fprintf(stderr, "inlet-relay: not running (no agent "
 		    "holds %s/%s)\n", c->queue, RELAY_QUEUE_PID);
 		return 1;
@@ -588,7 +611,6 @@ run(struct relay_run *r)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	struct event *sev[4];
-	long other;
 	size_t i;
 
 	r->base = event_base_new();
@@ -598,9 +620,9 @@ run(struct relay_run *r)
 	if (r->dns == NULL && (r->dns = evdns_base_new(r->base, 0)) == NULL)
 		log_fatal("cannot make the resolver");
 	(void)signal(SIGPIPE, SIG_IGN);
-	if ((r->lock_fd = take_lock(r->cfg, &other)) == -1) {
+	if ((r->lock_fd = take_lock(r->cfg)) == -1) {
 		(void)fprintf(stderr, "inlet-relay: %s/%s: %s\n",
-		    r->cfg->queue, RELAY_QUEUE_PID, other > 0 ?
+		    r->cfg->queue, RELAY_QUEUE_PID, errno == EWOULDBLOCK ?
 		    "another inlet-relay runs" : strerror(errno));
 		return 1;
 	}
