@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "conffile.h"
 #include "log.h"
 #include "maildir.h"
 #include "relay_agent.h"
@@ -38,7 +39,6 @@
 #ifndef INLET_CONF
 #define INLET_CONF "/etc/inlet/inlet.conf"
 #endif
-#define RELAY_FILE_MAX	(1024 * 1024)
 
 enum relay_cmd { CMD_RUN, CMD_LIST, CMD_FLUSH, CMD_DELETE, CMD_CHECK };
 
@@ -117,91 +117,30 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 }
 
-/* slurp - a small file (at most RELAY_FILE_MAX) into memory; errno. */
-static int
-slurp(const char *path, char **out, size_t *len_out)
-{
-	FILE *fp = fopen(path, "re");
-	char *text;
-	size_t n;
-
-	if (fp == NULL)
-		return errno;
-	text = xmalloc(RELAY_FILE_MAX + 1);
-	n = fread(text, 1, RELAY_FILE_MAX + 1, fp);
-	if (ferror(fp) || n > RELAY_FILE_MAX) {
-		(void)fclose(fp);
-		free(text);
-		return n > RELAY_FILE_MAX ? EFBIG : EIO;
-	}
-	(void)fclose(fp);
-	text[n] = '\0';
-	*out = text;
-	*len_out = n;
-	return 0;
-}
-
-/* load_list_file - the recipients or aliases file into c (for DSNs). */
-static int
-load_list_file(struct config *c, const char *path, int (*load)(
-    struct config *, const char *, const char *, size_t, char **),
-    char **err_out)
-{
-	char *text;
-	size_t len;
-	int rc;
-
-	if (path == NULL)
-		return 0;
-	if ((rc = slurp(path, &text, &len)) != 0) {
-		*err_out = xasprintf("%s: %s", path, strerror(rc));
-		return -1;
-	}
-	rc = load(c, path, text, len, err_out);
-	free(text);
-	return rc;
-}
-
-/* load_config - inlet.conf, the -o overrides, inletd's checks, and
- * inlet-relay's: a smarthost and a queue.  NULL with *err_out. */
+/* load_config - inlet.conf as inletd reads it (conffile), and what
+ * inlet-relay needs besides: a smarthost and a queue.  NULL with
+ * *err_out. */
 static struct config *
 load_config(const struct options *o, char **err_out)
 {
 	const char *name = o->conf_file != NULL ? o->conf_file : INLET_CONF;
-	char host[256], *text = NULL;
 	struct config *c;
-	size_t len, i;
-	int rc;
+	size_t len;
+	char *text;
 
-	if (gethostname(host, sizeof(host)) != 0)
-		(void)snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	if ((rc = slurp(name, &text, &len)) != 0) {
-		*err_out = xasprintf("%s: %s", name, strerror(rc));
+	if ((text = conffile_read(name, &len)) == NULL) {
+		*err_out = xasprintf("%s: %s", name, strerror(errno));
 		return NULL;
 	}
-	c = conf_new(host);
-	if (conf_parse(c, name, text, len, err_out) != 0)
-		goto fail;
-	for (i = 0; i < o->noverrides; i++)
-		if (conf_set(c, o->overrides[i], err_out) != 0)
-			goto fail;
-	if (conf_check(c, err_out) != 0 ||
-	    load_list_file(c, c->recipients, conf_load_recipients,
-	    err_out) != 0 ||
-	    load_list_file(c, c->aliases, conf_load_aliases, err_out) != 0)
-		goto fail;
-	if (c->nrelay_hosts == 0 || c->queue == NULL) {
+	c = conffile_load(name, text, len, o->overrides, o->noverrides,
+	    err_out);
+	free(text);
+	if (c != NULL && (c->nrelay_hosts == 0 || c->queue == NULL)) {
 		*err_out = xasprintf("%s: inlet-relay needs %s", name,
 		    c->queue == NULL ? "queue" : "relay_host");
-		goto fail;
+		conf_free(&c);
 	}
-	free(text);
 	return c;
-fail:
-	free(text);
-	conf_free(&c);
-	return NULL;
 }
 
 /* check_secret_mode - the logins file: no access for others, no group
@@ -283,9 +222,9 @@ load_creds(const char *path, struct relay_env *env, char **err_out)
 	(void)close(fd);
 	if (rc != 0)
 		return -1;
-	if ((rc = slurp(path, &text, &len)) != 0) {
+	if ((text = conffile_read(path, &len)) == NULL) {
 		*err_out = xasprintf("relay_auth_file %s: %s", path,
-		    strerror(rc));
+		    strerror(errno));
 		return -1;
 	}
 	for (line = strtok_r(text, "\n", &save); line != NULL && rc == 0;
@@ -364,26 +303,27 @@ lock_path(const struct config *c, char *dst, size_t len)
 
 /*
  * take_lock - one agent per queue: queue/relay.pid, locked, holding our
- * pid.  The descriptor, or -1 (another runs: its pid in *other).
+ * pid.  A queue command may hold a shared lock on it for a moment
+ * (agent_pid), so a busy lock is tried a few times.  The descriptor, or
+ * -1 (another agent runs: errno EWOULDBLOCK).
  */
 static int
-take_lock(const struct config *c, long *other)
+take_lock(const struct config *c)
 {
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
 	char p[PATH_MAX], buf[32];
-	ssize_t n;
-	int fd;
+	int fd, n, tries;
 
 	lock_path(c, p, sizeof(p));
-	*other = 0;
 	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
 		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
-			buf[n] = '\0';
-			*other = strtol(buf, NULL, 10);
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; tries++) {
+		if (errno != EWOULDBLOCK || tries == 20) {
+			(void)close(fd);
+			errno = EWOULDBLOCK;
+			return -1;
 		}
-		(void)close(fd);
-		return -1;
+		(void)nanosleep(&pause, NULL);
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
@@ -391,6 +331,31 @@ take_lock(const struct config *c, long *other)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * agent_pid - the running agent's pid: the pid file is locked by it
+ * (our shared lock fails) and names it; 0 when no agent runs.
+ */
+static long
+agent_pid(const struct config *c)
+{
+	char p[PATH_MAX], buf[32];
+	long pid = 0;
+	ssize_t n;
+	int fd;
+
+	lock_path(c, p, sizeof(p));
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		(void)flock(fd, LOCK_UN);	/* nobody holds it */
+	else if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		pid = strtol(buf, NULL, 10);
+	}
+	(void)close(fd);
+	return pid;
 }
 
 /* ---- the queue commands ------------------------------------------- */
@@ -464,12 +429,9 @@ cmd_list(const struct config *c)
 static int
 cmd_flush(const struct config *c)
 {
-	long pid;
-	int fd = take_lock(c, &pid);
+	long pid = agent_pid(c);
 
-	if (fd != -1 || pid <= 0) {
-		if (fd != -1)
-			(void)close(fd);
+	if (pid <= 0) {
 		(void)fprintf(stderr, "inlet-relay: not running (no agent "
 		    "holds %s/%s)\n", c->queue, RELAY_QUEUE_PID);
 		return 1;
@@ -588,7 +550,6 @@ run(struct relay_run *r)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	struct event *sev[4];
-	long other;
 	size_t i;
 
 	r->base = event_base_new();
@@ -598,9 +559,9 @@ run(struct relay_run *r)
 	if (r->dns == NULL && (r->dns = evdns_base_new(r->base, 0)) == NULL)
 		log_fatal("cannot make the resolver");
 	(void)signal(SIGPIPE, SIG_IGN);
-	if ((r->lock_fd = take_lock(r->cfg, &other)) == -1) {
+	if ((r->lock_fd = take_lock(r->cfg)) == -1) {
 		(void)fprintf(stderr, "inlet-relay: %s/%s: %s\n",
-		    r->cfg->queue, RELAY_QUEUE_PID, other > 0 ?
+		    r->cfg->queue, RELAY_QUEUE_PID, errno == EWOULDBLOCK ?
 		    "another inlet-relay runs" : strerror(errno));
 		return 1;
 	}
