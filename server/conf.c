@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -90,6 +91,7 @@ static const char *conf_valid_http(const char *);
 static const char *conf_valid_delim(const char *);
 static const char *conf_valid_maildir(const char *);
 static const char *conf_valid_chaos(const char *);
+static const char *conf_valid_relay_url(const char *);
 
 static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
 static const char *const conf_tls_words[] = { "TLSv1.2", "TLSv1.3", NULL };
@@ -249,6 +251,30 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "sink_max_age", .type = CONF_T_DURATION, .min = 0,
 	  .max = 31536000, .def = "0s", .off = CONF_OFF(sink_max_age),
 	  .doc = "older sink messages are removed (s, m, h); 0s = kept" },
+	{ .name = "relay_host", .type = CONF_T_DOMAINS,
+	  .off = CONF_OFF(relay_hosts), .noff = CONF_OFF(nrelay_hosts),
+	  .valid = conf_valid_relay_url,
+	  .doc = "inlet-relay: smarthosts, tried in order: smtps://HOST[:PORT] "
+	  "or smtp://HOST[:PORT] (STARTTLS required)" },
+	{ .name = "relay_auth_file", .type = CONF_T_STRING,
+	  .off = CONF_OFF(relay_auth_file), .valid = conf_valid_word,
+	  .doc = "inlet-relay: HOST USER PASSWORD lines (mode 0600 or 0640)" },
+	{ .name = "relay_ca_file", .type = CONF_T_STRING,
+	  .off = CONF_OFF(relay_ca_file), .valid = conf_valid_word,
+	  .doc = "inlet-relay: CA certificates (PEM) for the smarthost; "
+	  "default: the system's" },
+	{ .name = "queue_lifetime", .type = CONF_T_DURATION, .min = 1,
+	  .max = 60 * 86400, .def = "5d", .off = CONF_OFF(queue_lifetime),
+	  .doc = "inlet-relay: retry this long, then bounce (s, m, h, d)" },
+	{ .name = "relay_retry_min", .type = CONF_T_DURATION, .min = 1,
+	  .max = 86400, .def = "5m", .off = CONF_OFF(relay_retry_min),
+	  .doc = "inlet-relay: the first retry after a deferral" },
+	{ .name = "relay_retry_max", .type = CONF_T_DURATION, .min = 1,
+	  .max = 86400, .def = "1h", .off = CONF_OFF(relay_retry_max),
+	  .doc = "inlet-relay: the longest wait between retries" },
+	{ .name = "relay_user", .type = CONF_T_STRING,
+	  .off = CONF_OFF(relay_user), .valid = conf_valid_word,
+	  .doc = "inlet-relay: run as this user" },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -269,7 +295,7 @@ static const struct conf_unit conf_size_units[] = {
 	{ '\0', 0 },
 };
 static const struct conf_unit conf_time_units[] = {
-	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { '\0', 0 },
+	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { '\0', 0 },
 };
 static const struct conf_unit conf_no_units[] = { { '\0', 0 } };
 
@@ -382,7 +408,11 @@ conf_parse_unit(const char *s, const struct conf_unit *units, uint64_t max,
 	return 0;
 }
 
-/* conf_fmt_unit - v in the largest unit that divides it exactly: "25M". */
+/*
+ * conf_fmt_unit - v in the largest unit that divides it exactly: "25M".
+ * Days are read but never written, so -n prints what it always printed
+ * ("24h").
+ */
 static void
 conf_fmt_unit(uint64_t v, const struct conf_unit *units, char *dst,
     size_t len)
@@ -390,7 +420,7 @@ conf_fmt_unit(uint64_t v, const struct conf_unit *units, char *dst,
 	const struct conf_unit *u, *best = NULL;
 
 	for (u = units; u->c != '\0'; u++) {
-		if (v != 0 && v % u->n == 0 && (best == NULL || u->n > best->n))
+		if (u->c != 'd' && v != 0 && v % u->n == 0 && (best == NULL || u->n > best->n))
 			best = u;
 	}
 	if (best == NULL)
@@ -567,6 +597,73 @@ conf_valid_word(const char *s)
 	if (i > CONF_WORD_MAX)
 		return "longer than 255 characters";
 	return NULL;
+}
+
+int
+conf_relay_url_parse(const char *s, struct conf_relay_url *out,
+    const char **why_out)
+{
+	const char *h, *end, *colon;
+	size_t n;
+	unsigned long port;
+	char *e;
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(s, "smtps://", 8) == 0) {
+		out->implicit_tls = true;
+		out->port = 465;
+		h = s + 8;
+	} else if (strncmp(s, "smtp://", 7) == 0) {
+		out->port = 587;
+		h = s + 7;
+	} else {
+		*why_out = "smtps://HOST[:PORT] or smtp://HOST[:PORT]";
+		return -1;
+	}
+	if (h[0] == '[') {
+		if ((end = strchr(h, ']')) == NULL) {
+			*why_out = "no ']' after the address";
+			return -1;
+		}
+		h++;
+		colon = end[1] == ':' ? end + 1 : end[1] == '\0' ? NULL : end;
+	} else {
+		colon = strchr(h, ':');
+		end = colon != NULL ? colon : h + strlen(h);
+	}
+	n = (size_t)(end - h);
+	if (n == 0 || n >= sizeof(out->host) || strcspn(h, "/@?#") < n) {
+		*why_out = "bad host";
+		return -1;
+	}
+	memcpy(out->host, h, n);
+	out->host[n] = '\0';
+	if (colon == NULL)
+		return 0;
+	if (colon[0] != ':' || colon[1] < '0' || colon[1] > '9') {
+		*why_out = "bad port";
+		return -1;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &e, 10);
+	if (errno != 0 || *e != '\0' || port == 0 || port > 65535) {
+		*why_out = "bad port";
+		return -1;
+	}
+	out->port = (unsigned)port;
+	return 0;
+}
+
+/* conf_valid_relay_url - a relay_host URL (conf_relay_url_parse). */
+static const char *
+conf_valid_relay_url(const char *s)
+{
+	struct conf_relay_url u;
+	const char *why;
+
+	if ((why = conf_valid_word(s)) != NULL)
+		return why;
+	return conf_relay_url_parse(s, &u, &why) == 0 ? NULL : why;
 }
 
 /* conf_valid_delim - one printable character that may not start a path. */

@@ -115,6 +115,15 @@ struct config {
 	char		*http_auth;		/* htpasswd file */
 	unsigned	 sink_max_messages;	/* 0 = no limit */
 	unsigned	 sink_max_age;		/* seconds, 0 = no limit */
+	/* inlet-relay's (inletd ignores them): */
+	char		**relay_hosts;		/* smtps:// or smtp:// URLs */
+	size_t		 nrelay_hosts;
+	char		*relay_auth_file;	/* HOST USER PASSWORD lines */
+	char		*relay_ca_file;		/* NULL = the system CAs */
+	unsigned	 queue_lifetime;	/* seconds, then bounce */
+	unsigned	 relay_retry_min;	/* first retry after */
+	unsigned	 relay_retry_max;	/* backoff cap */
+	char		*relay_user;		/* inlet-relay drops to it */
 	/* Loaded from the recipients file by conf_load_recipients(): */
 	char		**rcpt_addrs;		/* sorted, lower-cased */
 	size_t		 nrcpt_addrs;
@@ -283,10 +292,24 @@ const char *conf_ltls_name(enum conf_ltls tls);
  */
 bool	conf_is_local_domain(const struct config *c, const char *domain);
 
+/* A relay_host URL, parsed. */
+struct conf_relay_url {
+	bool		 implicit_tls;	/* smtps:// (else smtp:// + STARTTLS) */
+	char		 host[256];	/* name or IP address, no brackets */
+	unsigned	 port;		/* 465 and 587 by default */
+};
+
+/*
+ * conf_relay_url_parse - "smtps://HOST[:PORT]" or "smtp://HOST[:PORT]"
+ * (an IPv6 address in brackets) into *out.  0, or -1 with *why_out.
+ */
+int	conf_relay_url_parse(const char *s, struct conf_relay_url *out,
+	    const char **why_out);
+
 /*
  * conf_parse_size - "10485760", "10M", "512K", "1G" into octets: digits
  * and an optional K, M or G (either case; powers of 1024).
- * conf_parse_duration - "300", "300s", "5m", "1h" into seconds.
+ * conf_parse_duration - "300", "300s", "5m", "1h", "5d" into seconds.
  * Both return 0 or -1 on bad syntax or overflow; no sign, no spaces.
  */
 int	conf_parse_size(const char *s, uint64_t *out);

@@ -36,6 +36,7 @@
 
 #include "chaos.h"
 #include "conf.h"
+#include "conffile.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
@@ -54,7 +55,6 @@
 #ifndef INLET_CONF
 #define INLET_CONF "/etc/inlet/inlet.conf"
 #endif
-#define MAIN_CONF_MAX		(1024 * 1024)
 #define MAIN_COMMIT_THREADS	4	/* Maildir commits off the loop */
 #define MAIN_STATUS_SECS	10	/* sd_notify STATUS= refresh */
 
@@ -214,32 +214,6 @@ config_fail(char *err)
 	exit(2);
 }
 
-/* read_file - a whole (small) file into memory; NULL with errno. */
-static char *
-read_file(const char *path, size_t *len_out)
-{
-	FILE *fp = fopen(path, "re");
-	char *text;
-	size_t n;
-
-	if (fp == NULL)
-		return NULL;
-	text = xmalloc(MAIN_CONF_MAX + 1);
-	n = fread(text, 1, MAIN_CONF_MAX + 1, fp);
-	if (ferror(fp) || n > MAIN_CONF_MAX) {
-		int err = ferror(fp) ? EIO : EFBIG;
-
-		(void)fclose(fp);
-		free(text);
-		errno = err;
-		return NULL;
-	}
-	(void)fclose(fp);
-	text[n] = '\0';
-	*len_out = n;
-	return text;
-}
-
 /*
  * sink_text - the configuration --sink stands for (conf/sink.conf, which
  * must say the same; tests/test_sink.py compares them): the mx role on
@@ -279,60 +253,6 @@ sink_text(const char *dir)
 }
 
 /*
- * path_err - "KEY PATH: HOW by user NAME: reason" (the user the process
- * runs as now) in a fresh heap string, for *err_out.
- */
-static char *
-path_err(const char *key, const char *path, const char *how, int err)
-{
-	struct passwd *pw = getpwuid(geteuid());
-
-	if (pw != NULL)
-		return xasprintf("%s %s: %s by user %s: %s", key, path, how,
-		    pw->pw_name, strerror(err));
-	return xasprintf("%s %s: %s by uid %u: %s", key, path, how,
-	    (unsigned)geteuid(), strerror(err));
-}
-
-/*
- * load_list - read the list file path (the key's value, or NULL) and
- * hand its text to load; at start and on every reload, so edits take
- * effect with SIGHUP.
- */
-static int
-load_list(struct config *c, const char *key, const char *path,
-    int (*load)(struct config *, const char *, const char *, size_t,
-    char **), char **err_out)
-{
-	char *text;
-	size_t len;
-	int rc;
-
-	if (path == NULL)
-		return 0;
-	if ((text = read_file(path, &len)) == NULL) {
-		*err_out = errno == EACCES ? path_err(key, path,
-		    "not readable", errno) : xasprintf("%s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	rc = load(c, path, text, len, err_out);
-	free(text);
-	return rc;
-}
-
-/* load_lists - the recipients file and the aliases file of c. */
-static int
-load_lists(struct config *c, char **err_out)
-{
-	if (load_list(c, "recipients", c->recipients, conf_load_recipients,
-	    err_out) != 0)
-		return -1;
-	return load_list(c, "aliases", c->aliases, conf_load_aliases,
-	    err_out);
-}
-
-/*
  * load_config - defaults, then the file (or the --sink text), then the
  * -o overrides, then the cross-checks.  NULL and *err_out (heap, naming
  * file:line) on any error; used at start and by every reload.
@@ -340,39 +260,26 @@ load_lists(struct config *c, char **err_out)
 static struct config *
 load_config(const struct options *o, char **err_out)
 {
-	char host[256], *text;
-	const char *name;
 	struct config *c;
-	size_t len, i;
+	const char *name;
+	char *text;
+	size_t len;
 
-	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
-		(void)snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
 	if (o->sink) {
 		name = "--sink";
 		text = sink_text(o->sink_dir);
 		len = strlen(text);
 	} else {
 		name = o->conf_file != NULL ? o->conf_file : INLET_CONF;
-		if ((text = read_file(name, &len)) == NULL) {
+		if ((text = conffile_read(name, &len)) == NULL) {
 			*err_out = xasprintf("%s: %s", name, strerror(errno));
 			return NULL;
 		}
 	}
-	c = conf_new(host);
-	if (conf_parse(c, name, text, len, err_out) != 0)
-		goto fail;
-	for (i = 0; i < o->noverrides; i++)
-		if (conf_set(c, o->overrides[i], err_out) != 0)
-			goto fail;
-	if (conf_check(c, err_out) != 0 || load_lists(c, err_out) != 0)
-		goto fail;
+	c = conffile_load(name, text, len, o->overrides, o->noverrides,
+	    err_out);
 	free(text);
 	return c;
-fail:
-	free(text);
-	conf_free(&c);
-	return NULL;
 }
 
 /*
@@ -673,7 +580,7 @@ check_read(const char *key, const char *path, char **err_out)
 	if (path == NULL || faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == 0 ||
 	    errno == ENOENT)
 		return 0;
-	*err_out = path_err(key, path, "not readable", errno);
+	*err_out = conffile_path_err(key, path, "not readable", errno);
 	return -1;
 }
 
@@ -718,11 +625,11 @@ check_maildir(const char *key, const char *path, bool with_env,
 		if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
 			(void)snprintf(how, sizeof(how), "cannot be made in %s",
 			    dir);
-			*err_out = path_err(key, path, how, errno);
+			*err_out = conffile_path_err(key, path, how, errno);
 			return -1;
 		}
 	}
-	*err_out = path_err(key, path, "not writable", err);
+	*err_out = conffile_path_err(key, path, "not writable", err);
 	return -1;
 }
 
@@ -959,7 +866,7 @@ start_checks(const struct options *o)
 	if (!o->sink && faccessat(AT_FDCWD, conf, R_OK, AT_EACCESS) != 0) {
 		char why[PATH_MAX + 128];
 
-		err = path_err("config", conf, "not readable", errno);
+		err = conffile_path_err("config", conf, "not readable", errno);
 		(void)snprintf(why, sizeof(why), "%s: SIGHUP cannot reload it",
 		    err);
 		log_event(LOG_LEVEL_WARN, NULL, "event=start",

@@ -25,6 +25,7 @@
 
 #define SESSION_CMD_LINE_MAX	512	/* RFC 5321 §4.5.3.1.4 */
 #define SESSION_AUTH_LINE_MAX	12288	/* RFC 4954 §4 */
+#define SESSION_DSN_LINE_MAX	(512 + 500)	/* RFC 3461 §4 (ORCPT) */
 #define SESSION_OUT_MAX		(64 * 1024)
 #define SESSION_OUT_FLUSH	(8 * 1024)
 #define SESSION_CHUNK		4096	/* body bytes decoded per step */
@@ -200,10 +201,13 @@ session_rcpts_free(struct session_tx *tx)
 {
 	size_t i;
 
-	for (i = 0; i < tx->nrcpt; i++)
+	for (i = 0; i < tx->nrcpt; i++) {
 		route_reset(&tx->routes[i]);
+		free(tx->dsn[i].orcpt);
+	}
 	free(tx->routes);
 	free(tx->rcpts);
+	free(tx->dsn);
 }
 
 /* session_tx_reset - forget the transaction (RSET, EHLO, end of data). */
@@ -329,6 +333,8 @@ session_spend_error(struct session *s)
 	session_close(s);
 }
 
+static size_t session_line_max(const struct session *s);
+
 struct session *
 session_new(const struct session_params *p, const struct session_ops *ops,
     void *ctx)
@@ -353,7 +359,7 @@ session_new(const struct session_params *p, const struct session_ops *ops,
 		    p->tls->cipher);
 		s->tls_bits = p->tls->bits;
 	}
-	smtp_line_init(&s->line, SESSION_CMD_LINE_MAX);
+	smtp_line_init(&s->line, session_line_max(s));
 	buf_init(&s->out, SESSION_OUT_MAX);
 	s->bdat_err = -1;
 	s->end_after = -1;
@@ -438,10 +444,14 @@ session_tx_envelope(const struct session_tx *tx, const char *client,
 	    ENVELOPE_BODY_7BIT;
 	out->smtputf8 = tx->smtputf8;
 	out->size = size;
+	out->ret = tx->ret == SMTP_RET_FULL ? ENVELOPE_RET_FULL :
+	    tx->ret == SMTP_RET_HDRS ? ENVELOPE_RET_HDRS : ENVELOPE_RET_NONE;
+	out->envid = tx->envid[0] != '\0' ? xstrdup(tx->envid) : NULL;
 	for (i = 0; i < tx->nrcpt; i++) {
 		if (!queued_only || tx->routes[i].kind == ROUTE_QUEUE)
 			envelope_add_rcpt(out, smtp_addr_fmt(&tx->rcpts[i],
-			    addr, sizeof(addr)), 0, NULL);
+			    addr, sizeof(addr)), tx->dsn[i].notify,
+			    tx->dsn[i].orcpt);
 	}
 }
 
@@ -641,6 +651,34 @@ session_hdr_scan(struct session *s, const char *p, size_t n)
 	}
 }
 
+/*
+ * session_dsn_offered - are RFC 3461's parameters honoured here?  They
+ * are recorded in the envelope of the queue (where inlet-relay acts on
+ * them) and of the sink: so where mail may be queued, on the submission
+ * roles (every transaction is authenticated) and on mx once logged in,
+ * and in sink mode.  Local deliveries act on none of them.
+ */
+static bool
+session_dsn_offered(const struct session *s)
+{
+	if (s->cfg->sink)
+		return true;
+	return s->cfg->queue != NULL &&
+	    (s->authenticated || s->role != CONF_ROLE_MX);
+}
+
+/*
+ * session_line_max - the command line limit: RFC 5321 §4.5.3.1.4's 512,
+ * or where DSN is offered 500 more, which RFC 3461 §4 adds to RCPT for
+ * NOTIFY and ORCPT (100 to MAIL for RET and ENVID).
+ */
+static size_t
+session_line_max(const struct session *s)
+{
+	return session_dsn_offered(s) ? SESSION_DSN_LINE_MAX :
+	    SESSION_CMD_LINE_MAX;
+}
+
 /* session_ehlo_keywords - the EHLO list for this session's state. */
 static size_t
 session_ehlo_keywords(const struct session *s, const char **kw,
@@ -660,6 +698,8 @@ session_ehlo_keywords(const struct session *s, const char **kw,
 	kw[n++] = "SMTPUTF8";				/* RFC 6531 */
 	kw[n++] = "CHUNKING";				/* RFC 3030 */
 	kw[n++] = "BINARYMIME";				/* RFC 3030 */
+	if (session_dsn_offered(s))
+		kw[n++] = "DSN";			/* RFC 3461 */
 	if (s->tls_available && !s->tls_active)
 		kw[n++] = "STARTTLS";			/* RFC 3207 */
 	return n;
@@ -745,6 +785,8 @@ session_path_err(enum smtp_cmd_err err, bool rcpt)
 		return SMTP_R_PARAM_VALUE;
 	case SMTP_CMD_ERR_PARAM_REPEATED:
 		return SMTP_R_PARAM_REPEATED;
+	case SMTP_CMD_ERR_PARAM_TWICE:
+		return SMTP_R_PARAM_TWICE;
 	}
 	return SMTP_R_SYNTAX_ARGS;
 }
@@ -835,6 +877,8 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 	enum smtp_cmd_err err;
 	unsigned flags = s->cfg->strict_envelope ? SMTP_CMD_F_STRICT : 0;
 
+	if (session_dsn_offered(s))
+		flags |= SMTP_CMD_F_DSN;
 	err = smtp_cmd_parse_mail(cmd->arg, cmd->arglen, flags, &m);
 	if (err != SMTP_CMD_OK) {
 		session_reply(s, session_path_err(err, false),
@@ -861,6 +905,8 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 	smtp_addr_fmt(&m.from, s->tx.from_str, sizeof(s->tx.from_str));
 	s->tx.smtputf8 = m.smtputf8;
 	s->tx.body = m.body;
+	s->tx.ret = m.ret;
+	memcpy(s->tx.envid, m.envid, sizeof(s->tx.envid));
 	if (s->chaos_live != NULL)
 		s->tx.chaos = chaos_ref(*s->chaos_live);
 	if (session_chaos(s, s->tx.chaos, CHAOS_MAIL, "mail",
@@ -871,9 +917,10 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 }
 
 
-/* session_rcpt_add - append an accepted recipient and its plan. */
+/* session_rcpt_add - append an accepted recipient, its plan and its
+ * RFC 3461 parameters. */
 static void
-session_rcpt_add(struct session *s, const struct smtp_addr *a,
+session_rcpt_add(struct session *s, const struct smtp_rcpt_args *a,
     const struct route *r)
 {
 	size_t cap;
@@ -883,12 +930,16 @@ session_rcpt_add(struct session *s, const struct smtp_addr *a,
 		s->tx.rcpts = realloc(s->tx.rcpts, cap * sizeof(*s->tx.rcpts));
 		s->tx.routes = realloc(s->tx.routes,
 		    cap * sizeof(*s->tx.routes));
+		s->tx.dsn = xrealloc(s->tx.dsn, cap, sizeof(*s->tx.dsn));
 		if (s->tx.rcpts == NULL || s->tx.routes == NULL)
 			log_fatal("out of memory (recipients)");
 		s->tx.rcpt_cap = cap;
 	}
-	s->tx.rcpts[s->tx.nrcpt] = *a;
+	s->tx.rcpts[s->tx.nrcpt] = a->to;
 	s->tx.routes[s->tx.nrcpt] = *r;
+	s->tx.dsn[s->tx.nrcpt].notify = a->notify;
+	s->tx.dsn[s->tx.nrcpt].orcpt = a->orcpt[0] != '\0' ?
+	    xstrdup(a->orcpt) : NULL;
 	s->tx.nrcpt++;
 	s->stats.rcpts++;
 }
@@ -908,6 +959,8 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		flags |= SMTP_CMD_F_UTF8;
 	if (s->cfg->sink)	/* "<root>" from cron and mail(1) */
 		flags |= SMTP_CMD_F_LOCAL;
+	if (session_dsn_offered(s))
+		flags |= SMTP_CMD_F_DSN;
 	err = smtp_cmd_parse_rcpt(cmd->arg, cmd->arglen, flags, &r);
 	if (err != SMTP_CMD_OK) {
 		session_reply(s, session_path_err(err, true), err ==
@@ -933,7 +986,7 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		session_reply(s, plan.reply, NULL);
 		return;
 	}
-	session_rcpt_add(s, &r.to, &plan);
+	session_rcpt_add(s, &r, &plan);
 	session_set_state(s, SESSION_ST_RCPT);
 	session_reply(s, SMTP_R_RCPT_OK, NULL);
 }
@@ -1176,7 +1229,7 @@ session_auth(struct session *s, const struct smtp_cmd *cmd)
 static void
 session_auth_end(struct session *s)
 {
-	smtp_line_set_max(&s->line, SESSION_CMD_LINE_MAX);
+	smtp_line_set_max(&s->line, session_line_max(s));
 	session_set_state(s, SESSION_ST_READY);
 }
 

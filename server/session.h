@@ -63,6 +63,12 @@ enum session_auth_result {
 	SESSION_AUTH_BANNED,	/* 421 4.7.0, close (too many failures) */
 };
 
+/* A recipient's RFC 3461 parameters. */
+struct session_rcpt_dsn {
+	unsigned	 notify;	/* SMTP_NOTIFY_* bits, 0 = not given */
+	char		*orcpt;		/* ORCPT= as given, or NULL */
+};
+
 /* One transaction (MAIL ... end of data), readable by the edges. */
 struct session_tx {
 	struct smtp_addr from;
@@ -82,6 +88,9 @@ struct session_tx {
 	bool		 bdat;		/* a BDAT was accepted in this tx */
 	const char	*auth_user;	/* authorization id, or NULL */
 	struct chaos	*chaos;		/* sink_chaos rules (a ref), or NULL */
+	enum smtp_ret	 ret;		/* RET= (RFC 3461) */
+	char		 envid[SMTP_ENVID_MAX + 1];	/* ENVID=, or "" */
+	struct session_rcpt_dsn *dsn;	/* NOTIFY=, ORCPT= of each rcpt */
 };
 
 /*

@@ -944,10 +944,28 @@ smtp_xtext_valid(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * xtext_printable - whether s[0..n) is xtext standing for printable
+ * US-ASCII: graphic characters, SP and HTAB (RFC 3461 §4.2, §4.4).
+ */
+static bool
+xtext_printable(const char *s, size_t n)
+{
+	size_t i = 0;
+	int c;
+
+	while (i < n) {
+		c = xtext_next(s, n, &i);
+		if (c < 0 || (c < 0x20 && c != '\t') || c > 0x7e)
+			return false;
+	}
+	return true;
+}
+
 bool
 smtp_envid_valid(const char *s, size_t n)
 {
-	return n > 0 && n <= SMTP_ENVID_MAX && smtp_xtext_valid(s, n);
+	return n > 0 && n <= SMTP_ENVID_MAX && xtext_printable(s, n);
 }
 
 bool
@@ -960,7 +978,7 @@ smtp_orcpt_valid(const char *s, size_t n)
 	while (i < n && (unsigned char)s[i] < 0x80 && is_atext(s[i]))
 		i++;
 	return i > 0 && i + 1 < n && s[i] == ';' &&
-	    smtp_xtext_valid(s + i + 1, n - i - 1);
+	    xtext_printable(s + i + 1, n - i - 1);
 }
 
 int
@@ -991,14 +1009,43 @@ smtp_notify_parse(const char *s, size_t n, unsigned *out)
 	return 0;
 }
 
+/* param_ret - RET=FULL / HDRS (RFC 3461 §4.3). */
+static enum smtp_cmd_err
+param_ret(const struct param *p, struct smtp_mail_args *out)
+{
+	if (p->val != NULL && ieq(p->val, p->vallen, "FULL"))
+		out->ret = SMTP_RET_FULL;
+	else if (p->val != NULL && ieq(p->val, p->vallen, "HDRS"))
+		out->ret = SMTP_RET_HDRS;
+	else
+		return SMTP_CMD_ERR_PARAM_VALUE;
+	return SMTP_CMD_OK;
+}
+
+/* param_envid - ENVID=xtext, at most 100 characters (RFC 3461 §4.4). */
+static enum smtp_cmd_err
+param_envid(const struct param *p, struct smtp_mail_args *out)
+{
+	if (p->val == NULL || !smtp_envid_valid(p->val, p->vallen))
+		return SMTP_CMD_ERR_PARAM_VALUE;
+	memcpy(out->envid, p->val, p->vallen);
+	out->envid[p->vallen] = '\0';
+	return SMTP_CMD_OK;
+}
+
+/* The MAIL parameters; once marks those that may not come twice. */
 static const struct {
 	const char	*kw;
 	mail_param_fn	 fn;
+	bool		 dsn;	/* known only under SMTP_CMD_F_DSN */
+	bool		 once;
 } mail_params[] = {
-	{ "SIZE",	param_size },
-	{ "BODY",	param_body },
-	{ "SMTPUTF8",	param_smtputf8 },
-	{ "AUTH",	param_auth },
+	{ "SIZE",	param_size,	false, false },
+	{ "BODY",	param_body,	false, false },
+	{ "SMTPUTF8",	param_smtputf8,	false, false },
+	{ "AUTH",	param_auth,	false, false },
+	{ "RET",	param_ret,	true, true },
+	{ "ENVID",	param_envid,	true, true },
 };
 
 /*
@@ -1031,7 +1078,8 @@ param_again(mail_param_fn fn, const struct param *p,
  * a repeated one goes to param_again().
  */
 static enum smtp_cmd_err
-mail_params_parse(struct rd *r, bool utf8_ok, struct smtp_mail_args *out)
+mail_params_parse(struct rd *r, bool utf8_ok, bool dsn,
+    struct smtp_mail_args *out)
 {
 	struct param p;
 	enum smtp_cmd_err err;
@@ -1041,12 +1089,15 @@ mail_params_parse(struct rd *r, bool utf8_ok, struct smtp_mail_args *out)
 
 	while ((got = next_param(r, utf8_ok, &p)) == 1) {
 		for (k = 0; k < NITEMS(mail_params); k++) {
-			if (ieq(p.kw, p.kwlen, mail_params[k].kw))
+			if (ieq(p.kw, p.kwlen, mail_params[k].kw) &&
+			    (dsn || !mail_params[k].dsn))
 				break;
 		}
 		if (k == NITEMS(mail_params))
 			return SMTP_CMD_ERR_PARAM_UNKNOWN;
-		if (seen & (1u << k))
+		if ((seen & (1u << k)) != 0 && mail_params[k].once)
+			err = SMTP_CMD_ERR_PARAM_TWICE;
+		else if (seen & (1u << k))
 			err = param_again(mail_params[k].fn, &p, out);
 		else
 			err = mail_params[k].fn(&p, out);
@@ -1082,17 +1133,56 @@ smtp_cmd_parse_mail(const char *arg, size_t len, unsigned flags,
 		err = addr_fill(arg, &sp, utf8_ok, &out->from);
 	}
 	if (err == SMTP_CMD_OK)
-		err = mail_params_parse(&r, utf8_ok, out);
+		err = mail_params_parse(&r, utf8_ok,
+		    (flags & SMTP_CMD_F_DSN) != 0, out);
 	if (err != SMTP_CMD_OK)
 		memset(out, 0, sizeof(*out));
 	return err;
 }
 
 /*
+ * rcpt_params_parse - Rcpt-parameters = esmtp-param *(SP esmtp-param),
+ * left to right, the first error winning; under dsn NOTIFY and ORCPT
+ * (RFC 3461 §4.1, §4.2), each at most once, else none is known.
+ *   notify-esmtp-value = "NEVER" / 1#notify-list-element
+ *   orcpt-parameter    = "ORCPT=" original-recipient-address
+ */
+static enum smtp_cmd_err
+rcpt_params_parse(struct rd *r, bool utf8_ok, bool dsn,
+    struct smtp_rcpt_args *out)
+{
+	struct param p;
+	unsigned notify;
+	int got;
+
+	while ((got = next_param(r, utf8_ok, &p)) == 1) {
+		if (dsn && ieq(p.kw, p.kwlen, "NOTIFY")) {
+			if (out->notify != 0)
+				return SMTP_CMD_ERR_PARAM_TWICE;
+			if (p.val == NULL ||
+			    smtp_notify_parse(p.val, p.vallen, &notify) == -1)
+				return SMTP_CMD_ERR_PARAM_VALUE;
+			out->notify = notify;
+		} else if (dsn && ieq(p.kw, p.kwlen, "ORCPT")) {
+			if (out->orcpt[0] != '\0')
+				return SMTP_CMD_ERR_PARAM_TWICE;
+			if (p.val == NULL ||
+			    !smtp_orcpt_valid(p.val, p.vallen))
+				return SMTP_CMD_ERR_PARAM_VALUE;
+			memcpy(out->orcpt, p.val, p.vallen);
+			out->orcpt[p.vallen] = '\0';
+		} else {
+			return SMTP_CMD_ERR_PARAM_UNKNOWN;
+		}
+	}
+	return got == 0 ? SMTP_CMD_OK : SMTP_CMD_ERR_PARAM;
+}
+
+/*
  * RFC 5321 §4.1.1.3:
  *   rcpt = "RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" /
  *          Forward-path ) [SP Rcpt-parameters] CRLF
- * No Rcpt-parameters are supported, so any well-formed one is unknown.
+ * The Rcpt-parameters known are RFC 3461's, under SMTP_CMD_F_DSN.
  */
 enum smtp_cmd_err
 smtp_cmd_parse_rcpt(const char *arg, size_t len, unsigned flags,
@@ -1100,10 +1190,8 @@ smtp_cmd_parse_rcpt(const char *arg, size_t len, unsigned flags,
 {
 	struct rd r;
 	struct span sp;
-	struct param p;
 	enum smtp_cmd_err err;
 	bool utf8_ok = (flags & SMTP_CMD_F_UTF8) != 0;
-	int got;
 
 	memset(out, 0, sizeof(*out));
 	rd_init(&r, arg, len);
@@ -1115,12 +1203,9 @@ smtp_cmd_parse_rcpt(const char *arg, size_t len, unsigned flags,
 		err = SMTP_CMD_ERR_PATH;
 	if (err == SMTP_CMD_OK)
 		err = addr_fill(arg, &sp, utf8_ok, &out->to);
-	if (err == SMTP_CMD_OK) {
-		got = next_param(&r, utf8_ok, &p);
-		if (got != 0)
-			err = got > 0 ? SMTP_CMD_ERR_PARAM_UNKNOWN :
-			    SMTP_CMD_ERR_PARAM;
-	}
+	if (err == SMTP_CMD_OK)
+		err = rcpt_params_parse(&r, utf8_ok,
+		    (flags & SMTP_CMD_F_DSN) != 0, out);
 	if (err != SMTP_CMD_OK)
 		memset(out, 0, sizeof(*out));
 	return err;

@@ -74,6 +74,7 @@ enum smtp_cmd_err {
 	SMTP_CMD_ERR_PARAM_UNKNOWN,	/* unknown ESMTP parameter */
 	SMTP_CMD_ERR_PARAM_VALUE,	/* bad value (SIZE=x, BODY=x, ...) */
 	SMTP_CMD_ERR_PARAM_REPEATED,	/* a keyword again, another value */
+	SMTP_CMD_ERR_PARAM_TWICE,	/* a once-only keyword (RFC 3461) again */
 };
 
 enum smtp_body {
@@ -96,6 +97,15 @@ struct smtp_addr {
 	char	domain[SMTP_DOMAIN_MAX + 1];
 };
 
+enum smtp_ret {
+	SMTP_RET_NONE,		/* no RET= given */
+	SMTP_RET_FULL,
+	SMTP_RET_HDRS,
+};
+
+#define SMTP_ENVID_MAX		100	/* RFC 3461 §4.4: 100 characters */
+#define SMTP_ORCPT_MAX		500	/* RFC 3461 §4.2: 500 characters */
+
 struct smtp_mail_args {
 	struct smtp_addr from;
 	bool		 has_size;
@@ -104,10 +114,15 @@ struct smtp_mail_args {
 	bool		 smtputf8;	/* SMTPUTF8 */
 	bool		 has_auth;
 	char		 auth[SMTP_PATH_MAX + 1];	/* AUTH= xtext, decoded */
+	enum smtp_ret	 ret;		/* RET= (with SMTP_CMD_F_DSN) */
+	char		 envid[SMTP_ENVID_MAX + 1];	/* ENVID= xtext as
+							   given, or "" */
 };
 
 struct smtp_rcpt_args {
 	struct smtp_addr to;
+	unsigned	 notify;	/* NOTIFY= SMTP_NOTIFY_* bits, or 0 */
+	char		 orcpt[SMTP_ORCPT_MAX + 1];	/* ORCPT= as given, or "" */
 };
 
 /*
@@ -125,12 +140,17 @@ struct smtp_rcpt_args {
 #define SMTP_CMD_F_STRICT	0x01
 #define SMTP_CMD_F_UTF8		0x02
 #define SMTP_CMD_F_LOCAL	0x04
+#define SMTP_CMD_F_DSN		0x08	/* RFC 3461 parameters known */
 
 /*
  * smtp_cmd_parse_mail - arg of MAIL: "FROM:<reverse-path> [params]".
  * Known parameters: SIZE=n, BODY=7BIT|8BITMIME|BINARYMIME, SMTPUTF8,
- * AUTH=xtext.  A keyword given again with the same value is taken (it
- * changes nothing); with another value it is SMTP_CMD_ERR_PARAM_REPEATED.
+ * AUTH=xtext, and under DSN (RFC 3461 §4.3, §4.4) RET=FULL|HDRS and
+ * ENVID=xtext (smtp_envid_valid()), values in any case but ENVID's.  A
+ * keyword given again with the same value is taken (it changes nothing);
+ * with another value it is SMTP_CMD_ERR_PARAM_REPEATED; RET and ENVID
+ * again are SMTP_CMD_ERR_PARAM_TWICE whatever the value (RFC 3461 §4.3,
+ * §4.4: at most once each).
  * Nothing after "FROM:", a missing "<" under STRICT, or anything but a
  * blank after the path is SMTP_CMD_ERR_SYNTAX.  UTF-8 in parameter values needs
  * SMTPUTF8 too (else SMTP_CMD_ERR_PARAM).  The first error from the left
@@ -144,9 +164,12 @@ enum smtp_cmd_err smtp_cmd_parse_mail(const char *arg, size_t len,
  * smtp_cmd_parse_rcpt - arg of RCPT: "TO:<forward-path> [params]".
  * The null path is SMTP_CMD_ERR_PATH here.  "<postmaster>" in any case
  * (and, without STRICT, a bare "postmaster") gives local "postmaster"
- * and an empty domain; so does "<root>" for "root" under LOCAL.  No
- * parameters are known: a well-formed one is SMTP_CMD_ERR_PARAM_UNKNOWN,
- * a malformed one SMTP_CMD_ERR_PARAM.
+ * and an empty domain; so does "<root>" for "root" under LOCAL.  Under
+ * DSN the parameters NOTIFY= (smtp_notify_parse()) and ORCPT=
+ * (smtp_orcpt_valid()) are known, each at most once (again is
+ * SMTP_CMD_ERR_PARAM_TWICE; RFC 3461 §4.1, §4.2); otherwise none:
+ * a well-formed unknown one is SMTP_CMD_ERR_PARAM_UNKNOWN, a malformed
+ * one SMTP_CMD_ERR_PARAM, a bad value SMTP_CMD_ERR_PARAM_VALUE.
  * Source routes ("<@a,@b:u@d>") are accepted and ignored (§4.1.1.3).
  * Other errors as smtp_cmd_parse_mail; on error *out is all zero.
  */
@@ -224,8 +247,6 @@ size_t	smtp_utf8_seq(const unsigned char *s, size_t n);
 #define SMTP_NOTIFY_FAILURE	2u
 #define SMTP_NOTIFY_DELAY	4u
 #define SMTP_NOTIFY_NEVER	8u	/* never with another bit */
-#define SMTP_ENVID_MAX		100	/* RFC 3461 §4.4: 100 characters */
-#define SMTP_ORCPT_MAX		500	/* RFC 3461 §4.2: 500 characters */
 
 /*
  * smtp_xtext_valid - whether s[0..n) is xtext (RFC 3461 §4), possibly
@@ -253,13 +274,15 @@ int	smtp_notify_parse(const char *s, size_t n, unsigned *out);
  * SMTP_ORCPT_MAX octets (RFC 3461 §4.2):
  *   original-recipient-address = addr-type ";" xtext
  *   addr-type = atom   (RFC 5322 atext, at least one)
- * The xtext part may not be empty.
+ * The xtext part may not be empty, and what it decodes to must be
+ * printable US-ASCII (graphic, SP or HTAB: §4.2).
  */
 bool	smtp_orcpt_valid(const char *s, size_t n);
 
 /*
  * smtp_envid_valid - whether s[0..n) is an ENVID value: 1 to
- * SMTP_ENVID_MAX octets of xtext (RFC 3461 §4.4).
+ * SMTP_ENVID_MAX octets of xtext that decodes to printable US-ASCII
+ * (RFC 3461 §4.4).
  */
 bool	smtp_envid_valid(const char *s, size_t n);
 

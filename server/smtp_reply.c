@@ -108,6 +108,8 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	    "Error: DATA and BDAT cannot be mixed", ERR },
 	[SMTP_R_PARAM_REPEATED] = { 501, "5.5.4",
 	    "Parameter repeated with a different value", ERR },
+	[SMTP_R_PARAM_TWICE] = { 501, "5.5.4",
+	    "Parameter given more than once", ERR },
 	[SMTP_R_NUL] = { 554, "5.6.0", "Message rejected: NUL octet in "
 	    "message; binary data needs BDAT and BODY=BINARYMIME", 0 },
 	[SMTP_R_CHAOS_421] = { 421, "4.3.0", "%s", CHAOS },

@@ -76,6 +76,7 @@ enum smtp_reply_id {
 	SMTP_R_TOO_MANY_JUNK,	/* 421 4.7.0 */
 	SMTP_R_HEADER_TOO_BIG,	/* 552 5.3.4 */
 	SMTP_R_PARAM_REPEATED,	/* 501 5.5.4 a MAIL parameter twice */
+	SMTP_R_PARAM_TWICE,	/* 501 5.5.4 a once-only parameter twice */
 	SMTP_R_NUL,		/* 554 5.6.0 NUL in a message, not binary */
 	/* sink_chaos replies (chaos.h): %s the rule's text, if any */
 	SMTP_R_CHAOS_421,	/* 421 4.3.0, then close */

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 #
 # test_log_events - inletd(8) lists every log event and field the daemon
-# emits, and nothing else.  From server/*.c: every log_event() call, its
+# emits, and nothing else; inlet-relay(8) the same for inlet-relay (the
+# relay_*.c modules).  From server/*.c: every log_event() call, its
 # "event=NAME" and the keys of its LOG_*("key", ...) fields; from the
 # LOGGING section of server/inletd.8: every ".B event=NAME" entry and the
 # \fBkey\fR words of its paragraph.  Each event in the code must have an
@@ -15,6 +16,7 @@ trap 'rm -rf "$tmp"' EXIT HUP INT TERM
 
 # "event key" pairs (key "-" for the event alone), from the C sources:
 # a call runs from "log_event" to the ";" that ends its statement.
+code_pairs() {
 awk '
 /log_event(_fields)?\(/ { call = ""; on = 1 }
 on {
@@ -34,9 +36,11 @@ on {
 			rest = substr(rest, RSTART + RLENGTH)
 		}
 	}
-}' "$src"/server/*.c | sort -u >"$tmp/code"
+}' "$@" | sort -u
+}
 
 # The same pairs from the man page's LOGGING section.
+man_pairs() {
 awk '
 /^\.SH / { in_log = ($0 == ".SH LOGGING") ; ev = ""; next }
 !in_log { next }
@@ -56,32 +60,55 @@ ev != "" {
 		print ev " " f
 		rest = substr(rest, RSTART + RLENGTH)
 	}
-}' "$src/server/inletd.8" | sort -u >"$tmp/man"
+}' "$1" | sort -u
+}
 
-pass=0
-fail=0
+# check PAGE MIN WHAT - the pairs of $tmp/code against PAGE(8)'s LOGGING
+# (server/PAGE.8); at least MIN events must have been found in WHAT.
+check() {
+page=$1
+min=$2
+what=$3
+man_pairs "$src/server/$page.8" >"$tmp/man"
 n=$(grep -c ' -$' "$tmp/code")
-if [ "$n" -lt 30 ]; then
-	echo "FAIL: only $n events found in server/*.c: is the parser broken?"
+if [ "$n" -lt "$min" ]; then
+	echo "FAIL: only $n events found in $what: is the parser broken?"
 	fail=$((fail + 1))
 fi
 missing=$(comm -23 "$tmp/code" "$tmp/man")
 extra=$(comm -13 "$tmp/code" "$tmp/man")
 if [ -z "$missing" ]; then
 	pass=$((pass + 1))
-	echo "ok: every event and field of server/*.c is in inletd(8)"
+	echo "ok: every event and field of $what is in $page(8)"
 else
 	fail=$((fail + 1))
-	echo "FAIL: logged but not in inletd(8) LOGGING (event field):"
+	echo "FAIL: logged but not in $page(8) LOGGING (event field):"
 	printf '%s\n' "$missing" | sed 's/^/    /'
 fi
 if [ -z "$extra" ]; then
 	pass=$((pass + 1))
-	echo "ok: every event and field in inletd(8) is logged"
+	echo "ok: every event and field in $page(8) is logged"
 else
 	fail=$((fail + 1))
-	echo "FAIL: in inletd(8) LOGGING but never logged (event field):"
+	echo "FAIL: in $page(8) LOGGING but never logged (event field):"
 	printf '%s\n' "$extra" | sed 's/^/    /'
 fi
+}
+
+pass=0
+fail=0
+# inlet-relay's events come from its own modules (relay_*.c), inletd's
+# from all the others.
+set --
+for f in "$src"/server/*.c; do
+	case $f in
+	*/relay_*.c) ;;
+	*) set -- "$@" "$f" ;;
+	esac
+done
+code_pairs "$@" >"$tmp/code"
+check inletd 30 "server/*.c but relay_*.c"
+code_pairs "$src"/server/relay_*.c >"$tmp/code"
+check inlet-relay 8 "server/relay_*.c"
 echo "test_log_events: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

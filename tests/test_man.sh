@@ -17,7 +17,7 @@ if ! command -v man >/dev/null 2>&1; then
 fi
 tmp=$(mktemp "${TMPDIR:-/tmp}/inlet-man.XXXXXX") || exit 1
 trap 'rm -f "$tmp"' EXIT HUP INT TERM
-for page in server/inletd.8 conf/inlet.conf.5; do
+for page in server/inletd.8 server/inlet-relay.8 conf/inlet.conf.5; do
 	for loc in C C.UTF-8; do
 		err=$(LC_ALL=$loc MANWIDTH=80 man --warnings -l "$src/$page" \
 		    2>&1 >"$tmp")

@@ -12,8 +12,9 @@ src=${INLET_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${INLET_BUILDDIR:-$(pwd)}
 inletd=${INLETD:-$build/server/inletd}
 max_exposure=2.0
+relay=${INLET_RELAY:-$build/server/inlet-relay}
 units="inletd.service inletd.socket inletd-submission.socket
-inletd-submissions.socket"
+inletd-submissions.socket inlet-relay.service"
 pass=0
 fail=0
 
@@ -45,8 +46,13 @@ trap 'rm -rf "$tmp"' EXIT HUP INT TERM
 mkdir "$tmp/good" "$tmp/bad"
 sed "s|^ExecStart=[^ ]*|ExecStart=$inletd|" "$build/systemd/inletd.service" \
     >"$tmp/good/inletd.service"
+sed "s|^ExecStart=[^ ]*|ExecStart=$relay|" \
+    "$build/systemd/inlet-relay.service" >"$tmp/good/inlet-relay.service"
 for u in $units; do
-	[ "$u" = inletd.service ] || cp "$src/systemd/$u" "$tmp/good/"
+	case $u in
+	*.service) ;;
+	*) cp "$src/systemd/$u" "$tmp/good/" ;;
+	esac
 done
 
 out=$(verify "$tmp/good"); rc=$?
@@ -67,6 +73,9 @@ result "systemd-analyze verify reports a misspelt key" "$rc" "$out"
 grep -q '^ExecStart=.*/inletd ' "$build/systemd/inletd.service" &&
     ! grep -q '@[a-z]*@' "$build/systemd/inletd.service"
 result "inletd.service has its paths substituted" $?
+grep -q '^ExecStart=.*/inlet-relay ' "$build/systemd/inlet-relay.service" &&
+    ! grep -q '@[a-z]*@' "$build/systemd/inlet-relay.service"
+result "inlet-relay.service has its paths substituted" $?
 
 # Every program the unit runs besides inletd must be there on the
 # smallest Debian system: it belongs to an Essential package.  (verify
@@ -75,7 +84,9 @@ result "inletd.service has its paths substituted" $?
 if command -v dpkg-query >/dev/null 2>&1; then
 	rc=0 out=""
 	for prog in $(sed -n 's/^Exec[A-Za-z]*=[-@:+!]*\([^ ]*\).*/\1/p' \
-	    "$build/systemd/inletd.service" | grep -v '/inletd$'); do
+	    "$build/systemd/inletd.service" \
+	    "$build/systemd/inlet-relay.service" |
+	    grep -v '/inletd$' | grep -v '/inlet-relay$' | sort -u); do
 		pkg=$(dpkg -S "$prog" 2>/dev/null | sed -n 's/^\([^ :]*\): .*/\1/p' |
 		    head -n 1)
 		ess=$(dpkg-query -W -f='${Essential}' "$pkg" 2>/dev/null)
@@ -86,12 +97,14 @@ if command -v dpkg-query >/dev/null 2>&1; then
 	result "the unit runs only programs of Essential packages" "$rc" "$out"
 fi
 
-out=$(systemd-analyze security --offline=true "$tmp/good/inletd.service" 2>&1)
-score=$(printf '%s\n' "$out" |
-    sed -n 's/.*Overall exposure level for inletd.service: \([0-9.]*\).*/\1/p')
-awk -v s="$score" -v m="$max_exposure" \
-    'BEGIN { exit !(s != "" && s + 0 <= m + 0) }'
-result "exposure ${score:-unknown} <= $max_exposure" $? "$out"
+for svc in inletd.service inlet-relay.service; do
+	out=$(systemd-analyze security --offline=true "$tmp/good/$svc" 2>&1)
+	score=$(printf '%s\n' "$out" |
+	    sed -n "s/.*Overall exposure level for $svc: \\([0-9.]*\\).*/\\1/p")
+	awk -v s="$score" -v m="$max_exposure" \
+	    'BEGIN { exit !(s != "" && s + 0 <= m + 0) }'
+	result "$svc exposure ${score:-unknown} <= $max_exposure" $? "$out"
+done
 
 echo "test_units: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

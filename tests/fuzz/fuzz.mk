@@ -18,14 +18,17 @@ FUZZ_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 FUZZ_SECONDS = 60
 FUZZ_FLAGS =
 
-FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf search
+FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf search envelope \
+	smtp_client
 FUZZ_BINS = \
 	tests/fuzz/fuzz_smtp_line \
 	tests/fuzz/fuzz_smtp_cmd \
 	tests/fuzz/fuzz_smtp_data \
 	tests/fuzz/fuzz_session \
 	tests/fuzz/fuzz_conf \
-	tests/fuzz/fuzz_search
+	tests/fuzz/fuzz_search \
+	tests/fuzz/fuzz_envelope \
+	tests/fuzz/fuzz_smtp_client
 
 # The protocol core: CORE_SRCS and CORE_HDRS from Makefile.am (the one
 # list of server/libcore.a's sources), compiled here with clang into
@@ -40,6 +43,7 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_smtp_line.c tests/fuzz/fuzz_smtp_cmd.c \
 	tests/fuzz/fuzz_smtp_data.c tests/fuzz/fuzz_session.c \
 	tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_search.c \
+	tests/fuzz/fuzz_envelope.c tests/fuzz/fuzz_smtp_client.c \
 	tests/fuzz/smtp.dict \
 	tests/fuzz/corpus
 
@@ -120,6 +124,18 @@ tests/fuzz/fuzz_search: $(top_srcdir)/tests/fuzz/fuzz_search.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_search.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
+tests/fuzz/fuzz_envelope: $(top_srcdir)/tests/fuzz/fuzz_envelope.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_envelope.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
+tests/fuzz/fuzz_smtp_client: $(top_srcdir)/tests/fuzz/fuzz_smtp_client.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_smtp_client.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 # fuzz-run - each target for FUZZ_SECONDS on its corpus, copied into

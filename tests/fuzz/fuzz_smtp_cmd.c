@@ -256,6 +256,11 @@ check_mail(const char *arg, size_t len, unsigned flags)
 	    m.smtputf8);
 	HARNESS_CHECK(m.body >= SMTP_BODY_DEFAULT &&
 	    m.body <= SMTP_BODY_BINARYMIME);
+	/* RFC 3461: RET and ENVID only under DSN, ENVID valid xtext */
+	HARNESS_CHECK((flags & SMTP_CMD_F_DSN) != 0 ||
+	    (m.ret == SMTP_RET_NONE && m.envid[0] == '\0'));
+	HARNESS_CHECK(m.envid[0] == '\0' ||
+	    smtp_envid_valid(m.envid, strlen(m.envid)));
 	if (!m.has_auth)
 		return;
 	HARNESS_CHECK(memchr(m.auth, '\0', sizeof(m.auth)) != NULL);
@@ -276,6 +281,12 @@ check_rcpt(const char *arg, size_t len, unsigned flags)
 	HARNESS_CHECK(!r.to.null);
 	check_addr(&r.to, true, (flags & SMTP_CMD_F_LOCAL) != 0,
 	    (flags & SMTP_CMD_F_UTF8) != 0);
+	/* RFC 3461: NOTIFY and ORCPT only under DSN; NEVER alone */
+	HARNESS_CHECK((flags & SMTP_CMD_F_DSN) != 0 ||
+	    (r.notify == 0 && r.orcpt[0] == '\0'));
+	HARNESS_CHECK(r.notify <= 7 || r.notify == SMTP_NOTIFY_NEVER);
+	HARNESS_CHECK(r.orcpt[0] == '\0' ||
+	    smtp_orcpt_valid(r.orcpt, strlen(r.orcpt)));
 }
 
 /* blank - SP or HTAB, the blanks smtp_cmd takes in runs. */
@@ -418,7 +429,7 @@ check_args(const char *arg, size_t len)
 {
 	unsigned flags;
 
-	for (flags = 0; flags < 8; flags++) {	/* STRICT, UTF8, LOCAL */
+	for (flags = 0; flags < 16; flags++) {	/* STRICT UTF8 LOCAL DSN */
 		check_mail(arg, len, flags);
 		check_rcpt(arg, len, flags);
 	}

@@ -851,6 +851,54 @@ class Delivery(AuthTestCase):
             self.assertTrue(line.endswith(' user="alice@example.test"'),
                             line)
 
+    def test_dsn_parameters_recorded(self):
+        """RFC 3461 through smtplib on 465: DSN offered, RET/ENVID and
+        NOTIFY/ORCPT recorded in the queue's envelope with BODY, SMTPUTF8
+        and the stored size; the local recipient's are not recorded."""
+        with smtplib.SMTP_SSL("127.0.0.1", self.d.port("submissions"),
+                              context=client_ctx(), timeout=WAIT) as c:
+            c.ehlo("client.test")
+            self.assertTrue(c.has_extn("dsn"), c.esmtp_features)
+            c.login(ALICE, PASSWORDS[ALICE])
+            c.mail(ALICE, ["RET=HDRS", "ENVID=QQ+2B123", "BODY=8BITMIME",
+                           "SMTPUTF8"])
+            self.assertEqual(c.rcpt("x@remote.example", [
+                "NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;x@remote.example"])[0],
+                250)
+            self.assertEqual(c.rcpt("bob@example.test", ["NOTIFY=NEVER"])[0],
+                             250)
+            self.assertEqual(c.rcpt("y@other.example")[0], 250)
+            self.assertEqual(c.rcpt("z@other.example", [
+                "NOTIFY=DELAY", "NOTIFY=DELAY"]),
+                (501, b"5.5.4 Parameter given more than once"))
+            self.assertEqual(c.rcpt("z@other.example", ["ORCPT=rfc822"]),
+                             (501, b"5.5.4 Bad parameter value: RCPT "
+                                   b"parameter"))
+            self.assertEqual(c.data(b"Subject: dsn\r\n\r\n\xc3\xa9\r\n")[0],
+                             250)
+        queued = self.d.queue_files()
+        self.assertEqual(len(queued), 1)
+        env = read(os.path.join(self.d.queue, "env",
+                                os.path.basename(queued[0]))).decode()
+        lines = env.splitlines()
+        self.assertEqual(lines[4:], [
+            "sender <alice@example.test>", "body 8BITMIME", "smtputf8 yes",
+            f"size {len(read(queued[0]))}", "ret HDRS", "envid QQ+2B123",
+            "recipient <x@remote.example> notify=SUCCESS,FAILURE "
+            "orcpt=rfc822;x@remote.example",
+            "recipient <y@other.example>"], env)
+
+    def test_dsn_not_on_mx(self):
+        """mx without a login: no DSN in EHLO, the parameters unknown."""
+        s = connect(self.d.port("mx"))
+        try:
+            lines = s.ehlo()
+            self.assertEqual([l for l in lines if l[4:] == b"DSN"], [], lines)
+            self.assertEqual(s.line(b"MAIL FROM:<a@example.net> RET=FULL"),
+                             b"555 5.5.4 Unsupported parameter")
+        finally:
+            s.close()
+
     def test_unauthenticated_relay_refused(self):
         s = connect(self.d.port("mx"))
         try:

@@ -212,7 +212,10 @@ static const struct {
 	{ "5M", -1, 0 },
 	{ "5H", -1, 0 },
 	{ "5S", -1, 0 },
-	{ "1d", -1, 0 },
+	{ "1d", 0, 86400 },
+	{ "49710d", 0, 4294944000U },
+	{ "49711d", -1, 0 },
+	{ "1D", -1, 0 },
 	{ "5 m", -1, 0 },
 	{ "5ms", -1, 0 },
 	{ "-5", -1, 0 },
@@ -242,6 +245,33 @@ static const struct {
 	const char	*err;
 } key_cases[] = {
 	{ "hostname mx.example.org", "hostname mx.example.org", NULL },
+	{ "relay_host smtps://smtp.example.net",
+	  "relay_host smtps://smtp.example.net", NULL },
+	{ "relay_host smtp://smtp.example.net:2587 smtps://[2001:db8::1]:465",
+	  "relay_host smtp://smtp.example.net:2587 smtps://[2001:db8::1]:465",
+	  NULL },
+	{ "relay_host http://x.example", NULL, "t.conf:1: relay_host: bad "
+	  "value 'http://x.example' (smtps://HOST[:PORT] or smtp://HOST[:PORT])" },
+	{ "relay_host smtp://x.example:0", NULL, "t.conf:1: relay_host: bad "
+	  "value 'smtp://x.example:0' (bad port)" },
+	{ "relay_host smtp://x.example:25x", NULL, "t.conf:1: relay_host: bad "
+	  "value 'smtp://x.example:25x' (bad port)" },
+	{ "relay_host smtps://", NULL, "t.conf:1: relay_host: bad "
+	  "value 'smtps://' (bad host)" },
+	{ "relay_host smtps://u@x.example", NULL, "t.conf:1: relay_host: bad "
+	  "value 'smtps://u@x.example' (bad host)" },
+	{ "relay_host smtps://[::1", NULL, "t.conf:1: relay_host: bad "
+	  "value 'smtps://[::1' (no ']' after the address)" },
+	{ "relay_auth_file /etc/inlet/relay-auth",
+	  "relay_auth_file /etc/inlet/relay-auth", NULL },
+	{ "relay_ca_file /etc/inlet/ca.pem", "relay_ca_file /etc/inlet/ca.pem",
+	  NULL },
+	{ "queue_lifetime 5d", "queue_lifetime 120h", NULL },
+	{ "queue_lifetime 0", NULL, "t.conf:1: queue_lifetime: '0' out of "
+	  "range (1s..1440h)" },
+	{ "relay_retry_min 1", "relay_retry_min 1s", NULL },
+	{ "relay_retry_max 2h", "relay_retry_max 2h", NULL },
+	{ "relay_user inlet-relay", "relay_user inlet-relay", NULL },
 	{ "hostname [192.0.2.1]", "hostname [192.0.2.1]", NULL },
 	{ "hostname", NULL, "t.conf:1: hostname: missing value" },
 	{ "hostname a b", NULL, "t.conf:1: hostname: extra value 'b'" },

@@ -6,7 +6,8 @@
  * the inletd before the new keys, with their defaults; bad records,
  * each with the error naming its line; the bounds (ENVID 100, ORCPT 500,
  * line length, recipient count, text size); every prefix of a record
- * parsing or failing cleanly; the builder from a transaction.
+ * parsing or failing cleanly; the builder from a transaction, with
+ * its RFC 3461 parameters.
  */
 #include <check.h>
 #include <stdio.h>
@@ -58,10 +59,10 @@ static const struct {
 	  0, ENVELOPE_RET_NONE, NULL, 1, "\"a b>c\"@b.example",
 	  7, NULL },
 	{ HEAD NEWKEYS "recipient <d\xc3\xa9j\xc3\xa0@b\xc3\xa9.example> "
-	  "orcpt=utf-8;d+C3+A9j+C3+A0@b+C3+A9.example\n",
+	  "orcpt=utf-8;d\\x{E9}j\\x{E0}@b\\x{E9}.example\n",
 	  "alice@example.org", ENVELOPE_BODY_7BIT, false, 0,
 	  ENVELOPE_RET_NONE, NULL, 1, "d\xc3\xa9j\xc3\xa0@b\xc3\xa9.example",
-	  0, "utf-8;d+C3+A9j+C3+A0@b+C3+A9.example" },
+	  0, "utf-8;d\\x{E9}j\\x{E0}@b\\x{E9}.example" },
 	{ HEAD NEWKEYS "recipient <z@[192.0.2.1]> notify=DELAY\n",
 	  "alice@example.org", ENVELOPE_BODY_7BIT, false, 0,
 	  ENVELOPE_RET_NONE, NULL, 1, "z@[192.0.2.1]",
@@ -201,6 +202,8 @@ static const struct {
 	{ HEAD "recipient <x@y.example> orcpt=;x@y.example\n",
 	  "line 6: bad recipient" },
 	{ HEAD "recipient <x@y.example> orcpt=rfc822;\n",
+	  "line 6: bad recipient" },
+	{ HEAD "recipient <x@y.example> orcpt=utf-8;+C3+A9@y.example\n",
 	  "line 6: bad recipient" },
 	{ HEAD "recipient <x@y.example> orcpt=rfc822;x=y\n",
 	  "line 6: bad recipient" },
@@ -399,12 +402,21 @@ START_TEST(t_from_tx)
 	struct session_tx tx;
 	struct smtp_addr rcpts[3];
 	struct route routes[3];
+	char orcpt[] = "rfc822;y+2B1@o.test";
+	struct session_rcpt_dsn dsn[3] = {
+		{ SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY, NULL },
+		{ SMTP_NOTIFY_NEVER, NULL },
+		{ 0, orcpt },
+	};
 	struct envelope e;
 	struct buf b;
 
 	memset(&tx, 0, sizeof(tx));
 	memset(rcpts, 0, sizeof(rcpts));
 	memset(routes, 0, sizeof(routes));
+	tx.dsn = dsn;
+	tx.ret = SMTP_RET_HDRS;
+	(void)snprintf(tx.envid, sizeof(tx.envid), "ID+2B1");
 	(void)snprintf(tx.queue_id, sizeof(tx.queue_id), "ABC");
 	(void)snprintf(tx.from_str, sizeof(tx.from_str), "s@x.test");
 	tx.auth_user = "alice";
@@ -425,8 +437,9 @@ START_TEST(t_from_tx)
 	envelope_fmt(&b, &e);
 	ck_assert_str_eq(buf_cstr(&b), "queue-id ABC\narrival T\n"
 	    "client 192.0.2.1\nuser alice\nsender <s@x.test>\n"
-	    "body 8BITMIME\nsmtputf8 no\nsize 99\n"
-	    "recipient <x@o.test>\nrecipient <y@o.test>\n");
+	    "body 8BITMIME\nsmtputf8 no\nsize 99\nret HDRS\nenvid ID+2B1\n"
+	    "recipient <x@o.test> notify=FAILURE,DELAY\n"
+	    "recipient <y@o.test> orcpt=rfc822;y+2B1@o.test\n");
 	envelope_clear(&e);
 	session_tx_envelope(&tx, "192.0.2.1", "T", 99, false, &e);
 	ck_assert_uint_eq(e.nrcpt, 3);

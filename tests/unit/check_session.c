@@ -15,6 +15,7 @@
 #include "chaos.h"
 #include "chat.h"
 #include "conf.h"
+#include "envelope.h"
 #include "log.h"
 #include "route.h"
 #include "session.h"
@@ -50,6 +51,7 @@ struct fake {
 	unsigned	 pauses;
 	unsigned	 pause_ms;	/* the last pause's length */
 	struct chaos	*chaos;		/* from the config's sink_chaos */
+	char		*envelope;	/* the last commit's envelope record */
 };
 
 /* has_rcpt - whether a recipient's local part is name. */
@@ -115,6 +117,23 @@ fake_spool_write(void *ctx, const char *data, size_t len)
 	return 0;
 }
 
+/* fake_envelope - the record conn would store for tx (envelope.h): the
+ * queued recipients, or all of them in sink mode. */
+static void
+fake_envelope(struct fake *f, const struct session_tx *tx)
+{
+	struct envelope e;
+	struct buf b;
+
+	session_tx_envelope(tx, "192.0.2.1", "T", 0, !f->cfg->sink, &e);
+	buf_init(&b, 1 << 20);
+	envelope_fmt(&b, &e);
+	free(f->envelope);
+	f->envelope = strdup(buf_cstr(&b));
+	buf_release(&b);
+	envelope_clear(&e);
+}
+
 static void
 fake_spool_commit(void *ctx, const struct session_tx *tx)
 {
@@ -126,6 +145,7 @@ fake_spool_commit(void *ctx, const struct session_tx *tx)
 	f->commit_nrcpt = conf_is_sink_store(f->cfg) ? 1 :
 	    route_copies(tx->routes, tx->nrcpt, NULL);
 	f->commit_err = has_rcpt(tx, "enospc") ? ENOSPC : 0;
+	fake_envelope(f, tx);
 }
 
 static void
@@ -313,6 +333,7 @@ static void
 fake_fini(struct fake *f)
 {
 	session_free(&f->s);
+	free(f->envelope);
 	ck_assert(!f->spool_open);
 	chaos_unref(&f->chaos);
 	conf_free(&f->cfg);
@@ -552,6 +573,55 @@ START_TEST(test_subject)
 }
 END_TEST
 
+/*
+ * The envelope a transaction records (session_tx_envelope): BODY and the
+ * RFC 3461 parameters, per recipient; only the queued recipients but in
+ * sink mode.  Whole (even _i) and trickled (odd _i).
+ */
+static const struct {
+	const char	*ov;
+	const char	*in;
+	const char	*want;
+} dsn_envs[] = {
+	{ "sink=yes", "EHLO c\r\nMAIL FROM:<a@x.test> RET=HDRS ENVID=E+2B1 "
+	  "BODY=8BITMIME\r\nRCPT TO:<b@y.test> NOTIFY=success,delay "
+	  "ORCPT=rfc822;b@y.test\r\nRCPT TO:<c@y.test>\r\nDATA\r\n"
+	  "Subject: x\r\n\r\nhi\r\n.\r\n",
+	  "queue-id 0123456789AB0001\narrival T\nclient 192.0.2.1\nuser -\n"
+	  "sender <a@x.test>\nbody 8BITMIME\nsmtputf8 no\nsize 0\n"
+	  "ret HDRS\nenvid E+2B1\nrecipient <b@y.test> notify=SUCCESS,DELAY "
+	  "orcpt=rfc822;b@y.test\nrecipient <c@y.test>\n" },
+	{ "mx_auth=yes", "EHLO c\r\nAUTH PLAIN AHVzZXIAc2VjcmV0\r\n"
+	  "MAIL FROM:<user@example.test> RET=FULL ENVID=x SMTPUTF8\r\n"
+	  "RCPT TO:<user@example.test> NOTIFY=NEVER\r\n"
+	  "RCPT TO:<x@remote.example> NOTIFY=FAILURE "
+	  "ORCPT=rfc822;x@remote.example\r\nRCPT TO:<y@remote.example>\r\n"
+	  "DATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n",
+	  "queue-id 0123456789AB0001\narrival T\nclient 192.0.2.1\n"
+	  "user user@example.test\nsender <user@example.test>\nbody 7BIT\n"
+	  "smtputf8 yes\nsize 0\nret FULL\nenvid x\n"
+	  "recipient <x@remote.example> notify=FAILURE "
+	  "orcpt=rfc822;x@remote.example\nrecipient <y@remote.example>\n" },
+};
+
+START_TEST(test_dsn_envelope)
+{
+	char o1[64], o2[] = "queue=/nonexistent/queue";
+	char *ov[] = { o1, o2 };
+	struct fake f;
+
+	(void)snprintf(o1, sizeof(o1), "%s", dsn_envs[_i / 2].ov);
+	fake_init(&f, ov, 2, false);
+	f.trickle = _i % 2 == 1;
+	io_send(&f, dsn_envs[_i / 2].in, strlen(dsn_envs[_i / 2].in));
+	ck_assert_msg(strstr(replies(&f), "250 2.0.0 Ok: queued") != NULL,
+	    "%s", replies(&f));
+	ck_assert_ptr_nonnull(f.envelope);
+	ck_assert_str_eq(f.envelope, dsn_envs[_i / 2].want);
+	fake_fini(&f);
+}
+END_TEST
+
 /* test_error_pause - past half the error budget every error reply is
  * held for a pause (ops->pause) before it is sent. */
 START_TEST(test_error_pause)
@@ -604,6 +674,8 @@ session_suite(void)
 	    (int)(2 * NRECEIVED_ADDRS));
 	tcase_add_loop_test(tc, test_subject, 0, 2);
 	tcase_add_loop_test(tc, test_error_pause, 0, 2);
+	tcase_add_loop_test(tc, test_dsn_envelope, 0,
+	    (int)(2 * (sizeof(dsn_envs) / sizeof(dsn_envs[0]))));
 	suite_add_tcase(s, tc);
 	return s;
 }

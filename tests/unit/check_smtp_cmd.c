@@ -19,6 +19,7 @@
 #define F_S		SMTP_CMD_F_STRICT
 #define F_U		SMTP_CMD_F_UTF8
 #define F_L		SMTP_CMD_F_LOCAL
+#define F_D		SMTP_CMD_F_DSN
 
 /* tlen - a row's length: explicit when it holds a NUL, else strlen(). */
 static size_t
@@ -162,6 +163,8 @@ static const struct mail_case {
 	enum smtp_body		 body;
 	bool			 smtputf8;
 	const char		*auth;		/* NULL: no AUTH= */
+	enum smtp_ret		 ret;
+	const char		*envid;		/* NULL: no ENVID= */
 } mail_cases[] = {
 	/* "FROM:" and the strict and lenient forms */
 	{ .arg = "FROM:<a@example.org>", .local = "a",
@@ -480,6 +483,45 @@ static const struct mail_case {
 	{ .arg = "FROM:<a@b> SIZE=x FOO", .err = SMTP_CMD_ERR_PARAM_VALUE },
 	{ .arg = "FROM:<a@b> FOO =", .err = SMTP_CMD_ERR_PARAM_UNKNOWN },
 	{ .arg = "FROM:<a@@b> FOO", .err = SMTP_CMD_ERR_PATH },
+	/* RFC 3461 §4.3, §4.4: RET and ENVID, only under DSN, once each */
+	{ .arg = "FROM:<a@b> ENVID=x", .err = SMTP_CMD_ERR_PARAM_UNKNOWN },
+	{ .arg = "FROM:<a@b> RET=FULL", .flags = F_D, .local = "a",
+	    .domain = "b", .ret = SMTP_RET_FULL },
+	{ .arg = "FROM:<a@b> ret=hdrs", .flags = F_D, .local = "a",
+	    .domain = "b", .ret = SMTP_RET_HDRS },
+	{ .arg = "FROM:<a@b> RET=NONE", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> RET", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> RET=", .flags = F_D, .err = SMTP_CMD_ERR_PARAM },
+	{ .arg = "FROM:<a@b> RET=FULL RET=FULL", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_TWICE },
+	{ .arg = "FROM:<a@b> RET=FULL RET=HDRS", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_TWICE },
+	{ .arg = "FROM:<a@b> ENVID=QQ+2B123", .flags = F_D, .local = "a",
+	    .domain = "b", .envid = "QQ+2B123" },
+	{ .arg = "FROM:<a@b> ENVID=a+20b+09c", .flags = F_D, .local = "a",
+	    .domain = "b", .envid = "a+20b+09c" },
+	{ .arg = "FROM:<a@b> envid=x ENVID=x", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_TWICE },
+	{ .arg = "FROM:<a@b> ENVID=a+2b", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> ENVID=a+", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> ENVID=+00", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> ENVID=+0A", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> ENVID=+C3+A9", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> ENVID", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> SMTPUTF8 ENVID=\xc3\xa9", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "FROM:<a@b> SIZE=5 RET=HDRS BODY=8BITMIME ENVID=e SMTPUTF8",
+	    .flags = F_D | F_S, .local = "a", .domain = "b",
+	    .has_size = true, .size = 5, .body = SMTP_BODY_8BITMIME,
+	    .smtputf8 = true, .ret = SMTP_RET_HDRS, .envid = "e" },
 };
 
 /* check_addr - the parsed address against a row's expectations. */
@@ -513,6 +555,8 @@ START_TEST(test_mail)
 	ck_assert(m.smtputf8 == c->smtputf8);
 	ck_assert(m.has_auth == (c->auth != NULL));
 	ck_assert_str_eq(m.auth, c->auth != NULL ? c->auth : "");
+	ck_assert_int_eq(m.ret, c->ret);
+	ck_assert_str_eq(m.envid, c->envid != NULL ? c->envid : "");
 }
 END_TEST
 
@@ -526,6 +570,8 @@ static const struct rcpt_case {
 	const char		*local;
 	const char		*domain;
 	bool			 utf8;
+	unsigned		 notify;
+	const char		*orcpt;		/* NULL: no ORCPT= */
 } rcpt_cases[] = {
 	{ .arg = "TO:<u@example.org>", .local = "u",
 	    .domain = "example.org" },
@@ -617,6 +663,66 @@ static const struct rcpt_case {
 	{ .arg = "TO:<u@d> X=\xc3\xa9", .err = SMTP_CMD_ERR_PARAM },
 	{ .arg = "TO:<u@d> X=\xc3\xa9", .flags = F_U,
 	    .err = SMTP_CMD_ERR_PARAM_UNKNOWN },
+	/* RFC 3461 §4.1, §4.2: NOTIFY and ORCPT under DSN, once each */
+	{ .arg = "TO:<u@d> NOTIFY=NEVER", .flags = F_D, .local = "u",
+	    .domain = "d", .notify = SMTP_NOTIFY_NEVER },
+	{ .arg = "TO:<u@d> notify=success,Failure,DELAY", .flags = F_D,
+	    .local = "u", .domain = "d", .notify = SMTP_NOTIFY_SUCCESS |
+	    SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY },
+	{ .arg = "TO:<u@d> NOTIFY=DELAY,FAILURE", .flags = F_D, .local = "u",
+	    .domain = "d", .notify = SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY },
+	{ .arg = "TO:<u@d> NOTIFY=SUCCESS,NEVER", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> NOTIFY=NEVER,SUCCESS", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> NOTIFY=SUCCESS,SUCCESS", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> NOTIFY=SUCCESS,,FAILURE", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> NOTIFY=SUCCESS,", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> NOTIFY=ALWAYS", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> NOTIFY", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> NOTIFY=", .flags = F_D, .err = SMTP_CMD_ERR_PARAM },
+	{ .arg = "TO:<u@d> NOTIFY=DELAY NOTIFY=DELAY", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_TWICE },
+	{ .arg = "TO:<u@d> ORCPT=rfc822;u@d", .flags = F_D, .local = "u",
+	    .domain = "d", .orcpt = "rfc822;u@d" },
+	{ .arg = "TO:<u@d> ORCPT=RFC822;a+20b+2Bc@d", .flags = F_D,
+	    .local = "u", .domain = "d", .orcpt = "RFC822;a+20b+2Bc@d" },
+	{ .arg = "TO:<u@d> ORCPT=utf-8;u\\x{E9}@d", .flags = F_D,
+	    .local = "u", .domain = "d", .orcpt = "utf-8;u\\x{E9}@d" },
+	{ .arg = "TO:<u@d> ORCPT=rfc822", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT=;u@d", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT=rfc822;", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT=rfc(822);u@d", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT=rfc822;a+2b", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT=rfc822;a+0Db", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT=rfc822;a+7F", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT=rfc822;\xc3\xa9@d", .flags = F_D | F_U,
+	    .err = SMTP_CMD_ERR_PARAM_VALUE },
+	{ .arg = "TO:<u@d> ORCPT=rfc822;a ORCPT=rfc822;a", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_TWICE },
+	{ .arg = "TO:<u@d>  ORCPT=rfc822;x@y\tNOTIFY=FAILURE ", .flags = F_D,
+	    .local = "u", .domain = "d", .notify = SMTP_NOTIFY_FAILURE,
+	    .orcpt = "rfc822;x@y" },
+	{ .arg = "TO:<u@d> NOTIFY=FAILURE FOO=1", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_UNKNOWN },
+	{ .arg = "TO:<u@d> NOTIFY=FAILURE =1", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM },
+	{ .arg = "TO:<u@d> RET=FULL", .flags = F_D,
+	    .err = SMTP_CMD_ERR_PARAM_UNKNOWN },
 };
 
 START_TEST(test_rcpt)
@@ -633,6 +739,8 @@ START_TEST(test_rcpt)
 		return;
 	}
 	check_addr(&r.to, c->local, c->domain, false, c->utf8);
+	ck_assert_uint_eq(r.notify, c->notify);
+	ck_assert_str_eq(r.orcpt, c->orcpt != NULL ? c->orcpt : "");
 }
 END_TEST
 
@@ -738,6 +846,32 @@ START_TEST(test_auth_param_len)
 	    SMTP_CMD_ERR_PARAM_VALUE);
 	if (err == SMTP_CMD_OK)
 		ck_assert_uint_eq(strlen(m.auth), n);
+}
+END_TEST
+
+/* ENVID= is at most 100 characters, ORCPT= at most 500 (RFC 3461). */
+START_TEST(test_dsn_param_len)
+{
+	char arg[700], *p;
+	size_t n = (size_t)_i % 2 + (_i < 2 ? SMTP_ENVID_MAX :
+	    SMTP_ORCPT_MAX);
+	struct smtp_mail_args m;
+	struct smtp_rcpt_args r;
+	enum smtp_cmd_err err;
+
+	if (_i < 2) {
+		p = stpcpy(arg, "FROM:<a@b> ENVID=");
+		p = fill(p, n, 'e', false);
+		err = smtp_cmd_parse_mail(arg, (size_t)(p - arg), F_D, &m);
+	} else {
+		p = stpcpy(arg, "TO:<a@b> ORCPT=rfc822;");
+		p = fill(p, n - 7, 'o', false);
+		err = smtp_cmd_parse_rcpt(arg, (size_t)(p - arg), F_D, &r);
+	}
+	ck_assert_int_eq(err, _i % 2 == 0 ? SMTP_CMD_OK :
+	    SMTP_CMD_ERR_PARAM_VALUE);
+	if (err == SMTP_CMD_OK)
+		ck_assert_uint_eq(strlen(_i < 2 ? m.envid : r.orcpt), n);
 }
 END_TEST
 
@@ -1099,6 +1233,7 @@ smtp_cmd_suite(void)
 	add_table(s, "rcpt", test_rcpt, NITEMS(rcpt_cases));
 	add_table(s, "limits", test_len, NITEMS(len_cases));
 	add_table(s, "auth_param_len", test_auth_param_len, 3);
+	add_table(s, "dsn_param_len", test_dsn_param_len, 4);
 	add_table(s, "bdat", test_bdat, NITEMS(bdat_cases));
 	add_table(s, "helo", test_helo, NITEMS(helo_cases));
 	add_table(s, "helo_nul", test_helo_nul, 1);

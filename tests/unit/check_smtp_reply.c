@@ -67,6 +67,8 @@ static const struct fmt_case fmt_cases[] = {
 	{ SMTP_R_AUTH_CHALLENGE, NULL, "334 \r\n" },
 	{ SMTP_R_PARAM_REPEATED, NULL,
 	    "501 5.5.4 Parameter repeated with a different value\r\n" },
+	{ SMTP_R_PARAM_TWICE, NULL,
+	    "501 5.5.4 Parameter given more than once\r\n" },
 	{ SMTP_R_NUL, NULL, "554 5.6.0 Message rejected: NUL octet in message; "
 	    "binary data needs BDAT and BODY=BINARYMIME\r\n" },
 	{ SMTP_R_DATA_GO, NULL, "354 End data with <CR><LF>.<CR><LF>\r\n" },

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * dsn - RFC 3464 delivery status notifications as message text.  Owns
+ * the report's layout and the rule of when one is due; no I/O (the
+ * relay delivers the text into the sender's Maildir).  RFC 3461 §4.1
+ * (NOTIFY), RFC 3464 (fields), RFC 6522 (multipart/report), RFC 3463
+ * (status codes), RFC 3834 (Auto-Submitted).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dsn.h"
+#include "log.h"
+
+#define DSN_NOTIFY_FAILURE	2u	/* RFC 3461 bits, as envelope.h */
+#define DSN_NOTIFY_NEVER	8u
+
+bool
+dsn_is_wanted(const char *sender, unsigned notify)
+{
+	if (sender == NULL || sender[0] == '\0')
+		return false;
+	if (notify == 0)
+		return true;
+	return (notify & DSN_NOTIFY_NEVER) == 0 &&
+	    (notify & DSN_NOTIFY_FAILURE) != 0;
+}
+
+/* is_status - "X.Y.Z" (RFC 3463: class 2/4/5, 1-3 and 1-3 digits). */
+static size_t
+is_status(const char *s)
+{
+	size_t i = 0, n;
+	int part;
+
+	if (s[0] != '2' && s[0] != '4' && s[0] != '5')
+		return 0;
+	i = 1;
+	for (part = 0; part < 2; part++) {
+		if (s[i] != '.')
+			return 0;
+		i++;
+		for (n = 0; s[i] >= '0' && s[i] <= '9' && n < 3; n++)
+			i++;
+		if (n == 0)
+			return 0;
+	}
+	return s[i] == ' ' || s[i] == '\0' ? i : 0;
+}
+
+/* is_reply - "550 text" or "550": a reply's code first. */
+static bool
+is_reply(const char *p)
+{
+	return p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' &&
+	    p[2] >= '0' && p[2] <= '9' && (p[3] == ' ' || p[3] == '\0');
+}
+
+char *
+dsn_status(const char *reply, char *dst, size_t dstlen)
+{
+	const char *p = reply;
+	size_t n;
+
+	if (is_reply(p)) {
+		p += p[3] == ' ' ? 4 : 3;
+		if ((n = is_status(p)) != 0 && p[0] == reply[0]) {
+			(void)snprintf(dst, dstlen, "%.*s", (int)n, p);
+			return dst;
+		}
+		(void)snprintf(dst, dstlen, "%c.0.0", reply[0]);
+		return dst;
+	}
+	if ((n = is_status(p)) != 0) {
+		(void)snprintf(dst, dstlen, "%.*s", (int)n, p);
+		return dst;
+	}
+	(void)snprintf(dst, dstlen, "5.0.0");
+	return dst;
+}
+
+char *
+dsn_date_fmt(time_t t, char *dst, size_t dstlen)
+{
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+		"Sep", "Oct", "Nov", "Dec",
+	};
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
+	    tm.tm_mon < 0 || tm.tm_mon > 11) {
+		(void)snprintf(dst, dstlen, "Thu, 01 Jan 1970 00:00:00 +0000");
+		return dst;
+	}
+	(void)snprintf(dst, dstlen, "%s, %02d %s %04d %02d:%02d:%02d +0000",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return dst;
+}
+
+/* header - the report's own header and the text part for people. */
+static int
+header(struct buf *b, const struct dsn_report *r)
+{
+	char date[64];
+	size_t i;
+	int rc = 0;
+
+	rc |= buf_addf(b, "From: Mail Delivery System <MAILER-DAEMON@%s>\n"
+	    "To: <%s>\nSubject: Undelivered Mail Returned to Sender\n"
+	    "Date: %s\nMessage-ID: <%s.%lld.dsn@%s>\n"
+	    "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
+	    r->reporting_mta, r->sender, dsn_date_fmt(r->now, date,
+	    sizeof(date)), r->queue_id, (long long)r->now, r->reporting_mta,
+	    r->boundary);
+	rc |= buf_addf(b, "--%s\nContent-Description: Notification\n"
+	    "Content-Type: text/plain; charset=utf-8\n\n"
+	    "This is the mail system at host %s.\n\n"
+	    "Your message could not be delivered to one or more of its\n"
+	    "recipients; the reasons are below, and the message%s is\n"
+	    "attached.\n\n", r->boundary, r->reporting_mta,
+	    r->full ? "" : "'s header");
+	for (i = 0; i < r->nrcpt; i++)
+		rc |= buf_addf(b, "<%s>: %s\n", r->rcpts[i].addr,
+		    r->rcpts[i].reply);
+	return rc;
+}
+
+/* status_part - the message/delivery-status part (RFC 3464 §2). */
+static int
+status_part(struct buf *b, const struct dsn_report *r)
+{
+	char date[64], status[16];
+	size_t i;
+	int rc = 0;
+
+	rc |= buf_addf(b, "\n--%s\nContent-Description: Delivery report\n"
+	    "Content-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; %s\n", r->boundary, r->reporting_mta);
+	if (r->envid != NULL)
+		rc |= buf_addf(b, "Original-Envelope-Id: %s\n", r->envid);
+	rc |= buf_addf(b, "Arrival-Date: %s\n", dsn_date_fmt(r->arrival,
+	    date, sizeof(date)));
+	for (i = 0; i < r->nrcpt; i++) {
+		const struct dsn_rcpt *d = &r->rcpts[i];
+
+		rc |= buf_adds(b, "\n");
+		if (d->orcpt != NULL)
+			rc |= buf_addf(b, "Original-Recipient: %s\n",
+			    d->orcpt);
+		rc |= buf_addf(b, "Final-Recipient: rfc822; %s\n"
+		    "Action: failed\nStatus: %s\n", d->addr,
+		    dsn_status(d->reply, status, sizeof(status)));
+		if (r->remote_mta != NULL)
+			rc |= buf_addf(b, "Remote-MTA: dns; %s\n",
+			    r->remote_mta);
+		/* RFC 3464 §2.3.6: smtp; the reply when the peer said it */
+		rc |= buf_addf(b, "Diagnostic-Code: %s; %s\n",
+		    is_reply(d->reply) ? "smtp" : "x-inlet", d->reply);
+		if (d->last_attempt != 0)
+			rc |= buf_addf(b, "Last-Attempt-Date: %s\n",
+			    dsn_date_fmt(d->last_attempt, date, sizeof(date)));
+	}
+	return rc;
+}
+
+/* header_len - the octets of the original's header (to the blank line,
+ * which is not included). */
+static size_t
+header_len(const char *m, size_t len)
+{
+	size_t i;
+
+	if (len > 0 && m[0] == '\n')
+		return 0;
+	for (i = 0; i + 1 < len; i++)
+		if (m[i] == '\n' && (m[i + 1] == '\n' ||
+		    (m[i + 1] == '\r' && i + 2 < len && m[i + 2] == '\n')))
+			return i + 1;
+	return len;
+}
+
+int
+dsn_fmt(struct buf *b, const struct dsn_report *r)
+{
+	size_t n = r->full ? r->original_len : header_len(r->original,
+	    r->original_len);
+	int rc = 0;
+
+	rc |= header(b, r);
+	rc |= status_part(b, r);
+	rc |= buf_addf(b, "\n--%s\nContent-Description: %s\n"
+	    "Content-Type: %s\n%s\n", r->boundary,
+	    r->full ? "Undelivered Message" : "Undelivered Message Headers",
+	    r->full ? "message/rfc822" : "text/rfc822-headers",
+	    r->full ? "Content-Transfer-Encoding: 8bit\n" : "");
+	rc |= buf_add(b, r->original, n);
+	if (n > 0 && r->original[n - 1] != '\n')
+		rc |= buf_adds(b, "\n");
+	rc |= buf_addf(b, "\n--%s--\n", r->boundary);
+	return rc == 0 ? 0 : -1;
+}

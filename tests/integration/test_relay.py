@@ -1,0 +1,534 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+"""inlet-relay against real peers: mail submitted to inletd on 587 (AUTH
+over STARTTLS, into the queue) is handed by inlet-relay to a private
+Postfix on 127.0.0.1 (smarthost.py: its own config and queue; STARTTLS
+or implicit TLS with a certificate from a test CA, Cyrus SASL,
+check_recipient_access answering 450 and 550 for chosen addresses,
+Maildir delivery), and a DSN for a refused recipient lands in the
+sender's Maildir.  Faults: the smarthost down at start, a certificate for
+another name, no STARTTLS offered, 535 at AUTH, and, with a scripted
+server that records what it was sent, 421 greeting, 552 after DATA and
+kill -9 of inlet-relay in the middle of DATA.  Every wait is bounded.
+"""
+import email
+import email.policy
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inlet_harness as harness  # noqa: E402
+import smarthost  # noqa: E402
+from inlet_harness import WAIT, Daemon, make_sasldb  # noqa: E402
+
+RELAY = os.environ.get("INLET_RELAY", os.path.join(
+    os.path.dirname(harness.INLETD), "inlet-relay"))
+SLOW = WAIT * 3     # Postfix's own steps (start, reload, delivery)
+BUSY = "busy@remote.example"        # the smarthost answers 450 4.2.0
+NOUSER = "nouser@remote.example"    # and 550 5.1.1
+free_port = smarthost.free_port
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, timeout=SLOW, **kw)
+
+
+def wait_for(cond, timeout=SLOW, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def maildir_files(d):
+    out = []
+    for sub in ("new", "cur"):
+        p = os.path.join(d, sub)
+        if os.path.isdir(p):
+            out += [os.path.join(p, f) for f in sorted(os.listdir(p))]
+    return out
+
+
+class FakeServer(threading.Thread):
+    """A scripted smarthost on 127.0.0.1: greeting, EHLO (STARTTLS when
+    tls is given: an SSLContext), then MAIL/RCPT/DATA with the replies
+    asked for; records every command; with hang_after_data it never
+    answers the final dot (so a test can kill the client then)."""
+
+    def __init__(self, tls=None, greeting=b"220 fake ESMTP",
+                 final=b"250 2.0.0 ok", hang_after_data=False):
+        super().__init__(daemon=True)
+        self.tls, self.greeting, self.final = tls, greeting, final
+        self.hang = hang_after_data
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(5)
+        self.lsock.settimeout(SLOW)
+        self.port = self.lsock.getsockname()[1]
+        self.commands = []
+        self.got_data = threading.Event()
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        try:
+            while not self.stop_ev.is_set():
+                try:
+                    c, _ = self.lsock.accept()
+                except OSError:
+                    return
+                c.settimeout(SLOW)
+                self.conns = [c]
+                try:
+                    self.session(c)
+                except (OSError, ssl.SSLError):
+                    pass
+                finally:
+                    for s in self.conns:
+                        s.close()
+        finally:
+            self.lsock.close()
+
+    def session(self, c):
+        f = c.makefile("rb")
+        c.sendall(self.greeting + b"\r\n")
+        if not self.greeting.startswith(b"220"):
+            return
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            cmd = line.rstrip(b"\r\n")
+            self.commands.append(cmd)
+            verb = cmd.split(b" ")[0].upper()
+            if verb == b"EHLO":
+                c.sendall(b"250-fake\r\n" +
+                          (b"250-STARTTLS\r\n" if self.tls and
+                           not isinstance(c, ssl.SSLSocket) else b"") +
+                          b"250 8BITMIME\r\n")
+            elif verb == b"STARTTLS" and self.tls:
+                c.sendall(b"220 2.0.0 go\r\n")
+                c = self.tls.wrap_socket(c, server_side=True)
+                self.conns.append(c)
+                f = c.makefile("rb")
+            elif verb == b"DATA":
+                c.sendall(b"354 go\r\n")
+                while f.readline() not in (b".\r\n", b""):
+                    pass
+                self.got_data.set()
+                if self.hang:
+                    self.stop_ev.wait(SLOW)
+                    return
+                c.sendall(self.final + b"\r\n")
+            elif verb == b"QUIT":
+                c.sendall(b"221 bye\r\n")
+                return
+            else:
+                c.sendall(b"250 ok\r\n")
+
+    def close(self):
+        self.stop_ev.set()
+        self.lsock.close()
+
+
+def fake_tls(directory):
+    """A server context for FakeServer (a certificate for 127.0.0.1) and
+    the CA that signed it."""
+    ca, cert, key = smarthost.make_ca_cert(directory, "fake.test")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return ctx, ca
+
+
+def delivered(sh, rcpt, subject):
+    """The smarthost's copies of the message subject for rcpt."""
+    return [p for p, data in sh.messages()
+            if re.search(rb"^Delivered-To: " + re.escape(rcpt.encode()) +
+                         rb"\r?$", data, re.M) and
+            re.search(rb"^Subject: " + re.escape(subject.encode()) +
+                      rb"\r?$", data, re.M)]
+
+
+class RelayTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="inlet-relay-")
+        cls.smarthost = smarthost.start(cls.work)
+        cls.inlet_cert = harness.make_cert(cls.work, "inlet")
+        cls.sasldb = make_sasldb(os.path.join(cls.work, "inlet-sasldb"),
+                                 {"alice@example.test": "alicepw"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.smarthost.stop()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def setUp(self):
+        self.smarthost.set_access({
+            BUSY: "450 4.2.0 Mailbox busy, try again later",
+            NOUSER: "550 5.1.1 No such user here"})
+        self.d = Daemon({
+            "sasl_db": self.sasldb, "queue": None, "relay_host": None,
+        }, listen="listen 127.0.0.1:0 submission\n",
+            maildir="mail/%d/%u", certs=[("inlet",) + self.inlet_cert],
+            start=False)
+        self.queue = self.d.path("queue")
+        self.authfile = self.d.path("relay-auth")
+        self.write_auth(self.smarthost.password)
+        self.relay_conf = {
+            "sasl_db": self.sasldb, "queue": self.queue,
+            "relay_host": "smtp://localhost:%d" %
+            self.smarthost.ports["submission"],
+            "relay_auth_file": self.authfile,
+            "relay_ca_file": self.smarthost.ca_path,
+            "relay_retry_min": "1s", "relay_retry_max": "2s",
+            "command_timeout": "20s",
+        }
+        self.d.write_conf(self.relay_conf)
+        self.d.start()
+        self.relay = None
+        self.relay_log = self.d.path("relay.log")
+
+    def tearDown(self):
+        self.stop_relay()
+        self.d.stop()
+        self.d.cleanup()
+
+    def write_auth(self, password):
+        user = self.smarthost.user
+        with open(self.authfile, "w") as f:
+            f.write(f"# smarthost logins\nlocalhost {user} {password}\n"
+                    f"127.0.0.1 {user} {password}\n")
+        os.chmod(self.authfile, 0o600)
+
+    def set_conf(self, **kw):
+        self.relay_conf.update(kw)
+        self.d.write_conf(self.relay_conf)
+
+    def start_relay(self, *args):
+        self.logf = open(self.relay_log, "a")
+        self.relay = subprocess.Popen(
+            [RELAY, "-d", "-c", self.d.conf] + list(args),
+            stdout=self.logf, stderr=self.logf, stdin=subprocess.DEVNULL)
+
+    def stop_relay(self, sig=signal.SIGTERM):
+        if self.relay is None:
+            return None
+        if self.relay.poll() is None:
+            self.relay.send_signal(sig)
+        try:
+            rc = self.relay.wait(SLOW)
+        except subprocess.TimeoutExpired:
+            self.relay.kill()
+            rc = self.relay.wait(WAIT)
+        self.relay = None
+        self.logf.close()
+        return rc
+
+    def relay_text(self):
+        with open(self.relay_log, errors="replace") as f:
+            return f.read()
+
+    def wait_relay_log(self, pattern, count=1, since=0):
+        """Wait for count lines matching pattern in the relay's log (after
+        its first since characters)."""
+        return wait_for(lambda: len(re.findall(
+            pattern, self.relay_text()[since:])) >= count,
+            what=pattern + " in\n" + self.relay_text())
+
+    def submit(self, rcpts, subject="hello", body="Hi there.\n"):
+        """AUTH on 587 (STARTTLS) as alice, as a mail client does."""
+        ctx = ssl.create_default_context(cafile=self.inlet_cert[0])
+        with smtplib.SMTP("127.0.0.1", self.d.port("submission"),
+                          timeout=WAIT) as s:
+            s.ehlo("client.test")
+            s.starttls(context=ctx)
+            s.ehlo("client.test")
+            s.login("alice@example.test", "alicepw")
+            msg = (f"From: alice@example.test\r\nTo: {', '.join(rcpts)}\r\n"
+                   f"Subject: {subject}\r\nMessage-ID: <{subject}@client."
+                   f"test>\r\n\r\n{body}")
+            s.sendmail("alice@example.test", rcpts, msg)
+
+    def queue_names(self):
+        p = os.path.join(self.queue, "new")
+        return sorted(os.listdir(p)) if os.path.isdir(p) else []
+
+    def alice_dsns(self):
+        return maildir_files(self.d.path("mail", "example.test", "alice"))
+
+    def relay_cmd(self, *args):
+        return run([RELAY, "-c", self.d.conf] + list(args))
+
+    # ---- the happy path and the refusals ------------------------------
+
+    def test_delivers_and_bounces(self):
+        self.start_relay()
+        self.submit(["bob@remote.example", NOUSER], subject="first")
+        wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                   "first"), what="bob's mail")
+        self.wait_relay_log(r"event=delivery .*to=\"<bob@remote\.example>\" "
+                            r"relay=\"localhost\[127\.0\.0\.1\]:\d+\" "
+                            r"delay=\d+s status=sent dsn=2\.0\.0")
+        self.wait_relay_log(r"to=\"<nouser@remote\.example>\".*"
+                            r"status=bounced dsn=5\.1\.1 reply=\"550 5\.1\.1")
+        dsns = wait_for(self.alice_dsns, what="the DSN")
+        with open(dsns[0], "rb") as f:
+            m = email.message_from_binary_file(f, policy=email.policy.default)
+        self.assertEqual(m.get_content_type(), "multipart/report")
+        self.assertEqual(m.get_param("report-type"), "delivery-status")
+        self.assertEqual(m["Return-Path"], "<>")
+        self.assertEqual(m["Auto-Submitted"], "auto-replied")
+        parts = list(m.iter_parts())
+        self.assertEqual(parts[1].get_content_type(),
+                         "message/delivery-status")
+        blocks = parts[1].get_payload()
+        self.assertEqual(len(blocks), 2)    # per message, one recipient
+        self.assertEqual(blocks[0]["Reporting-MTA"], "dns; mx.test")
+        rcpt = blocks[1]
+        self.assertEqual(rcpt["Final-Recipient"], "rfc822; " + NOUSER)
+        self.assertEqual(rcpt["Action"], "failed")
+        self.assertEqual(rcpt["Status"], "5.1.1")
+        self.assertIn("550 5.1.1", rcpt["Diagnostic-Code"])
+        self.assertEqual(rcpt["Remote-MTA"], "dns; localhost")
+        self.assertEqual(parts[2].get_content_type(), "text/rfc822-headers")
+        self.assertIn("Subject: first", parts[2].get_content())
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        self.assertEqual(len(self.alice_dsns()), 1)
+
+    def test_tempfail_is_retried_then_delivered(self):
+        self.start_relay()
+        self.submit([BUSY], subject="later")
+        self.wait_relay_log(r"to=\"<busy@remote\.example>\".*"
+                            r"status=deferred dsn=4\.2\.0")
+        listing = self.relay_cmd("-l").stdout.decode()
+        self.assertRegex(listing, r"<busy@remote\.example> deferred until "
+                         r"\S+, 1 tries: 450 4\.2\.0 ")
+        self.assertRegex(listing, r"<alice@example\.test>")
+        self.smarthost.set_access({NOUSER: "550 5.1.1 No such user here"})
+        wait_for(lambda: delivered(self.smarthost, BUSY, "later"),
+                 what="the retried delivery")
+        self.wait_relay_log(r"to=\"<busy@remote\.example>\".*status=sent")
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        self.assertEqual(self.alice_dsns(), [])
+
+    def test_connection_reused(self):
+        # two messages queued before the agent starts: one connection
+        self.submit(["carol@remote.example"], subject="one")
+        self.submit(["carol@remote.example", "dave@remote.example"],
+                    subject="two")
+        self.start_relay()
+        wait_for(lambda: delivered(self.smarthost, "dave@remote.example",
+                                   "two"), what="the second message")
+        self.wait_relay_log(r"status=sent", count=3)
+        self.assertEqual(len(delivered(self.smarthost, "carol@remote.example",
+                                       "one")), 1)
+        # one session: AUTH once, two transactions, RSET between them
+        self.assertRegex(self.smarthost.log_text(),
+                         r"disconnect from localhost\[127\.0\.0\.1\] ehlo=2 "
+                         r"starttls=1 auth=1 mail=2 rcpt=3 data=2 rset=1 "
+                         r"quit=1")
+
+    def test_implicit_tls(self):
+        self.set_conf(relay_host="smtps://localhost:%d" %
+                      self.smarthost.ports["smtps"])
+        self.start_relay()
+        self.submit(["bob@remote.example"], subject="smtps")
+        wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                   "smtps"), what="the message")
+
+    # ---- faults --------------------------------------------------------
+
+    def test_smarthost_down_at_start_then_flush(self):
+        self.set_conf(relay_host=f"smtp://127.0.0.1:{free_port()}")
+        self.start_relay()
+        self.submit(["bob@remote.example"], subject="down")
+        self.wait_relay_log(r"event=connection .*Connection refused")
+        self.wait_relay_log(r"status=deferred dsn=4\.4\.2")
+        self.assertEqual(len(self.queue_names()), 1)
+        # the smarthost is back (here: the right one is configured)
+        self.set_conf(relay_host="smtp://localhost:%d" %
+                      self.smarthost.ports["submission"],
+                      relay_retry_min="1h", relay_retry_max="1h")
+        self.relay.send_signal(signal.SIGHUP)
+        self.wait_relay_log(r"event=reload status=ok")
+        r = self.relay_cmd("-f")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: self.queue_names() == [], what="the flush")
+        self.wait_relay_log(r"to=\"<bob@remote\.example>\".*status=sent")
+
+    def test_wrong_certificate_name_defers(self):
+        other = smarthost.start(tempfile.mkdtemp(prefix="inlet-relay-",
+                                                 dir=self.work),
+                                cert_host="other.example")
+        try:
+            self.set_conf(relay_host="smtp://localhost:%d" %
+                          other.ports["submission"],
+                          relay_ca_file=other.ca_path)
+            self.start_relay()
+            self.submit(["bob@remote.example"], subject="wrongname")
+            self.wait_relay_log(r"event=connection .*certificate: "
+                                r"[Hh]ostname mismatch")
+            self.wait_relay_log(r"status=deferred")
+            self.assertEqual(other.messages(), [])
+            self.assertNotRegex(other.log_text(), r"(?i)sasl_method|from=<")
+        finally:
+            other.stop()
+        self.assertEqual(len(self.queue_names()), 1)
+
+    def test_no_starttls_offered_sends_nothing_in_clear(self):
+        self.set_conf(relay_host="smtp://localhost:%d" %
+                      self.smarthost.ports["plain"])
+        self.start_relay()
+        self.submit(["bob@remote.example"], subject="clear")
+        self.wait_relay_log(r"STARTTLS is required but not offered")
+        self.wait_relay_log(r"status=deferred")
+        fake = FakeServer(tls=None)
+        fake.start()
+        try:
+            self.stop_relay()
+            mark = len(self.relay_text())
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}")
+            self.start_relay()
+            self.wait_relay_log(r"STARTTLS is required", since=mark)
+            verbs = [c.split(b" ")[0].upper() for c in fake.commands]
+            self.assertIn(b"EHLO", verbs)
+            self.assertNotIn(b"MAIL", verbs)
+            self.assertNotIn(b"AUTH", verbs)
+        finally:
+            fake.close()
+
+    def test_535_at_auth_defers(self):
+        self.write_auth("wrong")
+        self.start_relay()
+        self.submit(["bob@remote.example"], subject="badauth")
+        self.wait_relay_log(r"event=connection .*535 5\.7\.8")
+        self.wait_relay_log(r"status=deferred dsn=4\.7\.8")
+        self.assertEqual(len(self.queue_names()), 1)
+        self.assertEqual(self.alice_dsns(), [])
+
+    def test_421_greeting_and_552_after_data(self):
+        fake = FakeServer(greeting=b"421 4.3.2 not now")
+        fake.start()
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}")
+            self.start_relay()
+            self.submit(["bob@remote.example"], subject="busy")
+            self.wait_relay_log(r"status=deferred dsn=4\.3\.2 "
+                                r"reply=\"421 4\.3\.2 not now\"")
+        finally:
+            fake.close()
+        self.stop_relay()
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fake"))
+        fake = FakeServer(tls=ctx, final=b"552 5.3.4 too big for me")
+        fake.start()
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca)
+            self.start_relay()
+            self.relay_cmd("-f")
+            self.wait_relay_log(r"to=\"<bob@remote\.example>\".*"
+                                r"status=bounced dsn=5\.3\.4")
+            wait_for(self.alice_dsns, what="the DSN for the 552")
+            wait_for(lambda: self.queue_names() == [], what="empty queue")
+        finally:
+            fake.close()
+
+    def test_kill_9_during_data_loses_nothing(self):
+        """kill -9 while the smarthost holds the final reply: nothing is
+        lost, and the restarted agent's delivery is the only copy at the
+        smarthost, since this one never said 250.  (The duplicate the
+        design allows, a 250 that arrives just before the kill, leaves
+        the state unsaved and so sends the message once more.)"""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fake9"))
+        fake = FakeServer(tls=ctx, hang_after_data=True)
+        fake.start()
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca)
+            self.start_relay()
+            self.submit(["bob@remote.example", "carol@remote.example"],
+                        subject="killed")
+            self.assertTrue(fake.got_data.wait(SLOW), "no DATA at the fake")
+            self.stop_relay(signal.SIGKILL)
+        finally:
+            fake.close()
+        self.assertEqual(len(self.queue_names()), 1)
+        self.set_conf(relay_host="smtp://localhost:%d" %
+                      self.smarthost.ports["submission"],
+                      relay_auth_file=self.authfile,
+                      relay_ca_file=self.smarthost.ca_path)
+        self.start_relay()
+        for u in ("bob@remote.example", "carol@remote.example"):
+            wait_for(lambda: delivered(self.smarthost, u, "killed"),
+                     what=u + "'s copy")
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        self.stop_relay()
+        for u in ("bob@remote.example", "carol@remote.example"):
+            self.assertEqual(len(delivered(self.smarthost, u, "killed")), 1)
+
+    # ---- the command line ----------------------------------------------
+
+    def test_one_agent_per_queue(self):
+        r = self.relay_cmd("-f")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"not running", r.stderr)
+        self.start_relay()
+        self.wait_relay_log(r"event=start")
+        r = run([RELAY, "-d", "-c", self.d.conf])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"another inlet-relay runs", r.stderr)
+        r = self.relay_cmd("-f")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_relay_log(r"event=flush")
+        self.assertEqual(self.stop_relay(), 0)
+
+    def test_delete_list_and_check(self):
+        self.set_conf(relay_host=f"smtp://127.0.0.1:{free_port()}")
+        self.submit(["bob@remote.example"], subject="todelete")
+        names = self.queue_names()
+        self.assertEqual(len(names), 1)
+        r = self.relay_cmd("-l")
+        self.assertIn(b"<bob@remote.example> pending", r.stdout)
+        self.assertIn(b"1 message in the queue", r.stdout)
+        r = self.relay_cmd("-D", names[0])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.queue_names(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.queue, "env",
+                                                     names[0])))
+        r = self.relay_cmd("-D", names[0])
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.relay_cmd("-n").returncode, 0)
+        os.chmod(self.authfile, 0o644)
+        r = self.relay_cmd("-n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"it holds passwords", r.stderr)
+        os.chmod(self.authfile, 0o600)
+        self.set_conf(relay_host="http://x.test")
+        r = self.relay_cmd("-n")
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr.decode(), r"inlet\.conf:\d+: relay_host")
+
+
+if __name__ == "__main__":
+    if not os.access(RELAY, os.X_OK):
+        print("missing: " + RELAY)
+        sys.exit(1 if harness.CI else 77)
+    missing = smarthost.missing()
+    if missing:
+        print("missing: " + ", ".join(missing))
+        sys.exit(1 if harness.CI else 77)
+    sys.exit(harness.main("test_relay", ("openssl", "saslpasswd2")))

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * check_dsn - the RFC 3464 report text (compared with a golden copy),
+ * RET=FULL against headers only, the status codes taken from replies,
+ * and the rule of when a report is due (never for <>, as NOTIFY says).
+ * Links only libcore.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "dsn.h"
+
+static const struct {
+	const char	*sender;
+	unsigned	 notify;
+	bool		 want;
+} wanted[] = {
+	{ "a@x.example", 0, true },		/* default FAILURE */
+	{ "a@x.example", 2, true },		/* FAILURE */
+	{ "a@x.example", 1 | 4, false },	/* SUCCESS,DELAY */
+	{ "a@x.example", 8, false },		/* NEVER */
+	{ "", 0, false },			/* a bounce is never bounced */
+	{ "", 2, false },
+	{ NULL, 0, false },
+};
+
+START_TEST(test_wanted)
+{
+	ck_assert(dsn_is_wanted(wanted[_i].sender, wanted[_i].notify) ==
+	    wanted[_i].want);
+}
+END_TEST
+
+static const struct {
+	const char	*reply, *want;
+} statuses[] = {
+	{ "550 5.1.1 no such user", "5.1.1" },
+	{ "450 4.2.0 later", "4.2.0" },
+	{ "550 no code here", "5.0.0" },
+	{ "552", "5.0.0" },
+	{ "550 4.1.1 class mismatch", "5.0.0" },
+	{ "5.6.7 needs SMTPUTF8", "5.6.7" },
+	{ "4.4.7 gave up after queue_lifetime", "4.4.7" },
+	{ "554 5.7.123 long detail", "5.7.123" },
+	{ "connection refused", "5.0.0" },
+};
+
+START_TEST(test_status)
+{
+	char dst[16];
+
+	ck_assert_str_eq(dsn_status(statuses[_i].reply, dst, sizeof(dst)),
+	    statuses[_i].want);
+}
+END_TEST
+
+static const char original[] =
+    "From: a@x.example\nTo: b@y.example\nSubject: hi\n\nbody line\n";
+
+static const char golden[] =
+    "From: Mail Delivery System <MAILER-DAEMON@mail.x.example>\n"
+    "To: <a@x.example>\n"
+    "Subject: Undelivered Mail Returned to Sender\n"
+    "Date: Thu, 04 Dec 2025 22:13:20 +0000\n"
+    "Message-ID: <Q1.1764886400.dsn@mail.x.example>\n"
+    "Auto-Submitted: auto-replied\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status;\n"
+    "\tboundary=\"B0\"\n"
+    "\n"
+    "This is a MIME-encapsulated message.\n"
+    "\n"
+    "--B0\n"
+    "Content-Description: Notification\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "\n"
+    "This is the mail system at host mail.x.example.\n"
+    "\n"
+    "Your message could not be delivered to one or more of its\n"
+    "recipients; the reasons are below, and the message's header is\n"
+    "attached.\n"
+    "\n"
+    "<b@y.example>: 550 5.1.1 no such user\n"
+    "<c@y.example>: 5.6.7 needs SMTPUTF8\n"
+    "\n"
+    "--B0\n"
+    "Content-Description: Delivery report\n"
+    "Content-Type: message/delivery-status\n"
+    "\n"
+    "Reporting-MTA: dns; mail.x.example\n"
+    "Original-Envelope-Id: E1\n"
+    "Arrival-Date: Thu, 04 Dec 2025 21:50:00 +0000\n"
+    "\n"
+    "Original-Recipient: rfc822;B@y.example\n"
+    "Final-Recipient: rfc822; b@y.example\n"
+    "Action: failed\n"
+    "Status: 5.1.1\n"
+    "Remote-MTA: dns; smtp.provider.example\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 no such user\n"
+    "Last-Attempt-Date: Thu, 04 Dec 2025 22:00:00 +0000\n"
+    "\n"
+    "Final-Recipient: rfc822; c@y.example\n"
+    "Action: failed\n"
+    "Status: 5.6.7\n"
+    "Remote-MTA: dns; smtp.provider.example\n"
+    "Diagnostic-Code: x-inlet; 5.6.7 needs SMTPUTF8\n"
+    "\n"
+    "--B0\n"
+    "Content-Description: Undelivered Message Headers\n"
+    "Content-Type: text/rfc822-headers\n"
+    "\n"
+    "From: a@x.example\nTo: b@y.example\nSubject: hi\n"
+    "\n"
+    "--B0--\n";
+
+static void
+report(struct dsn_report *r, struct dsn_rcpt *rc)
+{
+	rc[0] = (struct dsn_rcpt){ "b@y.example", "rfc822;B@y.example",
+	    "550 5.1.1 no such user", 1764885600 };
+	rc[1] = (struct dsn_rcpt){ "c@y.example", NULL,
+	    "5.6.7 needs SMTPUTF8", 0 };
+	*r = (struct dsn_report){ .reporting_mta = "mail.x.example",
+	    .remote_mta = "smtp.provider.example", .queue_id = "Q1",
+	    .sender = "a@x.example", .envid = "E1", .arrival = 1764885600 - 600,
+	    .now = 1764886400, .boundary = "B0", .rcpts = rc, .nrcpt = 2,
+	    .original = original, .original_len = sizeof(original) - 1 };
+}
+
+START_TEST(test_golden)
+{
+	struct dsn_report r;
+	struct dsn_rcpt rc[2];
+	struct buf b;
+
+	report(&r, rc);
+	buf_init(&b, 1 << 16);
+	ck_assert_int_eq(dsn_fmt(&b, &r), 0);
+	ck_assert_str_eq(buf_cstr(&b), golden);
+	buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct dsn_report r;
+	struct dsn_rcpt rc[2];
+	struct buf b;
+
+	report(&r, rc);
+	r.full = true;
+	buf_init(&b, 1 << 16);
+	ck_assert_int_eq(dsn_fmt(&b, &r), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b),
+	    "Content-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n"
+	    "\nFrom: a@x.example\nTo: b@y.example\nSubject: hi\n\n"
+	    "body line\n\n--B0--\n"));
+	/* too small a buffer: -1, never a cut report */
+	buf_release(&b);
+	buf_init(&b, 100);
+	ck_assert_int_eq(dsn_fmt(&b, &r), -1);
+	buf_release(&b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dsn");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, test_wanted, 0,
+	    (int)(sizeof(wanted) / sizeof(wanted[0])));
+	tcase_add_loop_test(tc, test_status, 0,
+	    (int)(sizeof(statuses) / sizeof(statuses[0])));
+	tcase_add_test(tc, test_golden);
+	tcase_add_test(tc, test_full);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
