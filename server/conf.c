@@ -84,6 +84,7 @@ struct conf_ctx {
 static const char *conf_valid_word(const char *);
 static const char *conf_valid_delim(const char *);
 static const char *conf_valid_maildir(const char *);
+static const char *conf_valid_program(const char *);
 
 static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
 static const char *const conf_tls_words[] = { "TLSv1.2", "TLSv1.3", NULL };
@@ -225,6 +226,14 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "header_size_limit", .type = CONF_T_SIZE, .min = 0,
 	  .max = UINT64_MAX, .def = "1M", .off = CONF_OFF(header_size_limit),
 	  .doc = "largest header section in octets; 0 = no limit" },
+	{ .name = "data_hook", .type = CONF_T_STRING, .off = CONF_OFF(data_hook),
+	  .valid = conf_valid_program,
+	  .doc = "program run on each message before it is accepted "
+	  "(exit 0: stdout headers prepended, 20: 550, else 451)" },
+	{ .name = "data_hook_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "60s", .off = CONF_OFF(data_hook_timeout),
+	  .doc = "the data_hook is killed after this, and the message gets "
+	  "451 (s, m, h)" },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -541,6 +550,15 @@ conf_valid_word(const char *s)
 	if (i > CONF_WORD_MAX)
 		return "longer than 255 characters";
 	return NULL;
+}
+
+/* conf_valid_program - an absolute path, one printable ASCII word. */
+static const char *
+conf_valid_program(const char *s)
+{
+	if (s[0] != '/')
+		return "an absolute path";
+	return conf_valid_word(s);
 }
 
 /* conf_valid_delim - one printable character that may not start a path. */

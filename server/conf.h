@@ -108,6 +108,8 @@ struct config {
 	unsigned	 max_transactions;	/* per session */
 	unsigned	 junk_command_limit;	/* NOOP RSET VRFY HELP EXPN */
 	uint64_t	 header_size_limit;	/* octets, 0 = none */
+	char		*data_hook;		/* program run after DATA */
+	unsigned	 data_hook_timeout;	/* seconds */
 	/* Loaded from the recipients file by conf_load_recipients(): */
 	char		**rcpt_addrs;		/* sorted, lower-cased */
 	size_t		 nrcpt_addrs;

@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "conn_impl.h"
+#include "hook.h"
 #include "log.h"
 #include "maildir.h"
 #include "mime.h"
@@ -125,6 +126,8 @@ conn_free(struct conn *c)
 	event_free(c->pause_ev);
 	buf_release(&c->auth_out);
 	maildir_abort(&c->spool);
+	hook_free(&c->hook);
+	buf_release(&c->hook_hdrs);
 	bufferevent_free(c->bev);
 	event_free(c->defer);
 	conn_deadline_stop(c);
@@ -389,7 +392,10 @@ conn_commit_work(void *arg)
 {
 	struct conn *c = arg;
 
-	c->commit_err = maildir_commit(c->spool);
+	c->commit_err = c->hook_hdrs.len > 0 ? maildir_prepend(c->spool,
+	    c->hook_hdrs.data, c->hook_hdrs.len) : 0;
+	if (c->commit_err == 0)
+		c->commit_err = maildir_commit(c->spool);
 }
 
 /* conn_commit_finished - back on the loop thread: deliver the result. */
@@ -405,16 +411,13 @@ conn_commit_finished(void *arg)
 }
 
 /*
- * conn_op_spool_commit - session_ops.spool_commit: the commit runs on a
- * worker thread; the 250 goes out from its completion on the loop.
- * While it runs every other session is served.
+ * conn_commit_submit - the commit runs on a worker thread; the 250 goes
+ * out from its completion on the loop.  While it runs every other
+ * session is served.
  */
-static void
-conn_op_spool_commit(void *ctx, const struct session_tx *tx)
+void
+conn_commit_submit(struct conn *c)
 {
-	struct conn *c = ctx;
-
-	(void)tx;
 	if (c->env->workq != NULL) {
 		c->commit = CONN_COMMIT_RUNNING;
 		workq_submit(c->env->workq, conn_commit_work,
@@ -426,6 +429,19 @@ conn_op_spool_commit(void *ctx, const struct session_tx *tx)
 		maildir_abort(&c->spool);
 	c->commit = CONN_COMMIT_DONE;
 	event_active(c->defer, EV_TIMEOUT, 0);
+}
+
+/* conn_op_spool_commit - session_ops.spool_commit: the data_hook first,
+ * if there is one. */
+static void
+conn_op_spool_commit(void *ctx, const struct session_tx *tx)
+{
+	struct conn *c = ctx;
+
+	if (c->cfg->data_hook != NULL)
+		conn_hook_start(c, tx);
+	else
+		conn_commit_submit(c);
 }
 
 /* conn_op_spool_abort - session_ops.spool_abort */
@@ -682,6 +698,7 @@ conn_new(struct conn_env *env, const char *addr, unsigned port,
 	c->is_tls = role == CONF_ROLE_SUBMISSIONS;
 	c->phase = c->is_tls ? CONN_HANDSHAKE : CONN_RUNNING;
 	buf_init(&c->auth_out, 16384);
+	buf_init(&c->hook_hdrs, HOOK_OUT_MAX + 1);
 	return c;
 }
 
@@ -751,8 +768,10 @@ conn_abort_spools(struct conn_env *env)
 {
 	struct conn *c;
 
-	TAILQ_FOREACH(c, &env->conns, entry)
+	TAILQ_FOREACH(c, &env->conns, entry) {
+		hook_free(&c->hook);	/* kills a data_hook still running */
 		maildir_abort(&c->spool);
+	}
 }
 
 unsigned

@@ -58,6 +58,8 @@ struct conn {
 	struct maildir_spool	*spool;
 	int			 commit_err;
 	enum conn_commit	 commit;
+	struct hook		*hook;		/* the data_hook running, or NULL */
+	struct buf		 hook_hdrs;	/* its header lines, to prepend */
 	struct event		*cmd_timer;	/* command_timeout deadline */
 	struct event		*life_timer;	/* session_timeout ceiling */
 	enum conn_phase		 phase;
@@ -115,6 +117,15 @@ void	conn_watch_body(struct conn *c);
 void	conn_tls_done(struct conn *c);
 void	conn_tls_failed(struct conn *c, short what);
 void	conn_starttls_begin(struct conn *c);
+
+/*
+ * conn.c: conn_commit_submit - make the spool durable (on a worker
+ * thread); the result comes back through the commit's completion.
+ * conn_hook.c: conn_hook_start - run the data_hook on the spooled
+ * message, then conn_commit_submit() or refuse it (session).
+ */
+void	conn_commit_submit(struct conn *c);
+void	conn_hook_start(struct conn *c, const struct session_tx *tx);
 
 /* conn_auth.c: session_ops for AUTH, and the timer that delivers. */
 const char *conn_op_auth_mechs(void *ctx);

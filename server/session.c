@@ -399,6 +399,12 @@ session_tx(const struct session *s)
 	return &s->tx;
 }
 
+const char *
+session_helo_name(const struct session *s)
+{
+	return s->helo;
+}
+
 const struct session_stats *
 session_stats(const struct session *s)
 {
@@ -1467,6 +1473,16 @@ session_feed(struct session *s, const char *data, size_t len)
 	return off;
 }
 
+/* session_commit_end - the commit's reply is queued: next transaction. */
+static void
+session_commit_end(struct session *s)
+{
+	session_tx_reset(s);
+	session_flush(s);
+	if (s->end_after >= 0)
+		session_end_with(s, (enum smtp_reply_id)s->end_after);
+}
+
 void
 session_commit_done(struct session *s, int err)
 {
@@ -1491,10 +1507,19 @@ session_commit_done(struct session *s, int err)
 		session_reply(s, (err == ENOSPC || err == EDQUOT) ?
 		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR, NULL);
 	}
-	session_tx_reset(s);
-	session_flush(s);
-	if (s->end_after >= 0)
-		session_end_with(s, (enum smtp_reply_id)s->end_after);
+	session_commit_end(s);
+}
+
+void
+session_commit_refused(struct session *s, enum smtp_reply_id id,
+    const char *arg)
+{
+	if (s->state != SESSION_ST_COMMIT)
+		log_fatal("can't happen: commit refused in state %s",
+		    session_state_name(s->state));
+	s->tx.spool_open = false;	/* the edge threw it away */
+	session_reply(s, id, arg);
+	session_commit_end(s);
 }
 
 void

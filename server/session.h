@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "route.h"
 #include "smtp_cmd.h"
+#include "smtp_reply.h"
 
 #define SESSION_ID_LEN		16	/* hex digits */
 #define SESSION_QID_LEN		16	/* hex digits */
@@ -162,6 +163,14 @@ size_t	session_feed(struct session *s, const char *data, size_t len);
 void	session_commit_done(struct session *s, int err);
 
 /*
+ * session_commit_refused - instead of the commit, the message was
+ * refused (a data_hook): reply id (arg fills its %s, NULL for its own
+ * words); the edge has thrown the spool away.
+ */
+void	session_commit_refused(struct session *s, enum smtp_reply_id id,
+	    const char *arg);
+
+/*
  * session_starttls_done - the handshake finished; NULL info means it
  * failed (the session closes).  All state is forgotten (RFC 3207 §4.2):
  * the client must send EHLO again.
@@ -209,6 +218,9 @@ bool	session_is_closed(const struct session *s);
 
 /* session_in_body - in DATA or BDAT (data timeouts apply). */
 bool	session_in_body(const struct session *s);
+
+/* session_helo_name - the client's HELO/EHLO name ("" before one). */
+const char *session_helo_name(const struct session *s);
 
 /* session_tx - the current transaction (valid during commit). */
 const struct session_tx *session_tx(const struct session *s);

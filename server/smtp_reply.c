@@ -108,6 +108,9 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	    "Parameter repeated with a different value", ERR },
 	[SMTP_R_NUL] = { 554, "5.6.0", "Message rejected: NUL octet in "
 	    "message; binary data needs BDAT and BODY=BINARYMIME", 0 },
+	[SMTP_R_HOOK_REJECT] = { 550, "5.7.1", "%s", 0 },
+	[SMTP_R_HOOK_TEMPFAIL] = { 451, "4.7.1",
+	    "Message content check failed, try again later", 0 },
 };
 
 /*
@@ -139,6 +142,7 @@ static const char *const smtp_reply_noarg[SMTP_R_COUNT] = {
 	[SMTP_R_TOO_MANY_TX] = "Error: too many messages in one connection",
 	[SMTP_R_TOO_MANY_JUNK] =
 	    "Error: too many NOOP, RSET, VRFY, EXPN or HELP commands",
+	[SMTP_R_HOOK_REJECT] = "Message rejected by content policy",
 };
 
 const struct smtp_reply *

@@ -77,6 +77,8 @@ enum smtp_reply_id {
 	SMTP_R_HEADER_TOO_BIG,	/* 552 5.3.4 */
 	SMTP_R_PARAM_REPEATED,	/* 501 5.5.4 a MAIL parameter twice */
 	SMTP_R_NUL,		/* 554 5.6.0 NUL in a message, not binary */
+	SMTP_R_HOOK_REJECT,	/* 550 5.7.1 %s (the data_hook's line) */
+	SMTP_R_HOOK_TEMPFAIL,	/* 451 4.7.1 the data_hook failed */
 	SMTP_R_COUNT		/* number of replies */
 };
 
