@@ -6,9 +6,12 @@
  * reply split anywhere decodes the same; a length of 0 or above
  * MILTER_PACKET_MAX breaks the stream rather than the daemon's memory.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "milter_proto.h"
+#include "xalloc.h"
 
 /* put32 - a 32-bit big-endian word. */
 static void
@@ -357,4 +360,166 @@ milter_reply_text(const char *text, char *dst, size_t dstlen)
 		n--;
 	dst[n] = '\0';
 	return code;
+}
+
+size_t
+milter_headers(const char *msg, size_t len, struct milter_hdr **out,
+    size_t *body_out)
+{
+	struct milter_hdr *h = NULL;
+	size_t n = 0, cap = 0, off = 0, end;
+	const char *nl, *colon;
+
+	while (off < len && msg[off] != '\n') {
+		end = off;
+		do {	/* a field: its line and the folded ones after it */
+			nl = memchr(msg + end, '\n', len - end);
+			end = nl != NULL ? (size_t)(nl - msg) + 1 : len;
+		} while (end < len && (msg[end] == ' ' || msg[end] == '\t'));
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			h = xrealloc(h, cap, sizeof(*h));
+		}
+		h[n].p = msg + off;
+		h[n].len = end - off;
+		colon = memchr(msg + off, ':', end - off);
+		h[n].name_len = colon != NULL ? (size_t)(colon - (msg + off)) :
+		    0;
+		n++;
+		off = end;
+	}
+	*body_out = off < len ? off + 1 : len;
+	*out = h;
+	return n;
+}
+
+/* is_field_name - RFC 5322 §3.6.8: printable ASCII but ':', not empty. */
+static bool
+is_field_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] < '!' || s[i] > '~' || s[i] == ':')
+			return false;
+	return i > 0;
+}
+
+/* edited field - one field of the output: from msg, or made here. */
+struct out_field {
+	const char	*p;
+	size_t		 len;
+	size_t		 name_len;
+	char		*own;	/* made by an edit (heap) */
+};
+
+/* make_field - "Name: value\n" from an edit, folds kept folded. */
+static void
+make_field(struct out_field *f, const struct milter_edit *e, bool leadspc)
+{
+	struct buf b;
+	const char *v = e->value;
+	size_t i;
+
+	buf_init(&b, SIZE_MAX);
+	(void)buf_adds(&b, e->name);
+	(void)buf_addc(&b, ':');
+	if (!leadspc)
+		(void)buf_addc(&b, ' ');
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] == '\r')
+			continue;
+		(void)buf_addc(&b, v[i]);
+		if (v[i] == '\n' && v[i + 1] != ' ' && v[i + 1] != '\t')
+			(void)buf_addc(&b, '\t');
+	}
+	(void)buf_addc(&b, '\n');
+	f->name_len = strlen(e->name);
+	f->len = b.len;
+	f->own = xmalloc(b.len + 1);
+	memcpy(f->own, b.data, b.len);
+	f->p = f->own;
+	buf_release(&b);
+}
+
+/* find_field - the index-th (from 1) field named name, or n. */
+static size_t
+find_field(const struct out_field *f, size_t n, const char *name,
+    uint32_t index)
+{
+	size_t i, len = strlen(name);
+	uint32_t seen = 0;
+
+	for (i = 0; i < n; i++)
+		if (f[i].name_len == len && strncasecmp(f[i].p, name, len) ==
+		    0 && ++seen == index)
+			return i;
+	return n;
+}
+
+/* apply_one - one edit to the field list f (room for one more). */
+static void
+apply_one(struct out_field *f, size_t *n, const struct milter_edit *e,
+    bool leadspc)
+{
+	struct out_field nf;
+	size_t at = *n;
+
+	if (e->kind == MILTER_EDIT_CHANGE) {
+		at = find_field(f, *n, e->name, e->index);
+		if (at < *n) {
+			free(f[at].own);
+			memmove(&f[at], &f[at + 1], (*n - at - 1) * sizeof(*f));
+			(*n)--;
+		} else {
+			at = *n;
+		}
+		if (e->value[0] == '\0')
+			return;
+	} else if (e->kind == MILTER_EDIT_INSERT && e->index < *n) {
+		at = e->index;
+	}
+	make_field(&nf, e, leadspc);
+	memmove(&f[at + 1], &f[at], (*n - at) * sizeof(*f));
+	f[at] = nf;
+	(*n)++;
+}
+
+int
+milter_edit_apply(const char *msg, size_t len,
+    const struct milter_edit *edits, size_t nedits, bool leadspc,
+    const struct buf *body, struct buf *out)
+{
+	struct milter_hdr *h;
+	struct out_field *f;
+	size_t nh, n, i, off, hdr_end;
+	int rc = 0;
+
+	nh = milter_headers(msg, len, &h, &off);
+	hdr_end = nh > 0 ? (size_t)(h[nh - 1].p + h[nh - 1].len - msg) : 0;
+	f = xcalloc(nh + nedits + 1, sizeof(*f));
+	for (n = 0; n < nh; n++) {
+		f[n].p = h[n].p;
+		f[n].len = h[n].len;
+		f[n].name_len = h[n].name_len;
+	}
+	free(h);
+	for (i = 0; i < nedits; i++)
+		if (is_field_name(edits[i].name))
+			apply_one(f, &n, &edits[i], leadspc);
+	for (i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = buf_add(out, f[i].p, f[i].len);
+		free(f[i].own);
+	}
+	free(f);
+	if (rc == 0 && hdr_end < len)	/* the blank line */
+		rc = buf_addc(out, '\n');
+	if (body == NULL)
+		return rc == 0 ? buf_add(out, msg + off, len - off) : -1;
+	for (i = 0; rc == 0 && i < body->len; i++)
+		if (body->data[i] != '\r' || i + 1 >= body->len ||
+		    body->data[i + 1] != '\n')
+			rc = buf_addc(out, body->data[i]);
+	return rc;
 }

@@ -214,4 +214,55 @@ int	milter_enc_cmd(struct buf *b, char cmd);
 #define MILTER_TEXT_MAX	200
 unsigned milter_reply_text(const char *text, char *dst, size_t dstlen);
 
+/*
+ * Messages as the spool holds them (LF line ends): the header section
+ * split into fields, and the edits a filter asks for at end of message
+ * applied to a copy.
+ *
+ * milter_hdr - one field: its bytes (name, colon, value and any folded
+ * lines, with the final LF) and the length of its name.  A line without
+ * a colon is kept as a field with name_len 0, which no edit names.
+ */
+struct milter_hdr {
+	const char	*p;
+	size_t		 len;
+	size_t		 name_len;
+};
+
+/*
+ * milter_headers - the fields of msg into *out (heap, free() it) and
+ * their number; *body_out is the offset of the body (after the blank
+ * line, or len when there is none).
+ */
+size_t	milter_headers(const char *msg, size_t len, struct milter_hdr **out,
+	    size_t *body_out);
+
+enum milter_edit_kind {
+	MILTER_EDIT_ADD,	/* 'h': append a field */
+	MILTER_EDIT_INSERT,	/* 'i': a field at index (0: the top) */
+	MILTER_EDIT_CHANGE,	/* 'm': the index-th (from 1) field of that
+				 * name; an empty value deletes it, a
+				 * missing field is added */
+};
+
+struct milter_edit {
+	enum milter_edit_kind kind;
+	uint32_t	 index;
+	const char	*name;
+	const char	*value;	/* as the filter sent it */
+};
+
+/*
+ * milter_edit_apply - msg with edits applied in order, into out: the new
+ * fields as "Name: value" (the value as given when leadspc, the filter
+ * having negotiated SMFIP_HDR_LEADSPC, else after one space), CR LF and
+ * bare LF in values made LF plus a tab so no edit can add a field of its
+ * own; with body non-NULL the body is replaced by it (CR LF made LF).
+ * Edits naming an invalid field name are skipped.  Returns 0, or -1 when
+ * out is full.
+ */
+int	milter_edit_apply(const char *msg, size_t len,
+	    const struct milter_edit *edits, size_t nedits, bool leadspc,
+	    const struct buf *body, struct buf *out);
+
 #endif
