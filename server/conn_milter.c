@@ -148,6 +148,7 @@ conn_milter_eom(struct conn *c, struct session_filter_verdict *v)
 		return;
 	}
 	if (r->quarantine != NULL && c->cfg->milter_quarantine == NULL) {
+		log_edit(c, "quarantine", NULL, false);	/* no Maildir for it */
 		v->action = SESSION_FILTER_TEMPFAIL;	/* inlet.conf(5) */
 		return;
 	}

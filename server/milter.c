@@ -371,8 +371,10 @@ mf_build_eom(struct milter_filter *f)
 	for (i = 0; i < nh && (f->proto & MILTER_P_NOHDRS) == 0; i++) {
 		if (h[i].name_len == 0)
 			continue;
-		v = h[i].p + h[i].name_len + 1;
-		vlen = h[i].len - h[i].name_len - 2;	/* no ':', no LF */
+		v = h[i].p + h[i].name_len + 1;		/* after ':' */
+		vlen = h[i].len - h[i].name_len - 1;
+		while (vlen > 0 && (v[vlen - 1] == '\n' || v[vlen - 1] == '\r'))
+			vlen--;
 		if ((f->proto & MILTER_P_HDR_LEADSPC) == 0 && vlen > 0 &&
 		    *v == ' ') {
 			v++;
@@ -844,6 +846,13 @@ mf_connect(struct milter_filter *f)
 		mf_fail(f, "connect failed");
 }
 
+/* is_socket - a milter line's first word (the others are roles). */
+static bool
+is_socket(const char *word)
+{
+	return strncmp(word, "inet:", 5) == 0 || strncmp(word, "unix:", 5) == 0;
+}
+
 /* applies - whether the milter line at words[i] covers role. */
 static bool
 applies(const struct config *cfg, size_t i, enum conf_role role)
@@ -851,8 +860,7 @@ applies(const struct config *cfg, size_t i, enum conf_role role)
 	size_t k;
 	bool any = false;
 
-	for (k = i + 1; k < cfg->nmilters && strncmp(cfg->milters[k],
-	    "inet:", 5) != 0 && strncmp(cfg->milters[k], "unix:", 5) != 0;
+	for (k = i + 1; k < cfg->nmilters && !is_socket(cfg->milters[k]);
 	    k++) {
 		any = true;
 		if (strcmp(cfg->milters[k], conf_role_name(role)) == 0)
@@ -869,7 +877,7 @@ milter_set_new(struct event_base *base, const struct config *cfg,
 	size_t i, n = 0;
 
 	for (i = 0; i < cfg->nmilters; i++)
-		if (cfg->milters[i][4] == ':' && applies(cfg, i, cl->role))
+		if (is_socket(cfg->milters[i]) && applies(cfg, i, cl->role))
 			n++;
 	if (n == 0)
 		return NULL;
@@ -887,7 +895,7 @@ milter_set_new(struct event_base *base, const struct config *cfg,
 	buf_init(&set->res.body, SIZE_MAX);
 	set->f = xcalloc(n, sizeof(*set->f));
 	for (i = 0; i < cfg->nmilters; i++) {
-		if (cfg->milters[i][4] != ':' || !applies(cfg, i, cl->role))
+		if (!is_socket(cfg->milters[i]) || !applies(cfg, i, cl->role))
 			continue;
 		set->f[set->nf].set = set;
 		set->f[set->nf].name = cfg->milters[i];
@@ -994,6 +1002,7 @@ milter_stage(struct milter_set *set, enum session_filter_stage stage,
 	set->cur = 0;
 	memset(&set->v, 0, sizeof(set->v));
 	if (stage == SESSION_FILTER_EOM && set->discard) {
+		set_abort(set);		/* the filters hear no more of it */
 		set->v.action = SESSION_FILTER_DISCARD;
 		set_finish(set);
 		return true;

@@ -1785,7 +1785,7 @@ session_filter_custom(unsigned code)
 		unsigned		 code;
 		enum smtp_reply_id	 id;
 	} rows[] = {
-		{ 421, SMTP_R_FILTER_421 }, { 450, SMTP_R_FILTER_450 },
+		{ 450, SMTP_R_FILTER_450 },
 		{ 452, SMTP_R_FILTER_452 }, { 551, SMTP_R_FILTER_551 },
 		{ 552, SMTP_R_FILTER_552 }, { 553, SMTP_R_FILTER_553 },
 		{ 554, SMTP_R_FILTER_554 },
@@ -1918,8 +1918,13 @@ session_filter_cmd(struct session *s, const struct session_filter_verdict *v)
 }
 
 void
-session_filter_done(struct session *s, const struct session_filter_verdict *v)
+session_filter_done(struct session *s, const struct session_filter_verdict *fv)
 {
+	struct session_filter_verdict w = *fv;
+	const struct session_filter_verdict *v = &w;
+
+	if (w.action == SESSION_FILTER_CUSTOM && w.code == 421)
+		w.action = SESSION_FILTER_SHUTDOWN;	/* 421 closes */
 	if (!s->filter_wait)
 		return;
 	s->filter_wait = false;

@@ -84,8 +84,7 @@ enum smtp_reply_id {
 	SMTP_R_FILTER_CONN_REJECT, /* 554 5.7.1 refused at connect */
 	SMTP_R_FILTER_CONN_TEMPFAIL, /* 421 4.7.1 %s (host), at connect */
 	SMTP_R_FILTER_SHUTDOWN,	/* 421 4.7.0 %s (host), filter said '4' */
-	SMTP_R_FILTER_421,	/* a filter's own reply ('y'), by code: */
-	SMTP_R_FILTER_450,	/* 450 4.7.1 %s */
+	SMTP_R_FILTER_450,	/* a filter's own reply ('y'), by code: */
 	SMTP_R_FILTER_451,	/* 451 4.7.1 %s (any other 4xx) */
 	SMTP_R_FILTER_452,	/* 452 4.7.1 %s */
 	SMTP_R_FILTER_550,	/* 550 5.7.1 %s (any other 5xx) */

@@ -369,6 +369,110 @@ START_TEST(test_text_bounded)
 }
 END_TEST
 
+/* ---- end-of-message edits ---------------------------------------------- */
+
+#define MSG	"Received: from x\n\tby y\nFrom: a@b.test\nX-Old: one\n" \
+		"X-Old: two\nSubject: s\n\nbody\n"
+#define HDRS	"Received: from x\n\tby y\nFrom: a@b.test\nX-Old: one\n" \
+		"X-Old: two\nSubject: s\n"
+
+static const struct {
+	const char		*name;
+	const char		*msg;
+	struct milter_edit	 e[3];
+	size_t			 n;
+	bool			 leadspc;
+	const char		*body;	/* replacement, or NULL */
+	const char		*want;
+} edit_cases[] = {
+	{ "add", MSG, { { MILTER_EDIT_ADD, 0, "X-A", "1" } }, 1, false, NULL,
+	  HDRS "X-A: 1\n\nbody\n" },
+	{ "insert at the top", MSG, { { MILTER_EDIT_INSERT, 0, "X-T",
+	  "top" } }, 1, false, NULL, "X-T: top\n" HDRS "\nbody\n" },
+	{ "insert in the middle", MSG, { { MILTER_EDIT_INSERT, 2, "X-M",
+	  "m" } }, 1, false, NULL, "Received: from x\n\tby y\nFrom: a@b.test\n"
+	  "X-M: m\nX-Old: one\nX-Old: two\nSubject: s\n\nbody\n" },
+	{ "insert past the end", MSG, { { MILTER_EDIT_INSERT, 99, "X-E",
+	  "e" } }, 1, false, NULL, HDRS "X-E: e\n\nbody\n" },
+	{ "change the second", MSG, { { MILTER_EDIT_CHANGE, 2, "x-old",
+	  "new" } }, 1, false, NULL, "Received: from x\n\tby y\nFrom: a@b.test\n"
+	  "X-Old: one\nx-old: new\nSubject: s\n\nbody\n" },
+	{ "delete the first", MSG, { { MILTER_EDIT_CHANGE, 1, "X-Old", "" } },
+	  1, false, NULL, "Received: from x\n\tby y\nFrom: a@b.test\n"
+	  "X-Old: two\nSubject: s\n\nbody\n" },
+	{ "delete a folded field", MSG, { { MILTER_EDIT_CHANGE, 1, "Received",
+	  "" } }, 1, false, NULL, "From: a@b.test\nX-Old: one\nX-Old: two\n"
+	  "Subject: s\n\nbody\n" },
+	{ "change a missing one adds it", MSG, { { MILTER_EDIT_CHANGE, 3,
+	  "X-Old", "3" } }, 1, false, NULL, HDRS "X-Old: 3\n\nbody\n" },
+	{ "delete a missing one", MSG, { { MILTER_EDIT_CHANGE, 1, "X-No",
+	  "" } }, 1, false, NULL, MSG },
+	{ "no field smuggled", MSG, { { MILTER_EDIT_ADD, 0, "X-F",
+	  "a\r\nBcc: evil@x.test\nc\r\n\td" } }, 1, false, NULL,
+	  HDRS "X-F: a\n\tBcc: evil@x.test\n\tc\n\td\n\nbody\n" },
+	{ "bad names skipped", MSG, { { MILTER_EDIT_ADD, 0, "Bad Name", "v" },
+	  { MILTER_EDIT_ADD, 0, "", "v" }, { MILTER_EDIT_ADD, 0, "A:B", "v" } },
+	  3, false, NULL, MSG },
+	{ "leading space as given", MSG, { { MILTER_EDIT_ADD, 0, "X-L",
+	  " v" } }, 1, true, NULL, HDRS "X-L: v\n\nbody\n" },
+	{ "in order", MSG, { { MILTER_EDIT_ADD, 0, "X-1", "1" },
+	  { MILTER_EDIT_CHANGE, 1, "X-1", "one" },
+	  { MILTER_EDIT_CHANGE, 1, "Subject", "" } }, 3, false, NULL,
+	  "Received: from x\n\tby y\nFrom: a@b.test\nX-Old: one\nX-Old: two\n"
+	  "X-1: one\n\nbody\n" },
+	{ "body replaced", MSG, { { MILTER_EDIT_ADD, 0, "X-A", "1" } }, 1,
+	  false, "new\r\nbody\r\nbare\rcr\r\n", HDRS "X-A: 1\n\nnew\nbody\n"
+	  "bare\rcr\n" },
+	{ "body only", MSG, { { MILTER_EDIT_ADD, 0, "", "" } }, 0, false, "",
+	  HDRS "\n" },
+	{ "no body, no blank line", "A: b\n", { { MILTER_EDIT_ADD, 0, "X",
+	  "1" } }, 1, false, NULL, "A: b\nX: 1\n" },
+	{ "no headers", "\nbody\n", { { MILTER_EDIT_ADD, 0, "X", "1" } }, 1,
+	  false, NULL, "X: 1\n\nbody\n" },
+};
+
+START_TEST(test_edit)
+{
+	struct buf out, body;
+	const char *m = edit_cases[_i].msg;
+
+	buf_init(&out, 1 << 16);
+	buf_init(&body, 1 << 16);
+	if (edit_cases[_i].body != NULL)
+		ck_assert_int_eq(buf_adds(&body, edit_cases[_i].body), 0);
+	ck_assert_int_eq(milter_edit_apply(m, strlen(m), edit_cases[_i].e,
+	    edit_cases[_i].n, edit_cases[_i].leadspc,
+	    edit_cases[_i].body != NULL ? &body : NULL, &out), 0);
+	ck_assert_msg(strcmp(buf_cstr(&out), edit_cases[_i].want) == 0,
+	    "%s: got\n%s", edit_cases[_i].name, buf_cstr(&out));
+	buf_release(&out);
+	buf_release(&body);
+}
+END_TEST
+
+/* The header splitter: fields, folds, a line without a colon, the body. */
+START_TEST(test_headers)
+{
+	static const char m[] = "A: 1\n\t2\nno colon\nB:3\n\nbody: no\n";
+	struct milter_hdr *h;
+	size_t n, body;
+
+	n = milter_headers(m, sizeof(m) - 1, &h, &body);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(h[0].len, 8);
+	ck_assert_uint_eq(h[0].name_len, 1);
+	ck_assert_uint_eq(h[1].name_len, 0);
+	ck_assert_uint_eq(h[2].name_len, 1);
+	ck_assert_str_eq(m + body, "body: no\n");
+	free(h);
+	n = milter_headers("A: 1", 4, &h, &body);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(h[0].len, 4);
+	ck_assert_uint_eq(body, 4);
+	free(h);
+}
+END_TEST
+
 #define N(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -385,6 +489,8 @@ milter_proto_suite(void)
 	tcase_add_loop_test(tc, test_optneg_trickled, 0, N(optneg_cases));
 	tcase_add_loop_test(tc, test_text, 0, N(text_cases));
 	tcase_add_test(tc, test_text_bounded);
+	tcase_add_loop_test(tc, test_edit, 0, N(edit_cases));
+	tcase_add_test(tc, test_headers);
 	suite_add_tcase(s, tc);
 	return s;
 }
