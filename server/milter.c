@@ -522,67 +522,58 @@ mf_run(struct milter_set *set)
 		set_finish(set);
 }
 
-/* mf_edit - record an end-of-message edit (only while E is answered). */
+/* mf_edit_header - h, i, m: a header edit, in order. */
+static void
+mf_edit_header(struct milter_filter *f, const struct milter_reply *r)
+{
+	struct milter_result *res = &f->set->res;
+	struct milter_edit *e;
+
+	res->hdr_edits = xrealloc(res->hdr_edits, res->nhdr_edits + 1,
+	    sizeof(*res->hdr_edits));
+	e = &res->hdr_edits[res->nhdr_edits++];
+	e->kind = r->kind == MILTER_R_ADDHEADER ? MILTER_EDIT_ADD :
+	    r->kind == MILTER_R_INSHEADER ? MILTER_EDIT_INSERT :
+	    MILTER_EDIT_CHANGE;
+	e->index = r->index;
+	res->own = xrealloc(res->own, res->nown + 2, sizeof(*res->own));
+	e->name = res->own[res->nown++] = xstrdup(r->a);
+	e->value = res->own[res->nown++] = xstrdup(r->b);
+	res->leadspc = (f->proto & MILTER_P_HDR_LEADSPC) != 0;
+}
+
+/* mf_edit - record an end-of-message edit; -1 when out of room. */
 static int
 mf_edit(struct milter_filter *f, const struct milter_reply *r)
 {
 	struct milter_result *res = &f->set->res;
-	struct milter_edit *e;
 	struct milter_env_edit *ee;
 
-	switch (r->kind) {
-	case MILTER_R_ADDHEADER:
-	case MILTER_R_INSHEADER:
-	case MILTER_R_CHGHEADER:
-		res->hdr_edits = xrealloc(res->hdr_edits, res->nhdr_edits + 1,
-		    sizeof(*res->hdr_edits));
-		e = &res->hdr_edits[res->nhdr_edits++];
-		e->kind = r->kind == MILTER_R_ADDHEADER ? MILTER_EDIT_ADD :
-		    r->kind == MILTER_R_INSHEADER ? MILTER_EDIT_INSERT :
-		    MILTER_EDIT_CHANGE;
-		e->index = r->index;
-		res->own = xrealloc(res->own, res->nown + 2,
-		    sizeof(*res->own));
-		e->name = res->own[res->nown++] = xstrdup(r->a);
-		e->value = res->own[res->nown++] = xstrdup(r->b);
-		res->leadspc = (f->proto & MILTER_P_HDR_LEADSPC) != 0;
-		return 0;
-	case MILTER_R_REPLBODY:
+	if (r->kind == MILTER_R_REPLBODY) {
 		if (!res->body_replaced)
 			buf_reset(&res->body);
 		res->body_replaced = true;
 		return buf_add(&res->body, r->data, r->len);
-	case MILTER_R_ADDRCPT:
-	case MILTER_R_ADDRCPT_PAR:
-	case MILTER_R_DELRCPT:
-	case MILTER_R_CHGFROM:
-		res->env_edits = xrealloc(res->env_edits, res->nenv_edits + 1,
-		    sizeof(*res->env_edits));
-		ee = &res->env_edits[res->nenv_edits++];
-		ee->kind = r->kind == MILTER_R_ADDRCPT_PAR ? '+' :
-		    r->kind == MILTER_R_ADDRCPT ? '+' :
-		    r->kind == MILTER_R_DELRCPT ? '-' : 'e';
-		ee->addr = xstrdup(r->a);
-		return 0;
-	case MILTER_R_QUARANTINE:
+	}
+	if (r->kind == MILTER_R_QUARANTINE) {
 		free(res->quarantine);
 		res->quarantine = xstrdup(r->a);
 		mf_log(f, "quarantine", r->a);
 		return 0;
-	case MILTER_R_CONTINUE:
-	case MILTER_R_ACCEPT:
-	case MILTER_R_REJECT:
-	case MILTER_R_TEMPFAIL:
-	case MILTER_R_REPLYCODE:
-	case MILTER_R_DISCARD:
-	case MILTER_R_CONN_FAIL:
-	case MILTER_R_SHUTDOWN:
-	case MILTER_R_PROGRESS:
-	case MILTER_R_SKIP:
-	case MILTER_R_OPTNEG:
-		break;
 	}
-	return -1;
+	if (r->kind == MILTER_R_ADDHEADER || r->kind == MILTER_R_INSHEADER ||
+	    r->kind == MILTER_R_CHGHEADER) {
+		mf_edit_header(f, r);
+		return 0;
+	}
+	/* + 2 - e: the envelope */
+	res->env_edits = xrealloc(res->env_edits, res->nenv_edits + 1,
+	    sizeof(*res->env_edits));
+	ee = &res->env_edits[res->nenv_edits++];
+	ee->kind = r->kind == MILTER_R_DELRCPT ? '-' :
+	    r->kind == MILTER_R_CHGFROM ? 'e' : '+';
+	ee->addr = xstrdup(r->a);
+	return 0;
 }
 
 /* mf_verdict - a reply that decides the stage for every filter. */
@@ -704,7 +695,8 @@ mf_answer(struct milter_filter *f, const struct milter_reply *r)
 	case MILTER_R_DELRCPT:
 	case MILTER_R_CHGFROM:
 	case MILTER_R_QUARANTINE:
-		if (at_eob && mf_edit(f, r) == 0)
+		if (at_eob && milter_reply_is_edit(r->kind) &&
+		    mf_edit(f, r) == 0)
 			return;
 		break;
 	}

@@ -274,6 +274,28 @@ class Edits(Base):
             self.assertTrue(f.startswith(b"Return-Path: <new@sender.test>"))
         self.d.wait_log("edit=chgfrom")
 
+    def test_bdat(self):
+        self.use({"edits": [{"op": "addheader", "name": "X-Chunked",
+                             "value": "yes"}]})
+        s = self.client()
+        try:
+            s.ehlo()
+            self.assertEqual(s.cmd(b"MAIL FROM:<a@sender.test>")[0], 250)
+            self.assertEqual(s.cmd(b"RCPT TO:<u@example.test>")[0], 250)
+            half = len(MSG) // 2
+            s.sock.sendall(b"BDAT %d\r\n" % half + MSG[:half])
+            self.assertEqual(s.reply()[0], 250)
+            s.sock.sendall(b"BDAT %d LAST\r\n" % (len(MSG) - half) +
+                           MSG[half:])
+            self.assertEqual(s.reply()[0], 250)
+        finally:
+            s.close()
+        (f,) = self.delivered()
+        self.assertIn(b"\nX-Chunked: yes\n", f)
+        self.filter.wait_event("eom")
+        self.assertEqual(self.filter.events("eom")[-1]["body"],
+                         "body line\r\n")
+
     def test_quarantine(self):
         q = self.d.path("quarantine")
         self.use({"edits": [{"op": "quarantine", "reason": "virus found"}]},
