@@ -542,12 +542,44 @@ mf_edit_header(struct milter_filter *f, const struct milter_reply *r)
 	res->leadspc = (f->proto & MILTER_P_HDR_LEADSPC) != 0;
 }
 
-/* mf_edit - record an end-of-message edit; -1 when out of room. */
+/* edit_action - the SMFIF_* flag an edit needs negotiated. */
+static uint32_t
+edit_action(enum milter_reply_kind kind)
+{
+	static const struct {
+		enum milter_reply_kind	 kind;
+		uint32_t		 flag;
+	} need[] = {
+		{ MILTER_R_ADDHEADER, MILTER_F_ADDHDRS },
+		{ MILTER_R_INSHEADER, MILTER_F_ADDHDRS },
+		{ MILTER_R_CHGHEADER, MILTER_F_CHGHDRS },
+		{ MILTER_R_REPLBODY, MILTER_F_CHGBODY },
+		{ MILTER_R_ADDRCPT, MILTER_F_ADDRCPT },
+		{ MILTER_R_ADDRCPT_PAR, MILTER_F_ADDRCPT_PAR },
+		{ MILTER_R_DELRCPT, MILTER_F_DELRCPT },
+		{ MILTER_R_CHGFROM, MILTER_F_CHGFROM },
+		{ MILTER_R_QUARANTINE, MILTER_F_QUARANTINE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (need[i].kind == kind)
+			return need[i].flag;
+	return 0;
+}
+
+/*
+ * mf_edit - record an end-of-message edit; -1 when out of room or not
+ * negotiated (as libmilter's own side refuses to send it).
+ */
 static int
 mf_edit(struct milter_filter *f, const struct milter_reply *r)
 {
 	struct milter_result *res = &f->set->res;
 	struct milter_env_edit *ee;
+
+	if ((f->actions & edit_action(r->kind)) == 0)
+		return -1;
 
 	if (r->kind == MILTER_R_REPLBODY) {
 		if (!res->body_replaced)
@@ -698,7 +730,9 @@ mf_answer(struct milter_filter *f, const struct milter_reply *r)
 		if (at_eob && milter_reply_is_edit(r->kind) &&
 		    mf_edit(f, r) == 0)
 			return;
-		break;
+		mf_fail(f, at_eob ? "edit not negotiated" : "edit before end "
+		    "of message");
+		return;
 	}
 	mf_fail(f, "unexpected reply");
 }

@@ -9,8 +9,10 @@ line per decision.  Only 127.0.0.1 and temp dirs; every wait bounded."""
 import glob
 import os
 import socket
+import struct
 import sys
 import tempfile
+import threading
 import shutil
 import unittest
 
@@ -347,6 +349,111 @@ class Broken(Base):
                 self.port = self.d.port("mx")
                 self.assertEqual(self.send(), want)
         self.assertTrue(self.d.log_lines("event=milter-error"))
+
+
+class RawFilter:
+    """A filter written by hand on a raw socket (no libmilter), for what
+    libmilter never sends: replies out of protocol.  It negotiates
+    version 6 with the given actions and the no-reply flags for every
+    step before end of message, then answers E with eom (packets)."""
+
+    NR_ALL = 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x80 | \
+        0x40000 | 0x80000
+
+    def __init__(self, actions, eom):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.srv.settimeout(harness.WAIT)
+        self.conf = "inet:127.0.0.1:%d" % self.srv.getsockname()[1]
+        self.actions, self.eom = actions, eom
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def packet(cmd, data=b""):
+        return struct.pack(">I", len(data) + 1) + cmd + data
+
+    def serve(self):
+        try:
+            conn, _ = self.srv.accept()
+        except OSError:
+            return
+        conn.settimeout(harness.WAIT)
+        buf = b""
+        try:
+            while True:
+                while len(buf) < 4 or len(buf) < 4 + struct.unpack(
+                        ">I", buf[:4])[0]:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                n = struct.unpack(">I", buf[:4])[0]
+                cmd, buf = buf[4:5], buf[4 + n:]
+                if cmd == b"O":
+                    conn.sendall(self.packet(b"O", struct.pack(
+                        ">III", 6, self.actions, self.NR_ALL)))
+                elif cmd == b"E":
+                    conn.sendall(b"".join(self.eom))
+                elif cmd == b"Q":
+                    return
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.srv.close()
+        self.thread.join(harness.WAIT)
+
+
+class OutOfProtocol(unittest.TestCase):
+    """Replies libmilter would never send: the default action."""
+
+    def run_raw(self, actions, eom):
+        f = RawFilter(actions, eom)
+        d = harness.Daemon({"milter": f.conf})
+        try:
+            s = harness.connect(d.port("mx"))
+            s.ehlo()
+            code = s.transaction(b"a@sender.test", [b"u@example.test"],
+                                 MSG)[0]
+            s.close()
+            files = [harness.read(p) for p in d.new_files()]
+            return code, files, d.log_text()
+        finally:
+            d.stop()
+            f.stop()
+            d.cleanup()
+
+    def test_cases(self):
+        P = RawFilter.packet
+        cases = [
+            ("edit not negotiated", 0, [P(b"h", b"X-A\0v\0"), P(b"c")],
+             451, "edit not negotiated"),
+            ("negotiated edit", 0x01, [P(b"h", b"X-A\0v\0"), P(b"c")],
+             250, None),
+            ("progress, then continue", 0, [P(b"p"), P(b"p"), P(b"c")],
+             250, None),
+            ("zero length", 0, [b"\0\0\0\0"], 451, "bad packet length"),
+            ("too long", 0, [b"\x7f\0\0\0c"], 451, "bad packet length"),
+            ("unknown reply", 0, [P(b"Z")], 451, "malformed reply"),
+            ("y without a code", 0, [P(b"y", b"hello\0")], 451, None),
+            ("y with 250", 0, [P(b"y", b"250 fine\0")], 451, None),
+            ("y with 554", 0, [P(b"y", b"554 5.7.1 no\r\nX: y\0")], 554,
+             None),
+            ("two answers", 0, [P(b"c"), P(b"c")], 250, None),
+        ]
+        for name, actions, eom, want, err in cases:
+            with self.subTest(name):
+                code, files, log = self.run_raw(actions, eom)
+                self.assertEqual(code, want, log)
+                self.assertEqual(len(files), 1 if want == 250 else 0)
+                if err is not None:
+                    self.assertIn('error="%s"' % err, log)
+                if name == "negotiated edit":
+                    self.assertIn(b"\nX-A: v\n", files[0])
 
 
 class UnixSocket(Base):
