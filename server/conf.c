@@ -85,11 +85,16 @@ static const char *conf_valid_word(const char *);
 static const char *conf_valid_delim(const char *);
 static const char *conf_valid_maildir(const char *);
 static const char *conf_valid_program(const char *);
+static const char *conf_valid_milter(const char *);
 
 static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
 static const char *const conf_tls_words[] = { "TLSv1.2", "TLSv1.3", NULL };
 static const char *const conf_pwcheck_words[] = { "auxprop", "saslauthd",
     NULL };
+static const char *const conf_milter_words[] = { "accept", "tempfail",
+    "reject", NULL };
+_Static_assert(sizeof(enum conf_milter_action) == sizeof(unsigned),
+    "enum conf_milter_action is not unsigned-sized");
 _Static_assert(sizeof(enum conf_pwcheck) == sizeof(unsigned),
     "enum conf_pwcheck is not unsigned-sized");
 _Static_assert(sizeof(enum conf_tls_version) == sizeof(unsigned),
@@ -234,6 +239,27 @@ static const struct conf_key conf_keys[] = {
 	  .max = 3600, .def = "60s", .off = CONF_OFF(data_hook_timeout),
 	  .doc = "the data_hook is killed after this, and the message gets "
 	  "451 (s, m, h)" },
+	{ .name = "milter", .type = CONF_T_DOMAINS, .off = CONF_OFF(milters),
+	  .noff = CONF_OFF(nmilters), .valid = conf_valid_milter,
+	  .doc = "content filter: inet:HOST:PORT or unix:PATH [ROLE...]; "
+	  "repeatable, in order" },
+	{ .name = "milter_default_action", .type = CONF_T_ENUM,
+	  .words = conf_milter_words, .def = "tempfail",
+	  .off = CONF_OFF(milter_default_action),
+	  .doc = "when a filter is down, slow or broken: accept, tempfail, "
+	  "reject" },
+	{ .name = "milter_connect_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "30s", .off = CONF_OFF(milter_connect_timeout),
+	  .doc = "time to connect to a filter and negotiate" },
+	{ .name = "milter_command_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "30s", .off = CONF_OFF(milter_command_timeout),
+	  .doc = "time a filter has to answer one command" },
+	{ .name = "milter_content_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "300s", .off = CONF_OFF(milter_content_timeout),
+	  .doc = "time a filter has to answer a body chunk or end of message" },
+	{ .name = "milter_quarantine", .type = CONF_T_STRING,
+	  .off = CONF_OFF(milter_quarantine), .valid = conf_valid_word,
+	  .doc = "Maildir for quarantined mail (none: quarantine is tempfail)" },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -587,6 +613,33 @@ conf_valid_maildir(const char *s)
 		if (p[1] != 'd' && p[1] != 'u' && p[1] != '%')
 			return "only %d, %u and %% may follow '%'";
 	}
+	return NULL;
+}
+
+/*
+ * conf_valid_milter - a word of a milter line: a socket (inet:HOST:PORT,
+ * unix:/PATH) or a role name; which comes first is conf_check's.
+ */
+static const char *
+conf_valid_milter(const char *s)
+{
+	enum conf_role role;
+	const char *port;
+
+	if (conf_valid_word(s) != NULL)
+		return conf_valid_word(s);
+	if (conf_role_parse(s, &role) == 0)
+		return NULL;
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] == '/' ? NULL : "unix: needs an absolute path";
+	if (strncmp(s, "inet:", 5) != 0)
+		return "inet:HOST:PORT, unix:/PATH or a role";
+	port = strrchr(s + 5, ':');
+	if (port == NULL || port == s + 5 || port[1] == '\0' ||
+	    strspn(port + 1, "0123456789") != strlen(port + 1) ||
+	    strlen(port + 1) > 5 || atoi(port + 1) < 1 ||
+	    atoi(port + 1) > 65535)
+		return "inet: needs HOST:PORT";
 	return NULL;
 }
 
@@ -1748,6 +1801,10 @@ conf_check(const struct config *c, char **err_out)
 		    "template such as /var/mail/%%d/%%u/Maildir)");
 	if (conf_check_tls(c, err_out) == -1)
 		return -1;
+	if (c->nmilters > 0 && strncmp(c->milters[0], "inet:", 5) != 0 &&
+	    strncmp(c->milters[0], "unix:", 5) != 0)
+		return conf_fail(err_out, "milter: a line begins with a socket "
+		    "(inet:HOST:PORT or unix:PATH), not '%s'", c->milters[0]);
 	if (c->sink || c->ndomains > 0)
 		return 0;
 	for (i = 0; i < c->nlistens; i++) {

@@ -33,6 +33,7 @@
 #include "hook.h"
 #include "log.h"
 #include "maildir.h"
+#include "milter.h"
 #include "mime.h"
 #include "route.h"
 #include "session.h"
@@ -122,6 +123,8 @@ conn_free(struct conn *c)
 	session_free(&c->session);
 	tls_unref(&c->tls);
 	auth_sess_free(&c->auth);
+	milter_set_free(&c->milters);
+	buf_release(&c->milter_msg);
 	event_free(c->auth_ev);
 	event_free(c->pause_ev);
 	buf_release(&c->auth_out);
@@ -217,7 +220,11 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 			if (c->cfg->sink)
 				sinkline_print(session_tx(c->session), c->spool);
 		}
-		conn_log_delivery(c, session_tx(c->session));
+		if (c->quarantined)
+			conn_milter_log_quarantine(c);
+		else
+			conn_log_delivery(c, session_tx(c->session));
+		c->quarantined = false;
 		maildir_free(&c->spool);
 		session_commit_done(c->session, c->commit_err);
 		if (c->env->stopping)	/* the message is safe: now go */
@@ -332,7 +339,7 @@ conn_log_delivery(const struct conn *c, const struct session_tx *tx)
  * copy per planned Maildir, and one copy for all the queued recipients
  * in the queue, with their envelope).
  */
-static int
+int
 conn_op_spool_open(void *ctx, const struct session_tx *tx)
 {
 	struct conn *c = ctx;
@@ -381,6 +388,8 @@ conn_op_spool_write(void *ctx, const char *data, size_t len)
 {
 	struct conn *c = ctx;
 
+	if (c->milters != NULL && buf_add(&c->milter_msg, data, len) != 0)
+		return EFBIG;
 	return maildir_write(c->spool, data, len);
 }
 
@@ -488,6 +497,41 @@ conn_op_pause(void *ctx)
 	(void)evtimer_add(c->pause_ev, &tv);
 }
 
+/* conn_op_filter - session_ops.filter: the session's milters. */
+static bool
+conn_op_filter(void *ctx, enum session_filter_stage stage,
+    const struct session_filter_args *args)
+{
+	struct conn *c = ctx;
+	const struct session_tx *tx = session_tx(c->session);
+
+	if (c->milters == NULL)
+		return false;
+	if (stage == SESSION_FILTER_EOM)
+		return milter_stage(c->milters, stage, args, tx->queue_id,
+		    buf_cstr(&c->milter_msg), c->milter_msg.len);
+	if (stage == SESSION_FILTER_MAIL || stage == SESSION_FILTER_ABORT)
+		buf_reset(&c->milter_msg);
+	return milter_stage(c->milters, stage, args, tx->queue_id, NULL, 0);
+}
+
+/* conn_milter_done - the filters' verdict on a stage, for the session;
+ * at end of message their edits are applied to the spool first. */
+static void
+conn_milter_done(void *arg, const struct session_filter_verdict *v)
+{
+	struct conn *c = arg;
+	struct session_filter_verdict vv = *v;
+
+	if (c->session == NULL)
+		return;
+	if (session_state(c->session) == SESSION_ST_COMMIT &&
+	    vv.action == SESSION_FILTER_CONTINUE)
+		conn_milter_eom(c, &vv);
+	session_filter_done(c->session, &vv);
+	conn_settle(c);
+}
+
 static const struct session_ops conn_session_ops = {
 	.send = conn_op_send,
 	.close = conn_op_close,
@@ -502,6 +546,7 @@ static const struct session_ops conn_session_ops = {
 	.auth_step = conn_op_auth_step,
 	.auth_abort = conn_op_auth_abort,
 	.pause = conn_op_pause,
+	.filter = conn_op_filter,
 };
 
 /*
@@ -649,6 +694,12 @@ conn_start(struct conn *c, const struct session_tls_info *info)
 	p.tls = info;
 	p.tls_available = c->tls != NULL && info == NULL;
 	c->session = session_new(&p, &conn_session_ops, c);
+	if (c->cfg->nmilters > 0) {
+		struct milter_client cl = { c->id, c->addr, c->port, c->role };
+
+		c->milters = milter_set_new(c->env->base, c->cfg, &cl,
+		    conn_milter_done, c);
+	}
 	if (c->cfg->greet_pause > 0 && info == NULL) {
 		struct timeval tv = { (time_t)c->cfg->greet_pause, 0 };
 
@@ -699,6 +750,7 @@ conn_new(struct conn_env *env, const char *addr, unsigned port,
 	c->phase = c->is_tls ? CONN_HANDSHAKE : CONN_RUNNING;
 	buf_init(&c->auth_out, 16384);
 	buf_init(&c->hook_hdrs, HOOK_OUT_MAX + 1);
+	buf_init(&c->milter_msg, SIZE_MAX);
 	return c;
 }
 

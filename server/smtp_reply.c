@@ -111,6 +111,24 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	[SMTP_R_HOOK_REJECT] = { 550, "5.7.1", "%s", 0 },
 	[SMTP_R_HOOK_TEMPFAIL] = { 451, "4.7.1",
 	    "Message content check failed, try again later", 0 },
+	[SMTP_R_FILTER_REJECT] = { 550, "5.7.1",
+	    "Rejected by a content filter", 0 },
+	[SMTP_R_FILTER_TEMPFAIL] = { 451, "4.7.1",
+	    "Service unavailable - try again later", 0 },
+	[SMTP_R_FILTER_CONN_REJECT] = { 554, "5.7.1",
+	    "Service unavailable; rejected by a content filter", 0 },
+	[SMTP_R_FILTER_CONN_TEMPFAIL] = { 421, "4.7.1",
+	    "%s Service unavailable - try again later", 0 },
+	[SMTP_R_FILTER_SHUTDOWN] = { 421, "4.7.0",
+	    "%s Service unavailable - closing connection", 0 },
+	[SMTP_R_FILTER_450] = { 450, "4.7.1", "%s", 0 },
+	[SMTP_R_FILTER_451] = { 451, "4.7.1", "%s", 0 },
+	[SMTP_R_FILTER_452] = { 452, "4.7.1", "%s", 0 },
+	[SMTP_R_FILTER_550] = { 550, "5.7.1", "%s", 0 },
+	[SMTP_R_FILTER_551] = { 551, "5.7.1", "%s", 0 },
+	[SMTP_R_FILTER_552] = { 552, "5.7.1", "%s", 0 },
+	[SMTP_R_FILTER_553] = { 553, "5.7.1", "%s", 0 },
+	[SMTP_R_FILTER_554] = { 554, "5.7.1", "%s", 0 },
 };
 
 /*
@@ -143,6 +161,16 @@ static const char *const smtp_reply_noarg[SMTP_R_COUNT] = {
 	[SMTP_R_TOO_MANY_JUNK] =
 	    "Error: too many NOOP, RSET, VRFY, EXPN or HELP commands",
 	[SMTP_R_HOOK_REJECT] = "Message rejected by content policy",
+	[SMTP_R_FILTER_CONN_TEMPFAIL] = "Service unavailable - try again later",
+	[SMTP_R_FILTER_SHUTDOWN] = "Service unavailable - closing connection",
+	[SMTP_R_FILTER_450] = "Try again later",
+	[SMTP_R_FILTER_451] = "Try again later",
+	[SMTP_R_FILTER_452] = "Try again later",
+	[SMTP_R_FILTER_550] = "Rejected by a content filter",
+	[SMTP_R_FILTER_551] = "Rejected by a content filter",
+	[SMTP_R_FILTER_552] = "Rejected by a content filter",
+	[SMTP_R_FILTER_553] = "Rejected by a content filter",
+	[SMTP_R_FILTER_554] = "Rejected by a content filter",
 };
 
 const struct smtp_reply *
