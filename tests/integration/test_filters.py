@@ -117,11 +117,12 @@ class Rspamd:
     that scans by itself, on a free loopback port; run as _rspamd when
     we are root.  .port, .stop()."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, normal=False):
         self.dir = os.path.join(directory, "rspamd")
         for sub in ("local.d", "db", "run", "log"):
             os.makedirs(os.path.join(self.dir, sub))
         self.port = free_port()
+        self.normal_port = free_port() if normal else None
         self.log = os.path.join(self.dir, "log", "rspamd.log")
         self.write_conf()
         user = []
@@ -144,6 +145,8 @@ class Rspamd:
                                      stdout=self.out, stderr=self.out)
         try:
             wait_port(self.port, self.proc, "rspamd")
+            if self.normal_port is not None:
+                wait_port(self.normal_port, self.proc, "rspamd")
         except BaseException:
             self.stop()
             raise
@@ -172,6 +175,13 @@ worker "rspamd_proxy" {{
         self_scan = yes;
     }}
     reject_message = "Spam message rejected";
+}}
+""")
+            if self.normal_port is not None:     # for rspamc
+                f.write(f"""\
+worker "normal" {{
+    bind_socket = "127.0.0.1:{self.normal_port}";
+    .include "$CONFDIR/worker-normal.inc"
 }}
 """)
         local = os.path.join(self.dir, "local.d")
@@ -377,6 +387,42 @@ class RspamdMx(FilterCase):
                 if files:
                     self.assertNotIn(b"X-Spamd-Result",
                                      harness.read(files[0]))
+
+
+class RspamcHook(FilterCase):
+    """README's data_hook example, rspamc against rspamd's normal worker
+    (the port made the test's): GTUBE gets 550 5.7.1 with its text, a
+    clean message X-Spam-Score, and with rspamd gone 451 4.7.1."""
+
+    HOOK = """#!/bin/sh
+# /etc/inlet/post-data: reject what rspamd rejects
+out=$(rspamc -h 127.0.0.1:11333) || exit 75
+case $out in *'Action: reject'*) echo 'Spam message rejected'; exit 20;; esac
+printf '%s\\n' "$out" | sed -n 's/^Score: /X-Spam-Score: /p'
+"""
+
+    def test_readme_hook(self):
+        if shutil.which("rspamc") is None:
+            self.skipTest("no rspamc")
+        rspamd = Rspamd(self.tmp, normal=True)
+        self.addCleanup(rspamd.stop)
+        hook = os.path.join(self.tmp, "post-data")
+        with open(hook, "w") as f:
+            f.write(self.HOOK.replace(":11333", f":{rspamd.normal_port}"))
+        os.chmod(hook, 0o755)
+        d = self.daemon(f"data_hook {hook}\n")
+        self.assertEqual(self.send(d.port("mx"), message(
+            "gtube", GTUBE + b"\r\n")),
+            (550, "550 5.7.1 Spam message rejected"))
+        code, line = self.send(d.port("mx"), message("lunch", b"noon?\r\n"))
+        self.assertEqual(code, 250, line)
+        self.assertRegex(harness.read(d.new_files()[0]),
+                         rb"\AReturn-Path: <s@example.net>\nDelivered-To: "
+                         rb"bob@example.test\nX-Spam-Score: [0-9.]+ / "
+                         rb"[0-9.]+\nReceived: ")
+        rspamd.stop()
+        self.assertEqual(self.send(d.port("mx"), message("later", b"x\r\n"))[0],
+                         451)
 
 
 class OpenDKIMRoles(FilterCase):
