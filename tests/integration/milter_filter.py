@@ -119,9 +119,11 @@ class ScriptedFilter:
             spec = f"inet:{port}@127.0.0.1"
             self.conf = f"inet:127.0.0.1:{port}"
         self.stderr = open(os.path.join(directory, name + "-stderr"), "w")
+        # stdin: a pipe we never write, so that the filter ends with the
+        # test even when the test never calls stop() (see main)
         self.proc = subprocess.Popen(
             [exe, os.path.abspath(__file__), spec, self.script_path,
-             self.log_path], stdin=subprocess.DEVNULL,
+             self.log_path], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.stderr)
         if not self._ready():
             self.stop()
@@ -178,12 +180,27 @@ class ScriptedFilter:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(WAIT)
+        self.proc.stdin.close()
         self.proc.stdout.close()
         self.stderr.close()
         return self.proc.returncode
 
 
 # --- the filter side (python3-milter) -----------------------------------
+
+def exit_with_parent():
+    """When stdin is a pipe, the filter's life is its writer's: at EOF
+    (the test process ended, however it ended) exit at once."""
+    import stat
+    if not stat.S_ISFIFO(os.fstat(0).st_mode):
+        return
+
+    def watch():
+        while os.read(0, 4096):
+            pass
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+
 
 def main(argv):
     import Milter
@@ -192,6 +209,7 @@ def main(argv):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     spec, script_path, log_path = argv[1:]
+    exit_with_parent()
     log_lock = threading.Lock()
     conn_ids = iter(range(1, 1 << 30))
 
