@@ -664,6 +664,27 @@ mf_accept(struct milter_filter *f)
 	mf_stage_done(f);
 }
 
+/*
+ * mf_discard - 'd': at end of message, the verdict; before it, the
+ * message is to be dropped (the other filters hear no more of it).
+ */
+static void
+mf_discard(struct milter_filter *f)
+{
+	struct milter_set *set = f->set;
+
+	if (set->stage == SESSION_FILTER_EOM) {
+		mf_verdict(f, SESSION_FILTER_DISCARD, "discard", NULL);
+		return;
+	}
+	mf_log(f, "discard", NULL);
+	if (set->stage != SESSION_FILTER_CONNECT &&
+	    set->stage != SESSION_FILTER_HELO)
+		set->discard = true;
+	f->msg_skip = true;
+	mf_stage_done(f);
+}
+
 /* mf_answer - one answer of a filter in a stage. */
 static void
 mf_answer(struct milter_filter *f, const struct milter_reply *r)
@@ -672,6 +693,13 @@ mf_answer(struct milter_filter *f, const struct milter_reply *r)
 	bool at_eob = f->next > 0 &&
 	    f->steps[f->next - 1].cmd == MILTER_C_BODYEOB;
 
+	if (milter_reply_is_edit(r->kind)) {	/* while E is answered */
+		if (!at_eob)
+			mf_fail(f, "edit before end of message");
+		else if (mf_edit(f, r) != 0)
+			mf_fail(f, "edit not negotiated");
+		return;
+	}
 	switch (r->kind) {
 	case MILTER_R_PROGRESS:
 		mf_arm(f, set->cfg->milter_content_timeout);
@@ -705,20 +733,10 @@ mf_answer(struct milter_filter *f, const struct milter_reply *r)
 		mf_close(f);
 		return;
 	case MILTER_R_DISCARD:
-		if (set->stage == SESSION_FILTER_EOM) {
-			mf_verdict(f, SESSION_FILTER_DISCARD, "discard", NULL);
-			return;
-		}
-		mf_log(f, "discard", NULL);
-		if (set->stage != SESSION_FILTER_CONNECT &&
-		    set->stage != SESSION_FILTER_HELO)
-			set->discard = true;
-		f->msg_skip = true;
-		mf_stage_done(f);
+		mf_discard(f);
 		return;
 	case MILTER_R_OPTNEG:
-		break;
-	case MILTER_R_ADDHEADER:
+	case MILTER_R_ADDHEADER:	/* the edits: above */
 	case MILTER_R_INSHEADER:
 	case MILTER_R_CHGHEADER:
 	case MILTER_R_REPLBODY:
@@ -727,12 +745,7 @@ mf_answer(struct milter_filter *f, const struct milter_reply *r)
 	case MILTER_R_DELRCPT:
 	case MILTER_R_CHGFROM:
 	case MILTER_R_QUARANTINE:
-		if (at_eob && milter_reply_is_edit(r->kind) &&
-		    mf_edit(f, r) == 0)
-			return;
-		mf_fail(f, at_eob ? "edit not negotiated" : "edit before end "
-		    "of message");
-		return;
+		break;
 	}
 	mf_fail(f, "unexpected reply");
 }
