@@ -4,9 +4,12 @@
 python3-milter: libmilter itself): every reply at every stage, every
 end-of-message edit checked in the delivered file, quarantine, a filter
 that hangs, one that closes mid-message, one that is down, the no-reply
-flags rspamd asks for, PIPELINING with a refused recipient, and one log
-line per decision.  Only 127.0.0.1 and temp dirs; every wait bounded."""
-import glob
+flags rspamd asks for, the skip-step flags and the skip reply, body
+chunks of at most 64 KiB, roles and the TLS and AUTH macros, PIPELINING
+with a refused recipient, one log line per decision, and (with a filter
+on a raw socket) replies libmilter would never send.  Only 127.0.0.1 and
+temp dirs; every wait bounded."""
+import base64
 import os
 import socket
 import struct
@@ -209,6 +212,40 @@ class Stages(Base):
         self.filter.wait_event("abort")
 
 
+class Steps(Base):
+    """The body in chunks of at most 65535 octets, the skip reply, and
+    the steps a filter asks not to see."""
+    BIG = (b"Subject: big\r\n\r\n" +
+           b"".join(b"%05d " % i + b"x" * 93 + b"\r\n"
+                    for i in range(2000)))	# 200 KB
+
+    def chunks(self):
+        self.filter.wait_event("eom")
+        return self.filter.events("body")
+
+    def test_chunks(self):
+        self.assertEqual(self.send(msg=self.BIG)[-1], 250)
+        body = self.chunks()
+        self.assertGreaterEqual(len(body), 4)
+        self.assertTrue(all(0 < e["length"] <= 65535 for e in body))
+        self.assertEqual(sum(e["length"] for e in body), 2000 * 101)
+
+    def test_skip(self):
+        self.use({"protocol": ["skip"], "stages": {"body": "skip"}})
+        self.assertEqual(self.send(msg=self.BIG)[-1], 250)
+        self.assertEqual(len(self.chunks()), 1)
+
+    def test_no_steps(self):
+        self.use({"nocallback": ["connect", "helo", "header", "eoh",
+                                 "body", "data"]})
+        self.assertEqual(self.send(), [250, 250, 354, 250])
+        self.filter.wait_event("eom")
+        seen = {e["stage"] for e in self.filter.events()}
+        for stage in ("helo", "header", "eoh", "body", "data"):
+            self.assertNotIn(stage, seen)
+        self.assertIn("mail", seen)
+
+
 class NoReply(Base):
     """rspamd's negotiation: no reply awaited before end of message."""
     script = {"noreply": ["connect", "helo", "mail", "rcpt", "data",
@@ -330,6 +367,13 @@ class Broken(Base):
                          milter_command_timeout="1s")
                 self.assertEqual(self.send(), want)
         self.d.wait_log("event=milter-error")
+
+    def test_content_timeout(self):
+        self.use({"stages": {"body": {"action": "hang", "seconds": 5}}},
+                 milter_content_timeout="1s")
+        self.assertEqual(self.send(), [250, 250, 354, 451])
+        self.assertEqual(self.delivered(), [])
+        self.d.wait_log('error="timeout"')
 
     def test_close_mid_message(self):
         self.use({"stages": {"body": "close"}})
@@ -456,6 +500,57 @@ class OutOfProtocol(unittest.TestCase):
                     self.assertIn(b"\nX-A: v\n", files[0])
 
 
+class Roles(unittest.TestCase):
+    """Each milter line applies to its roles only; on implicit TLS with
+    AUTH the filter gets {tls_version}, {cipher} and {auth_authen}."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="inlet-milter-roles-")
+        cert, key = harness.make_cert(self.tmp, "m")
+        sasldb = harness.make_sasldb(os.path.join(self.tmp, "sasldb2"),
+                                     {"alice@example.test": "secret"})
+        self.mx = ScriptedFilter(self.tmp, {}, name="mx")
+        self.sub = ScriptedFilter(self.tmp, {}, name="sub")
+        self.d = harness.Daemon(
+            f"tls_cert {cert}\ntls_key {key}\nsasl_db {sasldb}\n"
+            f"milter {self.mx.conf} mx\n"
+            f"milter {self.sub.conf} submission submissions\n",
+            listen="listen 127.0.0.1:0 mx\n"
+            "listen 127.0.0.1:0 submissions\n")
+
+    def tearDown(self):
+        self.d.stop()
+        self.mx.stop()
+        self.sub.stop()
+        self.d.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_roles_and_macros(self):
+        s = harness.connect(self.d.port("mx"))
+        s.ehlo()
+        self.assertEqual(s.transaction(b"a@sender.test", [b"u@example.test"],
+                                       MSG)[0], 250)
+        s.close()
+        s = harness.connect_tls(self.d.port("submissions"),
+                                server_hostname="localhost")
+        s.ehlo()
+        plain = base64.b64encode(b"\0alice@example.test\0secret")
+        self.assertEqual(s.cmd(b"AUTH PLAIN " + plain)[0], 235)
+        self.assertEqual(s.transaction(b"alice@example.test",
+                                       [b"u@example.test"], MSG)[0], 250)
+        s.close()
+        self.mx.wait_event("eom")
+        self.sub.wait_event("eom")
+        self.assertEqual(len(self.mx.events("mail")), 1)
+        self.assertEqual(len(self.sub.events("mail")), 1)
+        helo = self.sub.events("helo")[0]["macros"]
+        self.assertTrue(helo.get("{tls_version}", "").startswith("TLSv1"))
+        self.assertTrue(helo.get("{cipher}"))
+        mail = self.sub.events("mail")[0]["macros"]
+        self.assertEqual(mail.get("{auth_authen}"), "alice@example.test")
+        self.assertNotIn("{auth_authen}", self.mx.events("mail")[0]["macros"])
+
+
 class UnixSocket(Base):
     unix = True
     script = {"stages": {"rcpt": [{"if": "bad", "action": "reject"}]}}
@@ -470,4 +565,4 @@ if __name__ == "__main__":
     if milter_python() is None:
         print("missing: python3-milter")
         sys.exit(1 if harness.CI else 77)
-    sys.exit(harness.main("test_milter"))
+    sys.exit(harness.main("test_milter", ("openssl", "saslpasswd2")))
