@@ -92,11 +92,17 @@ static const char *conf_valid_delim(const char *);
 static const char *conf_valid_maildir(const char *);
 static const char *conf_valid_chaos(const char *);
 static const char *conf_valid_relay_url(const char *);
+static const char *conf_valid_program(const char *);
+static const char *conf_valid_milter(const char *);
 
 static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
 static const char *const conf_tls_words[] = { "TLSv1.2", "TLSv1.3", NULL };
 static const char *const conf_pwcheck_words[] = { "auxprop", "saslauthd",
     NULL };
+static const char *const conf_milter_words[] = { "accept", "tempfail",
+    "reject", NULL };
+_Static_assert(sizeof(enum conf_milter_action) == sizeof(unsigned),
+    "enum conf_milter_action is not unsigned-sized");
 _Static_assert(sizeof(enum conf_pwcheck) == sizeof(unsigned),
     "enum conf_pwcheck is not unsigned-sized");
 _Static_assert(sizeof(enum conf_tls_version) == sizeof(unsigned),
@@ -275,6 +281,35 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "relay_user", .type = CONF_T_STRING,
 	  .off = CONF_OFF(relay_user), .valid = conf_valid_word,
 	  .doc = "inlet-relay: run as this user" },
+	{ .name = "data_hook", .type = CONF_T_STRING, .off = CONF_OFF(data_hook),
+	  .valid = conf_valid_program,
+	  .doc = "program run on each message before it is accepted "
+	  "(exit 0: stdout headers prepended, 20: 550, else 451)" },
+	{ .name = "data_hook_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "60s", .off = CONF_OFF(data_hook_timeout),
+	  .doc = "the data_hook is killed after this, and the message gets "
+	  "451 (s, m, h)" },
+	{ .name = "milter", .type = CONF_T_DOMAINS, .off = CONF_OFF(milters),
+	  .noff = CONF_OFF(nmilters), .valid = conf_valid_milter,
+	  .doc = "content filter: inet:HOST:PORT or unix:PATH [ROLE...]; "
+	  "repeatable, in order" },
+	{ .name = "milter_default_action", .type = CONF_T_ENUM,
+	  .words = conf_milter_words, .def = "tempfail",
+	  .off = CONF_OFF(milter_default_action),
+	  .doc = "when a filter is down, slow or broken: accept, tempfail, "
+	  "reject" },
+	{ .name = "milter_connect_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "30s", .off = CONF_OFF(milter_connect_timeout),
+	  .doc = "time to connect to a filter and negotiate" },
+	{ .name = "milter_command_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "30s", .off = CONF_OFF(milter_command_timeout),
+	  .doc = "time a filter has to answer one command" },
+	{ .name = "milter_content_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "300s", .off = CONF_OFF(milter_content_timeout),
+	  .doc = "time a filter has to answer a body chunk or end of message" },
+	{ .name = "milter_quarantine", .type = CONF_T_STRING,
+	  .off = CONF_OFF(milter_quarantine), .valid = conf_valid_word,
+	  .doc = "Maildir for quarantined mail (none: quarantine is tempfail)" },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -666,6 +701,15 @@ conf_valid_relay_url(const char *s)
 	return conf_relay_url_parse(s, &u, &why) == 0 ? NULL : why;
 }
 
+/* conf_valid_program - an absolute path, one printable ASCII word. */
+static const char *
+conf_valid_program(const char *s)
+{
+	if (s[0] != '/')
+		return "an absolute path";
+	return conf_valid_word(s);
+}
+
 /* conf_valid_delim - one printable character that may not start a path. */
 static const char *
 conf_valid_delim(const char *s)
@@ -700,6 +744,33 @@ static const char *
 conf_valid_chaos(const char *s)
 {
 	return chaos_check_rule(s);
+}
+
+/*
+ * conf_valid_milter - a word of a milter line: a socket (inet:HOST:PORT,
+ * unix:/PATH) or a role name; which comes first is conf_check's.
+ */
+static const char *
+conf_valid_milter(const char *s)
+{
+	enum conf_role role;
+	const char *port;
+
+	if (conf_valid_word(s) != NULL)
+		return conf_valid_word(s);
+	if (conf_role_parse(s, &role) == 0)
+		return NULL;
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] == '/' ? NULL : "unix: needs an absolute path";
+	if (strncmp(s, "inet:", 5) != 0)
+		return "inet:HOST:PORT, unix:/PATH or a role";
+	port = strrchr(s + 5, ':');
+	if (port == NULL || port == s + 5 || port[1] == '\0' ||
+	    strspn(port + 1, "0123456789") != strlen(port + 1) ||
+	    strlen(port + 1) > 5 || atoi(port + 1) < 1 ||
+	    atoi(port + 1) > 65535)
+		return "inet: needs HOST:PORT";
+	return NULL;
 }
 
 /* conf_free_strings - free a string list and empty it. */
@@ -1946,6 +2017,10 @@ conf_check(const struct config *c, char **err_out)
 	if (c->nsink_chaos > CHAOS_RULES_MAX)
 		return conf_fail(err_out, "sink_chaos: more than %d rules",
 		    CHAOS_RULES_MAX);
+	if (c->nmilters > 0 && strncmp(c->milters[0], "inet:", 5) != 0 &&
+	    strncmp(c->milters[0], "unix:", 5) != 0)
+		return conf_fail(err_out, "milter: a line begins with a socket "
+		    "(inet:HOST:PORT or unix:PATH), not '%s'", c->milters[0]);
 	if (c->sink || c->ndomains > 0)
 		return 0;
 	for (i = 0; i < c->nlistens; i++) {

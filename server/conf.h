@@ -20,6 +20,13 @@ enum conf_role {
 	CONF_ROLE_SUBMISSIONS,
 };
 
+/* What a milter that is down, slow or broken means (Postfix's names). */
+enum conf_milter_action {
+	CONF_MILTER_ACCEPT,
+	CONF_MILTER_TEMPFAIL,
+	CONF_MILTER_REJECT,
+};
+
 enum conf_bare_newline {
 	CONF_BARE_NORMALIZE,
 	CONF_BARE_REJECT,
@@ -124,6 +131,17 @@ struct config {
 	unsigned	 relay_retry_min;	/* first retry after */
 	unsigned	 relay_retry_max;	/* backoff cap */
 	char		*relay_user;		/* inlet-relay drops to it */
+	char		*data_hook;		/* program run after DATA */
+	unsigned	 data_hook_timeout;	/* seconds */
+	char		**milters;	/* "milter" lines, flat: each socket
+					 * (inet:HOST:PORT, unix:PATH), then
+					 * its roles (none: every role) */
+	size_t		 nmilters;
+	enum conf_milter_action milter_default_action;
+	unsigned	 milter_connect_timeout;	/* seconds */
+	unsigned	 milter_command_timeout;	/* seconds */
+	unsigned	 milter_content_timeout;	/* seconds */
+	char		*milter_quarantine;	/* Maildir, or NULL */
 	/* Loaded from the recipients file by conf_load_recipients(): */
 	char		**rcpt_addrs;		/* sorted, lower-cased */
 	size_t		 nrcpt_addrs;

@@ -720,6 +720,79 @@ maildir_rollback(struct maildir_spool *sp)
 }
 
 int
+maildir_reader(struct maildir_spool *sp)
+{
+	int fd, err;
+
+	if ((err = maildir_flush(sp)) != 0) {
+		errno = err;
+		return -1;
+	}
+	fd = open(sp->copies[0].tmp, O_RDONLY | O_CLOEXEC);
+	if (fd != -1 && lseek(fd, (off_t)sp->hdrlen, SEEK_SET) == -1) {
+		err = errno;
+		(void)close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * maildir_rewrite_first - write the first copy anew as its own lines,
+ * text, then the message of the old file old_fd; the new file's name
+ * and descriptor replace the old ones in *c.
+ */
+static int
+maildir_rewrite_first(struct maildir_spool *sp, struct maildir_copy *c,
+    int old_fd, const char *text, size_t len)
+{
+	size_t hlen;
+	int err;
+
+	if ((err = maildir_tmp_create(sp, c, O_RDWR)) != 0)
+		return err;
+	if ((hlen = maildir_header(sp, c)) == MAILDIR_NOHDR)
+		return ENAMETOOLONG;
+	if ((err = maildir_write_all(c->fd, sp->buf, hlen)) != 0 ||
+	    (err = maildir_write_all(c->fd, text, len)) != 0)
+		return err;
+	return maildir_copy_body(sp, old_fd, c->fd, (off_t)sp->hdrlen,
+	    sp->size - sp->hdrlen);
+}
+
+int
+maildir_prepend(struct maildir_spool *sp, const char *text, size_t len)
+{
+	struct maildir_copy *c = &sp->copies[0];
+	char *old_tmp = c->tmp;
+	int old_fd = c->fd, err;
+
+	if (sp->state != MAILDIR_ST_OPEN)
+		log_fatal("can't happen: maildir_prepend after commit");
+	if ((err = maildir_flush(sp)) != 0 || len == 0)
+		return err;
+	c->tmp = NULL;
+	c->fd = -1;
+	if ((err = maildir_rewrite_first(sp, c, old_fd, text, len)) != 0) {
+		if (c->fd != -1)
+			(void)close(c->fd);
+		if (c->tmp != NULL)
+			(void)unlink(c->tmp);
+		free(c->tmp);
+		c->tmp = old_tmp;
+		c->fd = old_fd;
+		sp->err = err;
+		return err;
+	}
+	(void)close(old_fd);
+	(void)unlink(old_tmp);
+	free(old_tmp);
+	sp->size += len;
+	return 0;
+}
+
+int
 maildir_commit(struct maildir_spool *sp)
 {
 	size_t i;

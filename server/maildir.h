@@ -81,6 +81,23 @@ int	maildir_open(struct maildir_spool **sp_out, const char *return_path,
 int	maildir_write(struct maildir_spool *sp, const void *data, size_t len);
 
 /*
+ * maildir_reader - the message as written so far (buffered bytes flushed
+ * first), for a data_hook to read: a new read-only descriptor on the
+ * first copy, positioned after its Return-Path:/Delivered-To: lines.
+ * The caller closes it.  Returns it, or -1 with errno set.
+ */
+int	maildir_reader(struct maildir_spool *sp);
+
+/*
+ * maildir_prepend - put text (header lines, LF line ends) before the
+ * message in every copy: the first copy is written anew in tmp/ (its own
+ * lines, text, the message) and the old file removed.  Blocking; runs on
+ * a worker thread before maildir_commit().  Returns 0 or an errno value
+ * (the handle then only accepts maildir_abort()).
+ */
+int	maildir_prepend(struct maildir_spool *sp, const char *text, size_t len);
+
+/*
  * maildir_commit - write the other recipients' copies, fsync every file,
  * write the queue copy's envelope, link every copy into new/ (one after
  * the other, nothing slow between them), fsync each new/ once and, for

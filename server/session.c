@@ -105,6 +105,13 @@ struct session {
 	struct session_stats	 stats;
 	const char		*cur_verb;	/* for reject logs */
 	const struct smtp_addr	*cur_rcpt;	/* RCPT being refused, or NULL */
+	bool			 filter_wait;	/* until session_filter_done */
+	enum session_filter_stage filter_stage;
+	int			 refused;	/* connect-stage refusal, or -1 */
+	char			 refused_text[256];
+	unsigned		 refused_code;
+	struct smtp_rcpt_args	 pend_rcpt;	/* RCPT the filters judge */
+	struct route		 pend_route;
 };
 
 /*
@@ -123,6 +130,10 @@ static void session_reply(struct session *, enum smtp_reply_id, const char *);
 static void session_spend_error(struct session *);
 static void session_end_with(struct session *, enum smtp_reply_id);
 static void session_bdat_chunk_end(struct session *);
+static bool session_filter_ask(struct session *, enum session_filter_stage,
+    const struct session_filter_args *);
+static void session_helo_reply(struct session *);
+static void session_rcpt_accept(struct session *);
 static enum smtp_reply_id session_seq_refusal(const struct session *,
     enum smtp_verb, const char **);
 
@@ -216,6 +227,9 @@ session_tx_reset(struct session *s)
 {
 	if (s->tx.spool_open)
 		s->ops->spool_abort(s->ctx);
+	if (s->ops->filter != NULL && s->state >= SESSION_ST_MAIL &&
+	    s->state <= SESSION_ST_COMMIT)
+		(void)s->ops->filter(s->ctx, SESSION_FILTER_ABORT, NULL);
 	session_rcpts_free(&s->tx);
 	chaos_unref(&s->tx.chaos);
 	free(s->scratch);
@@ -363,6 +377,7 @@ session_new(const struct session_params *p, const struct session_ops *ops,
 	buf_init(&s->out, SESSION_OUT_MAX);
 	s->bdat_err = -1;
 	s->end_after = -1;
+	s->refused = -1;
 	s->hdr.bol = true;
 	return s;
 }
@@ -379,6 +394,8 @@ session_free(struct session **sp)
 	s->tx.spool_open = false;
 	session_rcpts_free(&s->tx);
 	chaos_unref(&s->tx.chaos);
+	if (s->filter_wait && s->filter_stage == SESSION_FILTER_RCPT)
+		route_reset(&s->pend_route);
 	free(s->scratch);
 	smtp_line_release(&s->line);
 	buf_release(&s->out);
@@ -391,6 +408,7 @@ session_start(struct session *s)
 {
 	session_reply(s, SMTP_R_GREETING, s->cfg->hostname);
 	session_flush(s);
+	(void)session_filter_ask(s, SESSION_FILTER_CONNECT, NULL);
 }
 
 enum session_state
@@ -403,7 +421,7 @@ bool
 session_is_busy(const struct session *s)
 {
 	return s->state == SESSION_ST_COMMIT || s->state == SESSION_ST_TLS ||
-	    s->state == SESSION_ST_AUTH_WAIT || s->paused;
+	    s->state == SESSION_ST_AUTH_WAIT || s->paused || s->filter_wait;
 }
 
 bool
@@ -453,6 +471,12 @@ session_tx_envelope(const struct session_tx *tx, const char *client,
 			    addr, sizeof(addr)), tx->dsn[i].notify,
 			    tx->dsn[i].orcpt);
 	}
+}
+
+const char *
+session_helo_name(const struct session *s)
+{
+	return s->helo;
 }
 
 const struct session_stats *
@@ -728,9 +752,7 @@ session_auth_offered(const struct session *s)
 static void
 session_helo(struct session *s, const struct smtp_cmd *cmd)
 {
-	const char *kw[16], *mechs;
-	char size_kw[32], auth_kw[256];
-	size_t n;
+	struct session_filter_args fa = { 0 };
 
 	if (smtp_cmd_parse_helo(cmd->arg, cmd->arglen) != SMTP_CMD_OK) {
 		session_reply(s, SMTP_R_SYNTAX_ARGS, cmd->verb == SMTP_VERB_EHLO ?
@@ -745,6 +767,19 @@ session_helo(struct session *s, const struct smtp_cmd *cmd)
 	session_set_state(s, SESSION_ST_READY);
 	log_event(LOG_LEVEL_INFO, s->id, "event=helo", LOG_Q("helo", s->helo),
 	    LOG_TOK("esmtp", s->esmtp ? "yes" : "no"));
+	fa.helo = s->helo;
+	if (!session_filter_ask(s, SESSION_FILTER_HELO, &fa))
+		session_helo_reply(s);
+}
+
+/* session_helo_reply - the HELO or EHLO reply, once filters agree. */
+static void
+session_helo_reply(struct session *s)
+{
+	const char *kw[16], *mechs;
+	char size_kw[32], auth_kw[256];
+	size_t n;
+
 	if (!s->esmtp) {
 		session_reply(s, SMTP_R_HELO, s->cfg->hostname);
 		return;
@@ -869,6 +904,31 @@ session_chaos(struct session *s, struct chaos *c, enum chaos_stage st,
 	return false;
 }
 
+/*
+ * session_filter_path - ask the filters about MAIL or RCPT: the path in
+ * angle brackets and the parameters as the client gave them.
+ */
+static bool
+session_filter_path(struct session *s, enum session_filter_stage stage,
+    const char *addr, const struct smtp_cmd *cmd)
+{
+	struct session_filter_args fa = { 0 };
+	char path[SMTP_PATH_MAX + 3], params[SESSION_CMD_LINE_MAX];
+	const char *gt = memchr(cmd->arg, '>', cmd->arglen);
+	size_t off = gt != NULL ? (size_t)(gt - cmd->arg) + 1 : cmd->arglen;
+
+	if (s->ops->filter == NULL)
+		return false;
+	while (off < cmd->arglen && cmd->arg[off] == ' ')
+		off++;
+	(void)snprintf(path, sizeof(path), "<%s>", addr);
+	(void)snprintf(params, sizeof(params), "%.*s",
+	    (int)(cmd->arglen - off), cmd->arg + off);
+	fa.addr = path;
+	fa.esmtp = params;
+	return session_filter_ask(s, stage, &fa);
+}
+
 /* session_mail - MAIL FROM (RFC 5321 §4.1.1.2; SIZE RFC 1870 §6). */
 static void
 session_mail(struct session *s, const struct smtp_cmd *cmd)
@@ -900,6 +960,9 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	session_tx_reset(s);
+	/* the id the message will have, known to the filters from MAIL on */
+	(void)snprintf(s->tx.queue_id, sizeof(s->tx.queue_id), "%.12s%04X",
+	    s->id, (s->ntx + 1) & 0xffffu);
 	s->tx.auth_user = s->authenticated ? s->auth_user : NULL;
 	s->tx.from = m.from;
 	smtp_addr_fmt(&m.from, s->tx.from_str, sizeof(s->tx.from_str));
@@ -913,7 +976,9 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 	    &(const char *){ s->tx.from_str }, 1))
 		return;
 	session_set_state(s, SESSION_ST_MAIL);
-	session_reply(s, SMTP_R_MAIL_OK, NULL);
+	if (!session_filter_path(s, SESSION_FILTER_MAIL, s->tx.from_str,
+	    cmd))
+		session_reply(s, SMTP_R_MAIL_OK, NULL);
 }
 
 
@@ -951,6 +1016,7 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	struct smtp_rcpt_args r;
 	enum smtp_cmd_err err;
 	unsigned flags = s->cfg->strict_envelope ? SMTP_CMD_F_STRICT : 0;
+	char to[SMTP_PATH_MAX + 1];
 	struct route plan;
 	char rcpt[SMTP_PATH_MAX + 1];
 
@@ -986,7 +1052,19 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		session_reply(s, plan.reply, NULL);
 		return;
 	}
-	session_rcpt_add(s, &r, &plan);
+	s->pend_rcpt = r;
+	s->pend_route = plan;
+	if (session_filter_path(s, SESSION_FILTER_RCPT, smtp_addr_fmt(&r.to,
+	    to, sizeof(to)), cmd))
+		return;		/* the plan waits in pend_route */
+	session_rcpt_accept(s);
+}
+
+/* session_rcpt_accept - take the recipient in pend_rcpt, pend_route. */
+static void
+session_rcpt_accept(struct session *s)
+{
+	session_rcpt_add(s, &s->pend_rcpt, &s->pend_route);
 	session_set_state(s, SESSION_ST_RCPT);
 	session_reply(s, SMTP_R_RCPT_OK, NULL);
 }
@@ -1419,7 +1497,10 @@ session_command(struct session *s, const char *line, size_t len)
 	s->stats.commands++;
 	s->cur_verb = smtp_cmd_verb_name(cmd.verb);
 	c = session_find_cmd(cmd.verb);
-	if (c == NULL)
+	if (s->refused >= 0 && cmd.verb != SMTP_VERB_QUIT)
+		session_reply(s, (enum smtp_reply_id)s->refused,
+		    s->refused_text[0] != '\0' ? s->refused_text : NULL);
+	else if (c == NULL)
 		session_reply(s, SMTP_R_UNKNOWN, NULL);
 	else if (session_may_run(s, c, &cmd) &&
 	    ((c->flags & CMD_F_JUNK) == 0 || session_junk(s)))
@@ -1467,7 +1548,8 @@ session_commit(struct session *s)
 {
 	session_set_state(s, SESSION_ST_COMMIT);
 	session_flush(s);
-	s->ops->spool_commit(s->ctx, &s->tx);
+	if (!session_filter_ask(s, SESSION_FILTER_EOM, NULL))
+		s->ops->spool_commit(s->ctx, &s->tx);
 }
 
 /*
@@ -1675,6 +1757,16 @@ session_feed(struct session *s, const char *data, size_t len)
 	return off;
 }
 
+/* session_commit_end - the commit's reply is queued: next transaction. */
+static void
+session_commit_end(struct session *s)
+{
+	session_tx_reset(s);
+	session_flush(s);
+	if (s->end_after >= 0)
+		session_end_with(s, (enum smtp_reply_id)s->end_after);
+}
+
 void
 session_commit_done(struct session *s, int err)
 {
@@ -1699,10 +1791,19 @@ session_commit_done(struct session *s, int err)
 		session_reply(s, (err == ENOSPC || err == EDQUOT) ?
 		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR, NULL);
 	}
-	session_tx_reset(s);
-	session_flush(s);
-	if (s->end_after >= 0)
-		session_end_with(s, (enum smtp_reply_id)s->end_after);
+	session_commit_end(s);
+}
+
+void
+session_commit_refused(struct session *s, enum smtp_reply_id id,
+    const char *arg)
+{
+	if (s->state != SESSION_ST_COMMIT)
+		log_fatal("can't happen: commit refused in state %s",
+		    session_state_name(s->state));
+	s->tx.spool_open = false;	/* the edge threw it away */
+	session_reply(s, id, arg);
+	session_commit_end(s);
 }
 
 void
@@ -1871,4 +1972,236 @@ session_eof(struct session *s)
 		s->tx.spool_open = false;
 	}
 	session_set_state(s, SESSION_ST_CLOSED);
+}
+
+/*
+ * session_filter_ask - stop at a filter stage: true when the answer
+ * comes later through session_filter_done (the session is busy until
+ * then), false to go on now.
+ */
+static bool
+session_filter_ask(struct session *s, enum session_filter_stage stage,
+    const struct session_filter_args *args)
+{
+	struct session_filter_args fa = { 0 };
+
+	if (s->ops->filter == NULL)
+		return false;
+	if (args != NULL)
+		fa = *args;
+	fa.auth_user = s->authenticated ? s->auth_user : NULL;
+	fa.tls_version = s->tls_active ? s->tls_version : NULL;
+	fa.tls_cipher = s->tls_active ? s->tls_cipher : NULL;
+	if (!s->ops->filter(s->ctx, stage, &fa))
+		return false;
+	s->filter_wait = true;
+	s->filter_stage = stage;
+	return true;
+}
+
+/* session_filter_custom - the table row for a filter's own reply code. */
+static enum smtp_reply_id
+session_filter_custom(unsigned code)
+{
+	static const struct {
+		unsigned		 code;
+		enum smtp_reply_id	 id;
+	} rows[] = {
+		{ 450, SMTP_R_FILTER_450 },
+		{ 452, SMTP_R_FILTER_452 }, { 551, SMTP_R_FILTER_551 },
+		{ 552, SMTP_R_FILTER_552 }, { 553, SMTP_R_FILTER_553 },
+		{ 554, SMTP_R_FILTER_554 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (rows[i].code == code)
+			return rows[i].id;
+	return code < 500 ? SMTP_R_FILTER_451 : SMTP_R_FILTER_550;
+}
+
+/*
+ * session_filter_refusal - the reply for a verdict that refuses (not
+ * CONTINUE or DISCARD), with its argument in *arg_out.
+ */
+static enum smtp_reply_id
+session_filter_refusal(const struct session *s,
+    const struct session_filter_verdict *v, const char **arg_out)
+{
+	*arg_out = NULL;
+	switch (v->action) {
+	case SESSION_FILTER_CUSTOM:
+		*arg_out = v->text != NULL && v->text[0] != '\0' ? v->text :
+		    NULL;
+		return session_filter_custom(v->code);
+	case SESSION_FILTER_TEMPFAIL:
+		return SMTP_R_FILTER_TEMPFAIL;
+	case SESSION_FILTER_SHUTDOWN:
+		*arg_out = s->cfg->hostname;
+		return SMTP_R_FILTER_SHUTDOWN;
+	case SESSION_FILTER_CONTINUE:
+	case SESSION_FILTER_DISCARD:
+	case SESSION_FILTER_REJECT:
+		break;
+	}
+	return SMTP_R_FILTER_REJECT;
+}
+
+/*
+ * session_filter_connect - the connect stage's answer: a refusal answers
+ * every later command but QUIT (5xx, as Postfix); a temporary one, or a
+ * shutdown, is 421 and the end.
+ */
+static void
+session_filter_connect(struct session *s,
+    const struct session_filter_verdict *v)
+{
+	const char *arg;
+	enum smtp_reply_id id = session_filter_refusal(s, v, &arg);
+
+	if (v->action == SESSION_FILTER_CONTINUE ||
+	    v->action == SESSION_FILTER_DISCARD)
+		return;
+	s->cur_verb = "CONNECT";
+	if (smtp_reply_code(id) < 500) {
+		session_end_with(s, v->action == SESSION_FILTER_SHUTDOWN ?
+		    SMTP_R_FILTER_SHUTDOWN : SMTP_R_FILTER_CONN_TEMPFAIL);
+		s->cur_verb = NULL;
+		return;
+	}
+	s->refused = (int)(v->action == SESSION_FILTER_CUSTOM ? id :
+	    SMTP_R_FILTER_CONN_REJECT);
+	(void)snprintf(s->refused_text, sizeof(s->refused_text), "%s",
+	    arg != NULL ? arg : "");
+	s->cur_verb = NULL;
+}
+
+/* session_filter_eom - the end-of-message answer: commit or not. */
+static void
+session_filter_eom(struct session *s, const struct session_filter_verdict *v)
+{
+	char qid[SESSION_QID_LEN + 1];
+	const char *arg;
+	enum smtp_reply_id id;
+
+	if (v->action == SESSION_FILTER_CONTINUE) {
+		s->ops->spool_commit(s->ctx, &s->tx);
+		return;
+	}
+	s->cur_verb = s->tx.bdat ? "BDAT" : "DATA";
+	(void)snprintf(qid, sizeof(qid), "%s", s->tx.queue_id);
+	id = session_filter_refusal(s, v, &arg);
+	session_tx_reset(s);
+	if (v->action == SESSION_FILTER_DISCARD) {
+		s->junk = 0;
+		session_reply(s, SMTP_R_QUEUED, qid);
+	} else if (v->action == SESSION_FILTER_SHUTDOWN) {
+		session_end_with(s, SMTP_R_FILTER_SHUTDOWN);
+	} else {
+		session_reply(s, id, arg);
+	}
+	s->cur_verb = NULL;
+	if (s->end_after >= 0)
+		session_end_with(s, (enum smtp_reply_id)s->end_after);
+}
+
+/* session_filter_cmd - the answer for HELO, MAIL or RCPT. */
+static void
+session_filter_cmd(struct session *s, const struct session_filter_verdict *v)
+{
+	const char *arg;
+	enum smtp_reply_id id = session_filter_refusal(s, v, &arg);
+	bool go = v->action == SESSION_FILTER_CONTINUE ||
+	    v->action == SESSION_FILTER_DISCARD;
+
+	s->cur_verb = s->filter_stage == SESSION_FILTER_HELO ? "HELO" :
+	    s->filter_stage == SESSION_FILTER_MAIL ? "MAIL" : "RCPT";
+	if (s->filter_stage == SESSION_FILTER_HELO && go) {
+		session_helo_reply(s);
+	} else if (s->filter_stage == SESSION_FILTER_HELO) {
+		s->helo[0] = '\0';
+		session_set_state(s, SESSION_ST_GREETED);
+	} else if (s->filter_stage == SESSION_FILTER_MAIL && go) {
+		session_reply(s, SMTP_R_MAIL_OK, NULL);
+	} else if (s->filter_stage == SESSION_FILTER_MAIL) {
+		session_tx_reset(s);
+	} else if (go) {
+		session_rcpt_accept(s);
+	} else {
+		route_reset(&s->pend_route);
+		s->cur_rcpt = &s->pend_rcpt.to;
+	}
+	if (!go && v->action == SESSION_FILTER_SHUTDOWN)
+		session_end_with(s, SMTP_R_FILTER_SHUTDOWN);
+	else if (!go)
+		session_reply(s, id, arg);
+	s->cur_verb = NULL;
+	s->cur_rcpt = NULL;
+}
+
+void
+session_filter_done(struct session *s, const struct session_filter_verdict *fv)
+{
+	struct session_filter_verdict w = *fv;
+	const struct session_filter_verdict *v = &w;
+
+	if (w.action == SESSION_FILTER_CUSTOM && w.code == 421)
+		w.action = SESSION_FILTER_SHUTDOWN;	/* 421 closes */
+	if (!s->filter_wait)
+		return;
+	s->filter_wait = false;
+	if (s->state == SESSION_ST_CLOSED) {
+		if (s->filter_stage == SESSION_FILTER_RCPT)
+			route_reset(&s->pend_route);
+		return;
+	}
+	switch (s->filter_stage) {
+	case SESSION_FILTER_CONNECT:
+		session_filter_connect(s, v);
+		break;
+	case SESSION_FILTER_HELO:
+	case SESSION_FILTER_MAIL:
+	case SESSION_FILTER_RCPT:
+		session_filter_cmd(s, v);
+		break;
+	case SESSION_FILTER_EOM:
+		session_filter_eom(s, v);
+		break;
+	case SESSION_FILTER_ABORT:
+		break;
+	}
+	session_flush(s);
+}
+
+void
+session_tx_set_sender(struct session *s, const struct smtp_addr *a)
+{
+	s->tx.from = *a;
+	smtp_addr_fmt(a, s->tx.from_str, sizeof(s->tx.from_str));
+}
+
+void
+session_tx_add_rcpt(struct session *s, const struct smtp_addr *a,
+    const struct route *r)
+{
+	struct smtp_rcpt_args args = { .to = *a };
+
+	session_rcpt_add(s, &args, r);
+	s->stats.rcpts--;	/* not a recipient the client gave */
+}
+
+void
+session_tx_del_rcpt(struct session *s, size_t i)
+{
+	if (i >= s->tx.nrcpt)
+		return;
+	route_reset(&s->tx.routes[i]);
+	free(s->tx.dsn[i].orcpt);
+	memmove(&s->tx.rcpts[i], &s->tx.rcpts[i + 1],
+	    (s->tx.nrcpt - i - 1) * sizeof(*s->tx.rcpts));
+	memmove(&s->tx.routes[i], &s->tx.routes[i + 1],
+	    (s->tx.nrcpt - i - 1) * sizeof(*s->tx.routes));
+	memmove(&s->tx.dsn[i], &s->tx.dsn[i + 1],
+	    (s->tx.nrcpt - i - 1) * sizeof(*s->tx.dsn));
+	s->tx.nrcpt--;
 }

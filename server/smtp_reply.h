@@ -89,6 +89,21 @@ enum smtp_reply_id {
 	SMTP_R_CHAOS_552,	/* 552 5.2.2 */
 	SMTP_R_CHAOS_553,	/* 553 5.1.3 */
 	SMTP_R_CHAOS_554,	/* 554 5.7.1 */
+	SMTP_R_HOOK_REJECT,	/* 550 5.7.1 %s (the data_hook's line) */
+	SMTP_R_HOOK_TEMPFAIL,	/* 451 4.7.1 the data_hook failed */
+	SMTP_R_FILTER_REJECT,	/* 550 5.7.1 a content filter said no */
+	SMTP_R_FILTER_TEMPFAIL,	/* 451 4.7.1 a filter: later (or is down) */
+	SMTP_R_FILTER_CONN_REJECT, /* 554 5.7.1 refused at connect */
+	SMTP_R_FILTER_CONN_TEMPFAIL, /* 421 4.7.1 %s (host), at connect */
+	SMTP_R_FILTER_SHUTDOWN,	/* 421 4.7.0 %s (host), filter said '4' */
+	SMTP_R_FILTER_450,	/* a filter's own reply ('y'), by code: */
+	SMTP_R_FILTER_451,	/* 451 4.7.1 %s (any other 4xx) */
+	SMTP_R_FILTER_452,	/* 452 4.7.1 %s */
+	SMTP_R_FILTER_550,	/* 550 5.7.1 %s (any other 5xx) */
+	SMTP_R_FILTER_551,	/* 551 5.7.1 %s */
+	SMTP_R_FILTER_552,	/* 552 5.7.1 %s */
+	SMTP_R_FILTER_553,	/* 553 5.7.1 %s */
+	SMTP_R_FILTER_554,	/* 554 5.7.1 %s */
 	SMTP_R_COUNT		/* number of replies */
 };
 

@@ -19,7 +19,7 @@ FUZZ_SECONDS = 60
 FUZZ_FLAGS =
 
 FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf search envelope \
-	smtp_client
+	smtp_client milter
 FUZZ_BINS = \
 	tests/fuzz/fuzz_smtp_line \
 	tests/fuzz/fuzz_smtp_cmd \
@@ -28,7 +28,8 @@ FUZZ_BINS = \
 	tests/fuzz/fuzz_conf \
 	tests/fuzz/fuzz_search \
 	tests/fuzz/fuzz_envelope \
-	tests/fuzz/fuzz_smtp_client
+	tests/fuzz/fuzz_smtp_client \
+	tests/fuzz/fuzz_milter
 
 # The protocol core: CORE_SRCS and CORE_HDRS from Makefile.am (the one
 # list of server/libcore.a's sources), compiled here with clang into
@@ -44,6 +45,7 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_smtp_data.c tests/fuzz/fuzz_session.c \
 	tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_search.c \
 	tests/fuzz/fuzz_envelope.c tests/fuzz/fuzz_smtp_client.c \
+	tests/fuzz/fuzz_milter.c \
 	tests/fuzz/smtp.dict \
 	tests/fuzz/corpus
 
@@ -136,6 +138,12 @@ tests/fuzz/fuzz_smtp_client: $(top_srcdir)/tests/fuzz/fuzz_smtp_client.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_smtp_client.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
+tests/fuzz/fuzz_milter: $(top_srcdir)/tests/fuzz/fuzz_milter.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_milter.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 # fuzz-run - each target for FUZZ_SECONDS on its corpus, copied into

@@ -272,6 +272,33 @@ static const struct {
 	{ "relay_retry_min 1", "relay_retry_min 1s", NULL },
 	{ "relay_retry_max 2h", "relay_retry_max 2h", NULL },
 	{ "relay_user inlet-relay", "relay_user inlet-relay", NULL },
+	{ "milter inet:127.0.0.1:11332 mx", "milter inet:127.0.0.1:11332 mx",
+	  NULL },
+	{ "milter unix:/run/f.sock submission submissions",
+	  "milter unix:/run/f.sock submission submissions", NULL },
+	{ "milter inet:[::1]:8891", "milter inet:[::1]:8891", NULL },
+	{ "milter inet:h:0", NULL, "t.conf:1: milter: bad value 'inet:h:0' "
+	  "(inet: needs HOST:PORT)" },
+	{ "milter inet:h:65536", NULL, "t.conf:1: milter: bad value "
+	  "'inet:h:65536' (inet: needs HOST:PORT)" },
+	{ "milter inet:h", NULL, "t.conf:1: milter: bad value 'inet:h' "
+	  "(inet: needs HOST:PORT)" },
+	{ "milter unix:run", NULL, "t.conf:1: milter: bad value 'unix:run' "
+	  "(unix: needs an absolute path)" },
+	{ "milter inet:h:1 relay", NULL, "t.conf:1: milter: bad value 'relay' "
+	  "(inet:HOST:PORT, unix:/PATH or a role)" },
+	{ "milter_default_action accept", "milter_default_action accept",
+	  NULL },
+	{ "milter_default_action reject", "milter_default_action reject",
+	  NULL },
+	{ "milter_default_action quarantine", NULL, "t.conf:1: "
+	  "milter_default_action: bad value 'quarantine' (accept|tempfail|reject)" },
+	{ "milter_connect_timeout 1s", "milter_connect_timeout 1s", NULL },
+	{ "milter_command_timeout 0s", NULL, "t.conf:1: "
+	  "milter_command_timeout: '0s' out of range (1s..1h)" },
+	{ "milter_content_timeout 5m", "milter_content_timeout 5m", NULL },
+	{ "milter_quarantine /var/mail/quarantine",
+	  "milter_quarantine /var/mail/quarantine", NULL },
 	{ "hostname [192.0.2.1]", "hostname [192.0.2.1]", NULL },
 	{ "hostname", NULL, "t.conf:1: hostname: missing value" },
 	{ "hostname a b", NULL, "t.conf:1: hostname: extra value 'b'" },
@@ -451,6 +478,21 @@ static const struct {
 	{ "user inlet", "user inlet", NULL },
 	{ "user", NULL, "t.conf:1: user: missing value" },
 	{ "user a b", NULL, "t.conf:1: user: extra value 'b'" },
+	{ "data_hook /etc/inlet/post-data", "data_hook /etc/inlet/post-data",
+	  NULL },
+	{ "data_hook post-data", NULL, "t.conf:1: data_hook: bad value "
+	  "'post-data' (an absolute path)" },
+	{ "data_hook /a\xc3\xa9", NULL, "t.conf:1: data_hook: bad value "
+	  "'/a\xc3\xa9' (printable ASCII only)" },
+	{ "data_hook /a b", NULL, "t.conf:1: data_hook: extra value 'b'" },
+	{ "data_hook", NULL, "t.conf:1: data_hook: missing value" },
+	{ "data_hook_timeout 1", "data_hook_timeout 1s", NULL },
+	{ "data_hook_timeout 60", "data_hook_timeout 1m", NULL },
+	{ "data_hook_timeout 1h", "data_hook_timeout 1h", NULL },
+	{ "data_hook_timeout 0", NULL,
+	  "t.conf:1: data_hook_timeout: '0' out of range (1s..1h)" },
+	{ "data_hook_timeout 3601", NULL,
+	  "t.conf:1: data_hook_timeout: '3601' out of range (1s..1h)" },
 	{ "foo bar", NULL, "t.conf:1: unknown key 'foo'" },
 	{ "Hostname x", NULL, "t.conf:1: unknown key 'Hostname'" },
 	{ "hostname=x", NULL, "t.conf:1: unknown key 'hostname=x'" },
@@ -965,6 +1007,10 @@ static const struct {
 	  "sink_chaos rcpt * reply 550\n", NULL },
 	{ BASE "listen 127.0.0.1:25\nsink_chaos rcpt * reply 550\n",
 	  "sink_chaos: fault rules only with sink yes" },
+	{ BASE "listen 127.0.0.1:25\nmilter mx inet:h:1\n", "milter: a line "
+	  "begins with a socket (inet:HOST:PORT or unix:PATH), not 'mx'" },
+	{ BASE "listen 127.0.0.1:25\nmilter inet:h:1 mx\nmilter unix:/s\n",
+	  NULL },
 #define TLS	"tls_cert /c.pem\ntls_key /k.pem\n"
 	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:465\n"
 	  "sasl_db /s\n", NULL },

@@ -248,7 +248,7 @@ static const struct session_ops fake_ops = {
 	fake_send, fake_close, fake_starttls, fake_spool_open,
 	fake_spool_write, fake_spool_commit, fake_spool_abort, fake_now,
 	fake_auth_mechs, fake_auth_start, fake_auth_step, fake_auth_abort,
-	fake_pause,
+	fake_pause, NULL,
 };
 
 /* fake_pump - feed pending input; deliver completions "next turn". */

@@ -77,6 +77,12 @@ static const struct fmt_case fmt_cases[] = {
 	{ SMTP_R_STORAGE_FULL, NULL, "452 4.3.1 Insufficient system storage\r\n" },
 	{ SMTP_R_LOCAL_ERROR, NULL, "451 4.3.0 Local error in processing\r\n" },
 	{ SMTP_R_RELAY_DENIED, NULL, "550 5.7.1 Relay access denied\r\n" },
+	{ SMTP_R_HOOK_REJECT, "Spam score 12 > 10",
+	    "550 5.7.1 Spam score 12 > 10\r\n" },
+	{ SMTP_R_HOOK_REJECT, NULL,
+	    "550 5.7.1 Message rejected by content policy\r\n" },
+	{ SMTP_R_HOOK_TEMPFAIL, NULL,
+	    "451 4.7.1 Message content check failed, try again later\r\n" },
 };
 
 START_TEST(test_fmt)
