@@ -20,7 +20,8 @@ The script (every key optional):
      "nocallback": [STAGE, ...],      SMFIP_NO* asked for (MTA skips them)
      "actions": [NAME, ...],          SMFIF_* wanted (default: all offered)
      "protocol": [NAME, ...],         extra SMFIP_*: skip, rcpt_rej, hdr_leadspc
-     "macros": {STAGE: "j {client_addr}"}   setsymlist (if offered)
+     "macros": {STAGE: "j {client_addr}"},  setsymlist (if offered)
+     "log": false                     log nothing (a no-op filter: bench/)
     }
 
 STAGE: negotiate (hang/close only), connect, helo, mail, rcpt, data,
@@ -297,6 +298,8 @@ def main(argv):
             return out
 
         def event(self, stage, **kw):
+            if not self.script.get("log", True):
+                return
             ev = {"conn": self.id, "stage": stage}
             if self._ctx is not None and stage not in ("negotiate",
                                                         "close"):
