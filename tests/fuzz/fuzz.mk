@@ -18,14 +18,15 @@ FUZZ_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 FUZZ_SECONDS = 60
 FUZZ_FLAGS =
 
-FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf milter
+FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf milter hook_out
 FUZZ_BINS = \
 	tests/fuzz/fuzz_smtp_line \
 	tests/fuzz/fuzz_smtp_cmd \
 	tests/fuzz/fuzz_smtp_data \
 	tests/fuzz/fuzz_session \
 	tests/fuzz/fuzz_conf \
-	tests/fuzz/fuzz_milter
+	tests/fuzz/fuzz_milter \
+	tests/fuzz/fuzz_hook_out
 
 # The protocol core: CORE_SRCS and CORE_HDRS from Makefile.am (the one
 # list of server/libcore.a's sources), compiled here with clang into
@@ -40,6 +41,7 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_smtp_line.c tests/fuzz/fuzz_smtp_cmd.c \
 	tests/fuzz/fuzz_smtp_data.c tests/fuzz/fuzz_session.c \
 	tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_milter.c \
+	tests/fuzz/fuzz_hook_out.c \
 	tests/fuzz/smtp.dict \
 	tests/fuzz/corpus
 
@@ -120,6 +122,12 @@ tests/fuzz/fuzz_milter: $(top_srcdir)/tests/fuzz/fuzz_milter.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_milter.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
+tests/fuzz/fuzz_hook_out: $(top_srcdir)/tests/fuzz/fuzz_hook_out.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_hook_out.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 # fuzz-run - each target for FUZZ_SECONDS on its corpus, copied into
