@@ -73,21 +73,26 @@ STAGES = ("negotiate", "connect", "helo", "mail", "rcpt", "data",
 
 # --- the test side (no python3-milter needed) ---------------------------
 
-def milter_python():
-    """An interpreter that has python3-milter (MILTER_PYTHON, this one,
-    or Debian's /usr/bin/python3), or None."""
-    for exe in (os.environ.get("MILTER_PYTHON"), sys.executable,
-                "/usr/bin/python3"):
+def python_with(module, first=None):
+    """An interpreter that can import module (first, this one, or
+    Debian's /usr/bin/python3: Debian's python3-* packages are there),
+    or None."""
+    for exe in (first, sys.executable, "/usr/bin/python3"):
         if not exe or not os.access(exe, os.X_OK):
             continue
         try:
-            r = subprocess.run([exe, "-c", "import Milter"],
+            r = subprocess.run([exe, "-c", "import " + module],
                                capture_output=True, timeout=WAIT)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if r.returncode == 0:
             return exe
     return None
+
+
+def milter_python():
+    """An interpreter that has python3-milter ($MILTER_PYTHON first)."""
+    return python_with("Milter", os.environ.get("MILTER_PYTHON"))
 
 
 def free_port():
