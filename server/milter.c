@@ -522,67 +522,90 @@ mf_run(struct milter_set *set)
 		set_finish(set);
 }
 
-/* mf_edit - record an end-of-message edit (only while E is answered). */
+/* mf_edit_header - h, i, m: a header edit, in order. */
+static void
+mf_edit_header(struct milter_filter *f, const struct milter_reply *r)
+{
+	struct milter_result *res = &f->set->res;
+	struct milter_edit *e;
+
+	res->hdr_edits = xrealloc(res->hdr_edits, res->nhdr_edits + 1,
+	    sizeof(*res->hdr_edits));
+	e = &res->hdr_edits[res->nhdr_edits++];
+	e->kind = r->kind == MILTER_R_ADDHEADER ? MILTER_EDIT_ADD :
+	    r->kind == MILTER_R_INSHEADER ? MILTER_EDIT_INSERT :
+	    MILTER_EDIT_CHANGE;
+	e->index = r->index;
+	res->own = xrealloc(res->own, res->nown + 2, sizeof(*res->own));
+	e->name = res->own[res->nown++] = xstrdup(r->a);
+	e->value = res->own[res->nown++] = xstrdup(r->b);
+	res->leadspc = (f->proto & MILTER_P_HDR_LEADSPC) != 0;
+}
+
+/* edit_action - the SMFIF_* flag an edit needs negotiated. */
+static uint32_t
+edit_action(enum milter_reply_kind kind)
+{
+	static const struct {
+		enum milter_reply_kind	 kind;
+		uint32_t		 flag;
+	} need[] = {
+		{ MILTER_R_ADDHEADER, MILTER_F_ADDHDRS },
+		{ MILTER_R_INSHEADER, MILTER_F_ADDHDRS },
+		{ MILTER_R_CHGHEADER, MILTER_F_CHGHDRS },
+		{ MILTER_R_REPLBODY, MILTER_F_CHGBODY },
+		{ MILTER_R_ADDRCPT, MILTER_F_ADDRCPT },
+		{ MILTER_R_ADDRCPT_PAR, MILTER_F_ADDRCPT_PAR },
+		{ MILTER_R_DELRCPT, MILTER_F_DELRCPT },
+		{ MILTER_R_CHGFROM, MILTER_F_CHGFROM },
+		{ MILTER_R_QUARANTINE, MILTER_F_QUARANTINE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (need[i].kind == kind)
+			return need[i].flag;
+	return 0;
+}
+
+/*
+ * mf_edit - record an end-of-message edit; -1 when out of room or not
+ * negotiated (as libmilter's own side refuses to send it).
+ */
 static int
 mf_edit(struct milter_filter *f, const struct milter_reply *r)
 {
 	struct milter_result *res = &f->set->res;
-	struct milter_edit *e;
 	struct milter_env_edit *ee;
 
-	switch (r->kind) {
-	case MILTER_R_ADDHEADER:
-	case MILTER_R_INSHEADER:
-	case MILTER_R_CHGHEADER:
-		res->hdr_edits = xrealloc(res->hdr_edits, res->nhdr_edits + 1,
-		    sizeof(*res->hdr_edits));
-		e = &res->hdr_edits[res->nhdr_edits++];
-		e->kind = r->kind == MILTER_R_ADDHEADER ? MILTER_EDIT_ADD :
-		    r->kind == MILTER_R_INSHEADER ? MILTER_EDIT_INSERT :
-		    MILTER_EDIT_CHANGE;
-		e->index = r->index;
-		res->own = xrealloc(res->own, res->nown + 2,
-		    sizeof(*res->own));
-		e->name = res->own[res->nown++] = xstrdup(r->a);
-		e->value = res->own[res->nown++] = xstrdup(r->b);
-		res->leadspc = (f->proto & MILTER_P_HDR_LEADSPC) != 0;
-		return 0;
-	case MILTER_R_REPLBODY:
+	if ((f->actions & edit_action(r->kind)) == 0)
+		return -1;
+
+	if (r->kind == MILTER_R_REPLBODY) {
 		if (!res->body_replaced)
 			buf_reset(&res->body);
 		res->body_replaced = true;
 		return buf_add(&res->body, r->data, r->len);
-	case MILTER_R_ADDRCPT:
-	case MILTER_R_ADDRCPT_PAR:
-	case MILTER_R_DELRCPT:
-	case MILTER_R_CHGFROM:
-		res->env_edits = xrealloc(res->env_edits, res->nenv_edits + 1,
-		    sizeof(*res->env_edits));
-		ee = &res->env_edits[res->nenv_edits++];
-		ee->kind = r->kind == MILTER_R_ADDRCPT_PAR ? '+' :
-		    r->kind == MILTER_R_ADDRCPT ? '+' :
-		    r->kind == MILTER_R_DELRCPT ? '-' : 'e';
-		ee->addr = xstrdup(r->a);
-		return 0;
-	case MILTER_R_QUARANTINE:
+	}
+	if (r->kind == MILTER_R_QUARANTINE) {
 		free(res->quarantine);
 		res->quarantine = xstrdup(r->a);
 		mf_log(f, "quarantine", r->a);
 		return 0;
-	case MILTER_R_CONTINUE:
-	case MILTER_R_ACCEPT:
-	case MILTER_R_REJECT:
-	case MILTER_R_TEMPFAIL:
-	case MILTER_R_REPLYCODE:
-	case MILTER_R_DISCARD:
-	case MILTER_R_CONN_FAIL:
-	case MILTER_R_SHUTDOWN:
-	case MILTER_R_PROGRESS:
-	case MILTER_R_SKIP:
-	case MILTER_R_OPTNEG:
-		break;
 	}
-	return -1;
+	if (r->kind == MILTER_R_ADDHEADER || r->kind == MILTER_R_INSHEADER ||
+	    r->kind == MILTER_R_CHGHEADER) {
+		mf_edit_header(f, r);
+		return 0;
+	}
+	/* + 2 - e: the envelope */
+	res->env_edits = xrealloc(res->env_edits, res->nenv_edits + 1,
+	    sizeof(*res->env_edits));
+	ee = &res->env_edits[res->nenv_edits++];
+	ee->kind = r->kind == MILTER_R_DELRCPT ? '-' :
+	    r->kind == MILTER_R_CHGFROM ? 'e' : '+';
+	ee->addr = xstrdup(r->a);
+	return 0;
 }
 
 /* mf_verdict - a reply that decides the stage for every filter. */
@@ -641,6 +664,27 @@ mf_accept(struct milter_filter *f)
 	mf_stage_done(f);
 }
 
+/*
+ * mf_discard - 'd': at end of message, the verdict; before it, the
+ * message is to be dropped (the other filters hear no more of it).
+ */
+static void
+mf_discard(struct milter_filter *f)
+{
+	struct milter_set *set = f->set;
+
+	if (set->stage == SESSION_FILTER_EOM) {
+		mf_verdict(f, SESSION_FILTER_DISCARD, "discard", NULL);
+		return;
+	}
+	mf_log(f, "discard", NULL);
+	if (set->stage != SESSION_FILTER_CONNECT &&
+	    set->stage != SESSION_FILTER_HELO)
+		set->discard = true;
+	f->msg_skip = true;
+	mf_stage_done(f);
+}
+
 /* mf_answer - one answer of a filter in a stage. */
 static void
 mf_answer(struct milter_filter *f, const struct milter_reply *r)
@@ -649,6 +693,13 @@ mf_answer(struct milter_filter *f, const struct milter_reply *r)
 	bool at_eob = f->next > 0 &&
 	    f->steps[f->next - 1].cmd == MILTER_C_BODYEOB;
 
+	if (milter_reply_is_edit(r->kind)) {	/* while E is answered */
+		if (!at_eob)
+			mf_fail(f, "edit before end of message");
+		else if (mf_edit(f, r) != 0)
+			mf_fail(f, "edit not negotiated");
+		return;
+	}
 	switch (r->kind) {
 	case MILTER_R_PROGRESS:
 		mf_arm(f, set->cfg->milter_content_timeout);
@@ -682,20 +733,10 @@ mf_answer(struct milter_filter *f, const struct milter_reply *r)
 		mf_close(f);
 		return;
 	case MILTER_R_DISCARD:
-		if (set->stage == SESSION_FILTER_EOM) {
-			mf_verdict(f, SESSION_FILTER_DISCARD, "discard", NULL);
-			return;
-		}
-		mf_log(f, "discard", NULL);
-		if (set->stage != SESSION_FILTER_CONNECT &&
-		    set->stage != SESSION_FILTER_HELO)
-			set->discard = true;
-		f->msg_skip = true;
-		mf_stage_done(f);
+		mf_discard(f);
 		return;
 	case MILTER_R_OPTNEG:
-		break;
-	case MILTER_R_ADDHEADER:
+	case MILTER_R_ADDHEADER:	/* the edits: above */
 	case MILTER_R_INSHEADER:
 	case MILTER_R_CHGHEADER:
 	case MILTER_R_REPLBODY:
@@ -704,8 +745,6 @@ mf_answer(struct milter_filter *f, const struct milter_reply *r)
 	case MILTER_R_DELRCPT:
 	case MILTER_R_CHGFROM:
 	case MILTER_R_QUARANTINE:
-		if (at_eob && mf_edit(f, r) == 0)
-			return;
 		break;
 	}
 	mf_fail(f, "unexpected reply");

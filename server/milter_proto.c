@@ -102,33 +102,26 @@ take_str(const struct milter_packet *p, size_t *off)
 	return s;
 }
 
-/* parse_edit - the data of h i m + 2 - e q replies. */
-static int
-parse_edit(const struct milter_packet *p, struct milter_reply *out)
-{
-	size_t off = 0;
+/*
+ * What each reply kind carries (in enum milter_reply_kind order): no data
+ * (any is ignored, as Postfix does), raw data ('b'), one string, two
+ * strings, an index and two strings, or one string and an optional one
+ * ('e': the ESMTP arguments).
+ */
+enum reply_shape { SH_NONE, SH_DATA, SH_STR, SH_STR2, SH_IDX_STR2, SH_OPT2 };
 
-	if (out->kind == MILTER_R_INSHEADER ||
-	    out->kind == MILTER_R_CHGHEADER) {
-		if (p->len < 4)
-			return -1;
-		out->index = get32(p->data);
-		off = 4;
-	}
-	if ((out->a = take_str(p, &off)) == NULL)
-		return -1;
-	if (out->kind == MILTER_R_CHGFROM) {
-		out->b = take_str(p, &off);	/* the arguments are optional */
-		return 0;
-	}
-	if (out->kind != MILTER_R_ADDHEADER && out->kind != MILTER_R_INSHEADER &&
-	    out->kind != MILTER_R_CHGHEADER && out->kind != MILTER_R_ADDRCPT_PAR)
-		return 0;
-	if ((out->b = take_str(p, &off)) == NULL)
-		return -1;
-	/* a header edit names its header */
-	return out->a[0] == '\0' && out->kind != MILTER_R_ADDRCPT_PAR ? -1 : 0;
-}
+static const unsigned char reply_shapes[] = {
+	[MILTER_R_CONTINUE] = SH_NONE, [MILTER_R_ACCEPT] = SH_NONE,
+	[MILTER_R_REJECT] = SH_NONE, [MILTER_R_TEMPFAIL] = SH_NONE,
+	[MILTER_R_REPLYCODE] = SH_STR, [MILTER_R_DISCARD] = SH_NONE,
+	[MILTER_R_CONN_FAIL] = SH_NONE, [MILTER_R_SHUTDOWN] = SH_NONE,
+	[MILTER_R_PROGRESS] = SH_NONE, [MILTER_R_SKIP] = SH_NONE,
+	[MILTER_R_ADDHEADER] = SH_STR2, [MILTER_R_INSHEADER] = SH_IDX_STR2,
+	[MILTER_R_CHGHEADER] = SH_IDX_STR2, [MILTER_R_REPLBODY] = SH_DATA,
+	[MILTER_R_ADDRCPT] = SH_STR, [MILTER_R_ADDRCPT_PAR] = SH_STR2,
+	[MILTER_R_DELRCPT] = SH_STR, [MILTER_R_CHGFROM] = SH_OPT2,
+	[MILTER_R_QUARANTINE] = SH_STR, [MILTER_R_OPTNEG] = SH_NONE,
+};
 
 /* reply_kind - the kind of a reply command; -1 for none. */
 static int
@@ -142,43 +135,47 @@ reply_kind(char cmd)
 	return (int)(k - cmds);
 }
 
+bool
+milter_reply_is_edit(enum milter_reply_kind kind)
+{
+	return kind >= MILTER_R_ADDHEADER && kind <= MILTER_R_QUARANTINE;
+}
+
 int
 milter_reply_parse(const struct milter_packet *p, struct milter_reply *out)
 {
 	int k = reply_kind(p->cmd);
+	size_t off = 0;
+	unsigned shape;
 
 	memset(out, 0, sizeof(*out));
 	if (k < 0)
 		return -1;
 	out->kind = (enum milter_reply_kind)k;
-	switch (out->kind) {
-	case MILTER_R_CONTINUE:
-	case MILTER_R_ACCEPT:
-	case MILTER_R_REJECT:
-	case MILTER_R_TEMPFAIL:
-	case MILTER_R_DISCARD:
-	case MILTER_R_CONN_FAIL:
-	case MILTER_R_SHUTDOWN:
-	case MILTER_R_PROGRESS:
-	case MILTER_R_SKIP:
-	case MILTER_R_OPTNEG:
-		return 0;	/* data, if any, is ignored (Postfix too) */
-	case MILTER_R_REPLBODY:
+	shape = reply_shapes[k];
+	if (shape == SH_NONE)
+		return 0;
+	if (shape == SH_DATA) {
 		out->data = p->data;
 		out->len = p->len;
 		return 0;
-	case MILTER_R_REPLYCODE:
-	case MILTER_R_QUARANTINE:
-	case MILTER_R_ADDHEADER:
-	case MILTER_R_INSHEADER:
-	case MILTER_R_CHGHEADER:
-	case MILTER_R_ADDRCPT:
-	case MILTER_R_ADDRCPT_PAR:
-	case MILTER_R_DELRCPT:
-	case MILTER_R_CHGFROM:
-		return parse_edit(p, out);
 	}
-	return -1;
+	if (shape == SH_IDX_STR2) {
+		if (p->len < 4)
+			return -1;
+		out->index = get32(p->data);
+		off = 4;
+	}
+	if ((out->a = take_str(p, &off)) == NULL)
+		return -1;
+	if (shape == SH_OPT2)
+		out->b = take_str(p, &off);	/* the arguments are optional */
+	if (shape == SH_STR || shape == SH_OPT2)
+		return 0;
+	if ((out->b = take_str(p, &off)) == NULL)
+		return -1;
+	/* a header edit names its header */
+	return out->a[0] == '\0' && k != MILTER_R_ADDRCPT_PAR ? -1 : 0;
 }
 
 int

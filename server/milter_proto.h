@@ -170,6 +170,9 @@ enum milter_read_result milter_reader_feed(struct milter_reader *r,
 int	milter_reply_parse(const struct milter_packet *p,
 	    struct milter_reply *out);
 
+/* milter_reply_is_edit - h i m b + 2 - e q: end of message only. */
+bool	milter_reply_is_edit(enum milter_reply_kind kind);
+
 /*
  * milter_optneg_parse - the OPTNEG reply: 0, or -1 when malformed or
  * the version is below 2.  Symbol lists past the three words are kept

@@ -11,7 +11,9 @@
  * "NNN-text" with CRLF and at most 512 octets (RFC 5321 §4.2,
  * §4.5.3.1.5), nothing sent or consumed while the session waits for a
  * completion, nothing executed during a handshake (RFC 3207 §4.2), spool
- * and AUTH calls in order, no "queued" without a successful commit, size
+ * and AUTH calls in order, no "queued" without a successful commit (or a
+ * content filter's discard: with seed bit 0x80 the filters stop the session
+ * at every stage now and then and answer with a random verdict), size
  * limits honoured.
  */
 #include <errno.h>
@@ -108,6 +110,10 @@ struct fake {
 	bool			 cont;		/* the previous line was NNN- */
 	bool			 cr;
 	unsigned		 queued;	/* "250 ... queued as" lines */
+	bool			 filters;	/* ops->filter stops the session */
+	bool			 filter_pending;	/* a verdict is due */
+	enum session_filter_stage filter_stage;
+	unsigned		 discards;	/* "queued as" by a discard */
 	char			 spool[SPOOL_MAX];
 };
 
@@ -395,6 +401,41 @@ fake_pause(void *ctx)
 	f->paused = true;
 }
 
+/* fake_filter - content filters: wait (most of the time) at a stage. */
+static bool
+fake_filter(void *ctx, enum session_filter_stage stage,
+    const struct session_filter_args *args)
+{
+	struct fake *f = ctx;
+
+	FAKE_CHECK(f, !f->filter_pending && !f->commit_pending);
+	FAKE_CHECK(f, args == NULL || stage == SESSION_FILTER_ABORT ||
+	    (stage != SESSION_FILTER_MAIL && stage != SESSION_FILTER_RCPT) ||
+	    (args->addr != NULL && args->addr[0] == '<'));
+	if (!f->filters || stage == SESSION_FILTER_ABORT ||
+	    harness_rand(&f->split) % 4 == 0)
+		return false;
+	f->filter_pending = true;
+	f->filter_stage = stage;
+	return true;
+}
+
+/* The verdicts a filter gives, continue the likeliest. */
+static const struct session_filter_verdict verdicts[] = {
+	{ SESSION_FILTER_CONTINUE, 0, NULL },
+	{ SESSION_FILTER_CONTINUE, 0, NULL },
+	{ SESSION_FILTER_CONTINUE, 0, NULL },
+	{ SESSION_FILTER_CONTINUE, 0, NULL },
+	{ SESSION_FILTER_REJECT, 0, NULL },
+	{ SESSION_FILTER_TEMPFAIL, 0, NULL },
+	{ SESSION_FILTER_CUSTOM, 553, "no thanks" },
+	{ SESSION_FILTER_CUSTOM, 451, "" },
+	{ SESSION_FILTER_CUSTOM, 421, "going" },
+	{ SESSION_FILTER_DISCARD, 0, NULL },
+	{ SESSION_FILTER_SHUTDOWN, 0, NULL },
+};
+#define NVERDICTS	(sizeof(verdicts) / sizeof(verdicts[0]))
+
 static const struct session_ops fake_ops = {
 	.send = fake_send,
 	.close = fake_close,
@@ -409,6 +450,7 @@ static const struct session_ops fake_ops = {
 	.auth_step = fake_auth_step,
 	.auth_abort = fake_auth_abort,
 	.pause = fake_pause,
+	.filter = fake_filter,
 };
 
 /* ---- the event loop ------------------------------------------------- */
@@ -422,8 +464,17 @@ turn(struct fake *f)
 	};
 
 	enum session_auth_result r;
+	const struct session_filter_verdict *v;
 
-	if (f->commit_pending) {
+	if (f->filter_pending) {
+		v = &verdicts[harness_rand(&f->split) % NVERDICTS];
+		f->filter_pending = false;
+		if (f->filter_stage == SESSION_FILTER_EOM &&
+		    v->action == SESSION_FILTER_DISCARD &&
+		    session_state(f->s) == SESSION_ST_COMMIT)
+			f->discards++;		/* 250, nothing stored */
+		session_filter_done(f->s, v);
+	} else if (f->commit_pending) {
 		f->commit_pending = false;
 		if (f->commit_err == 0)
 			f->commits_ok++;
@@ -454,7 +505,7 @@ static bool
 is_pending(const struct fake *f)
 {
 	return f->commit_pending || f->tls_pending || f->auth_pending ||
-	    f->paused;
+	    f->paused || f->filter_pending;
 }
 
 /* event - now and then a timer fires between two reads. */
@@ -491,7 +542,8 @@ feed(struct fake *f, const char *p, size_t n)
 		if ((f->opts & OPT_EVENTS) == 0 ||
 		    harness_rand(&f->split) % 8 != 0)
 			turn(f);
-		waiting = f->commit_pending || f->auth_pending || f->paused;
+		waiting = f->commit_pending || f->auth_pending || f->paused ||
+		    f->filter_pending;
 		f->quiet = is_pending(f);
 		f->fed += n;
 		sent = f->sent;
@@ -505,6 +557,8 @@ feed(struct fake *f, const char *p, size_t n)
 		else if (f->auth_pending)
 			FAKE_CHECK(f, session_state(f->s) ==
 			    SESSION_ST_AUTH_WAIT);
+		else if (f->filter_pending)	/* a stage waits */
+			FAKE_CHECK(f, session_is_busy(f->s));
 		else if (!f->paused)	/* or it stopped after a flush's worth */
 			FAKE_CHECK(f, used == n || (used > 0 &&
 			    f->sent - sent >= SESSION_OUT_FLUSH_MIN));
@@ -551,7 +605,7 @@ fake_run(struct fake *f, const char *in, size_t len)
 		session_eof(f->s);
 	FAKE_CHECK(f, f->col == 0);
 	FAKE_CHECK(f, session_stats(f->s)->messages == f->commits_ok);
-	FAKE_CHECK(f, f->queued == f->commits_ok);
+	FAKE_CHECK(f, f->queued == f->commits_ok + f->discards);
 	session_free(&f->s);
 	FAKE_CHECK(f, f->s == NULL && !f->spool_open);
 }
@@ -576,6 +630,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->commit_err = fault_errs[(faults >> 4) & 3];
 	f->no_mechs = (faults & 0x40) != 0;
 	f->pregreet = (faults & 0x80) != 0;
+	f->filters = (seed & 0x80) != 0;	/* the split takes the rest */
 	buf_init(&f->out, OUT_KEEP);
 	fake_run(f, (const char *)data, size);
 	buf_release(&f->out);

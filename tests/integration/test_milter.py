@@ -4,13 +4,18 @@
 python3-milter: libmilter itself): every reply at every stage, every
 end-of-message edit checked in the delivered file, quarantine, a filter
 that hangs, one that closes mid-message, one that is down, the no-reply
-flags rspamd asks for, PIPELINING with a refused recipient, and one log
-line per decision.  Only 127.0.0.1 and temp dirs; every wait bounded."""
-import glob
+flags rspamd asks for, the skip-step flags and the skip reply, body
+chunks of at most 64 KiB, roles and the TLS and AUTH macros, PIPELINING
+with a refused recipient, one log line per decision, and (with a filter
+on a raw socket) replies libmilter would never send.  Only 127.0.0.1 and
+temp dirs; every wait bounded."""
+import base64
 import os
 import socket
+import struct
 import sys
 import tempfile
+import threading
 import shutil
 import unittest
 
@@ -207,6 +212,40 @@ class Stages(Base):
         self.filter.wait_event("abort")
 
 
+class Steps(Base):
+    """The body in chunks of at most 65535 octets, the skip reply, and
+    the steps a filter asks not to see."""
+    BIG = (b"Subject: big\r\n\r\n" +
+           b"".join(b"%05d " % i + b"x" * 93 + b"\r\n"
+                    for i in range(2000)))	# 200 KB
+
+    def chunks(self):
+        self.filter.wait_event("eom")
+        return self.filter.events("body")
+
+    def test_chunks(self):
+        self.assertEqual(self.send(msg=self.BIG)[-1], 250)
+        body = self.chunks()
+        self.assertGreaterEqual(len(body), 4)
+        self.assertTrue(all(0 < e["length"] <= 65535 for e in body))
+        self.assertEqual(sum(e["length"] for e in body), 2000 * 101)
+
+    def test_skip(self):
+        self.use({"protocol": ["skip"], "stages": {"body": "skip"}})
+        self.assertEqual(self.send(msg=self.BIG)[-1], 250)
+        self.assertEqual(len(self.chunks()), 1)
+
+    def test_no_steps(self):
+        self.use({"nocallback": ["connect", "helo", "header", "eoh",
+                                 "body", "data"]})
+        self.assertEqual(self.send(), [250, 250, 354, 250])
+        self.filter.wait_event("eom")
+        seen = {e["stage"] for e in self.filter.events()}
+        for stage in ("helo", "header", "eoh", "body", "data"):
+            self.assertNotIn(stage, seen)
+        self.assertIn("mail", seen)
+
+
 class NoReply(Base):
     """rspamd's negotiation: no reply awaited before end of message."""
     script = {"noreply": ["connect", "helo", "mail", "rcpt", "data",
@@ -274,6 +313,28 @@ class Edits(Base):
             self.assertTrue(f.startswith(b"Return-Path: <new@sender.test>"))
         self.d.wait_log("edit=chgfrom")
 
+    def test_bdat(self):
+        self.use({"edits": [{"op": "addheader", "name": "X-Chunked",
+                             "value": "yes"}]})
+        s = self.client()
+        try:
+            s.ehlo()
+            self.assertEqual(s.cmd(b"MAIL FROM:<a@sender.test>")[0], 250)
+            self.assertEqual(s.cmd(b"RCPT TO:<u@example.test>")[0], 250)
+            half = len(MSG) // 2
+            s.sock.sendall(b"BDAT %d\r\n" % half + MSG[:half])
+            self.assertEqual(s.reply()[0], 250)
+            s.sock.sendall(b"BDAT %d LAST\r\n" % (len(MSG) - half) +
+                           MSG[half:])
+            self.assertEqual(s.reply()[0], 250)
+        finally:
+            s.close()
+        (f,) = self.delivered()
+        self.assertIn(b"\nX-Chunked: yes\n", f)
+        self.filter.wait_event("eom")
+        self.assertEqual(self.filter.events("eom")[-1]["body"],
+                         "body line\r\n")
+
     def test_quarantine(self):
         q = self.d.path("quarantine")
         self.use({"edits": [{"op": "quarantine", "reason": "virus found"}]},
@@ -307,6 +368,13 @@ class Broken(Base):
                 self.assertEqual(self.send(), want)
         self.d.wait_log("event=milter-error")
 
+    def test_content_timeout(self):
+        self.use({"stages": {"body": {"action": "hang", "seconds": 5}}},
+                 milter_content_timeout="1s")
+        self.assertEqual(self.send(), [250, 250, 354, 451])
+        self.assertEqual(self.delivered(), [])
+        self.d.wait_log('error="timeout"')
+
     def test_close_mid_message(self):
         self.use({"stages": {"body": "close"}})
         self.assertEqual(self.send(), [250, 250, 354, 451])
@@ -327,6 +395,162 @@ class Broken(Base):
         self.assertTrue(self.d.log_lines("event=milter-error"))
 
 
+class RawFilter:
+    """A filter written by hand on a raw socket (no libmilter), for what
+    libmilter never sends: replies out of protocol.  It negotiates
+    version 6 with the given actions and the no-reply flags for every
+    step before end of message, then answers E with eom (packets)."""
+
+    NR_ALL = 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x80 | \
+        0x40000 | 0x80000
+
+    def __init__(self, actions, eom):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.srv.settimeout(harness.WAIT)
+        self.conf = "inet:127.0.0.1:%d" % self.srv.getsockname()[1]
+        self.actions, self.eom = actions, eom
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def packet(cmd, data=b""):
+        return struct.pack(">I", len(data) + 1) + cmd + data
+
+    def serve(self):
+        try:
+            conn, _ = self.srv.accept()
+        except OSError:
+            return
+        conn.settimeout(harness.WAIT)
+        buf = b""
+        try:
+            while True:
+                while len(buf) < 4 or len(buf) < 4 + struct.unpack(
+                        ">I", buf[:4])[0]:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                n = struct.unpack(">I", buf[:4])[0]
+                cmd, buf = buf[4:5], buf[4 + n:]
+                if cmd == b"O":
+                    conn.sendall(self.packet(b"O", struct.pack(
+                        ">III", 6, self.actions, self.NR_ALL)))
+                elif cmd == b"E":
+                    conn.sendall(b"".join(self.eom))
+                elif cmd == b"Q":
+                    return
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.srv.close()
+        self.thread.join(harness.WAIT)
+
+
+class OutOfProtocol(unittest.TestCase):
+    """Replies libmilter would never send: the default action."""
+
+    def run_raw(self, actions, eom):
+        f = RawFilter(actions, eom)
+        d = harness.Daemon({"milter": f.conf})
+        try:
+            s = harness.connect(d.port("mx"))
+            s.ehlo()
+            code = s.transaction(b"a@sender.test", [b"u@example.test"],
+                                 MSG)[0]
+            s.close()
+            files = [harness.read(p) for p in d.new_files()]
+            return code, files, d.log_text()
+        finally:
+            d.stop()
+            f.stop()
+            d.cleanup()
+
+    def test_cases(self):
+        P = RawFilter.packet
+        cases = [
+            ("edit not negotiated", 0, [P(b"h", b"X-A\0v\0"), P(b"c")],
+             451, "edit not negotiated"),
+            ("negotiated edit", 0x01, [P(b"h", b"X-A\0v\0"), P(b"c")],
+             250, None),
+            ("progress, then continue", 0, [P(b"p"), P(b"p"), P(b"c")],
+             250, None),
+            ("zero length", 0, [b"\0\0\0\0"], 451, "bad packet length"),
+            ("too long", 0, [b"\x7f\0\0\0c"], 451, "bad packet length"),
+            ("unknown reply", 0, [P(b"Z")], 451, "malformed reply"),
+            ("y without a code", 0, [P(b"y", b"hello\0")], 451, None),
+            ("y with 250", 0, [P(b"y", b"250 fine\0")], 451, None),
+            ("y with 554", 0, [P(b"y", b"554 5.7.1 no\r\nX: y\0")], 554,
+             None),
+            ("two answers", 0, [P(b"c"), P(b"c")], 250, None),
+        ]
+        for name, actions, eom, want, err in cases:
+            with self.subTest(name):
+                code, files, log = self.run_raw(actions, eom)
+                self.assertEqual(code, want, log)
+                self.assertEqual(len(files), 1 if want == 250 else 0)
+                if err is not None:
+                    self.assertIn('error="%s"' % err, log)
+                if name == "negotiated edit":
+                    self.assertIn(b"\nX-A: v\n", files[0])
+
+
+class Roles(unittest.TestCase):
+    """Each milter line applies to its roles only; on implicit TLS with
+    AUTH the filter gets {tls_version}, {cipher} and {auth_authen}."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="inlet-milter-roles-")
+        cert, key = harness.make_cert(self.tmp, "m")
+        sasldb = harness.make_sasldb(os.path.join(self.tmp, "sasldb2"),
+                                     {"alice@example.test": "secret"})
+        self.mx = ScriptedFilter(self.tmp, {}, name="mx")
+        self.sub = ScriptedFilter(self.tmp, {}, name="sub")
+        self.d = harness.Daemon(
+            f"tls_cert {cert}\ntls_key {key}\nsasl_db {sasldb}\n"
+            f"milter {self.mx.conf} mx\n"
+            f"milter {self.sub.conf} submission submissions\n",
+            listen="listen 127.0.0.1:0 mx\n"
+            "listen 127.0.0.1:0 submissions\n")
+
+    def tearDown(self):
+        self.d.stop()
+        self.mx.stop()
+        self.sub.stop()
+        self.d.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_roles_and_macros(self):
+        s = harness.connect(self.d.port("mx"))
+        s.ehlo()
+        self.assertEqual(s.transaction(b"a@sender.test", [b"u@example.test"],
+                                       MSG)[0], 250)
+        s.close()
+        s = harness.connect_tls(self.d.port("submissions"),
+                                server_hostname="localhost")
+        s.ehlo()
+        plain = base64.b64encode(b"\0alice@example.test\0secret")
+        self.assertEqual(s.cmd(b"AUTH PLAIN " + plain)[0], 235)
+        self.assertEqual(s.transaction(b"alice@example.test",
+                                       [b"u@example.test"], MSG)[0], 250)
+        s.close()
+        self.mx.wait_event("eom")
+        self.sub.wait_event("eom")
+        self.assertEqual(len(self.mx.events("mail")), 1)
+        self.assertEqual(len(self.sub.events("mail")), 1)
+        helo = self.sub.events("helo")[0]["macros"]
+        self.assertTrue(helo.get("{tls_version}", "").startswith("TLSv1"))
+        self.assertTrue(helo.get("{cipher}"))
+        mail = self.sub.events("mail")[0]["macros"]
+        self.assertEqual(mail.get("{auth_authen}"), "alice@example.test")
+        self.assertNotIn("{auth_authen}", self.mx.events("mail")[0]["macros"])
+
+
 class UnixSocket(Base):
     unix = True
     script = {"stages": {"rcpt": [{"if": "bad", "action": "reject"}]}}
@@ -341,4 +565,4 @@ if __name__ == "__main__":
     if milter_python() is None:
         print("missing: python3-milter")
         sys.exit(1 if harness.CI else 77)
-    sys.exit(harness.main("test_milter"))
+    sys.exit(harness.main("test_milter", ("openssl", "saslpasswd2")))
