@@ -119,8 +119,29 @@ class DataHook(unittest.TestCase):
         self.assertRegex(d.log_text(),
                          r"event=data-hook id=\w+ result=reject end=exit "
                          r"code=20\n")
-        self.assertRegex(d.log_text(), r"event=reject cmd=- code=550 "
+        self.assertRegex(d.log_text(), r"event=reject cmd=DATA code=550 "
                          r"enh=5.7.1 .*reply=\"550 5.7.1 Spam")
+
+    def test_bdat_refused_and_accepted(self):
+        """BDAT LAST is judged as DATA is: the refusal is the reply to
+        the BDAT (logged cmd=BDAT), and the next chunked message goes
+        through with the hook's header."""
+        d = self.start('if grep -q spam; then echo "No spam"; exit 20; fi\n'
+                       'echo "X-Checked: yes"\n')
+        c = harness.connect(d.port("mx"))
+        c.ehlo()
+        for body, want in ((b"Subject: spam\r\n\r\nspam\r\n",
+                            b"550 5.7.1 No spam"),
+                           (MESSAGE, b"250 2.0.0 Ok: queued as ")):
+            self.assertEqual(c.cmd(b"MAIL FROM:<s@example.net>")[0], 250)
+            self.assertEqual(c.cmd(b"RCPT TO:<a@example.test>")[0], 250)
+            c.sock.sendall(b"BDAT %d LAST\r\n" % len(body) + body)
+            code, lines = c.reply()
+            self.assertTrue(lines[0].startswith(want), lines)
+        c.close()
+        self.assertIn(b"\nX-Checked: yes\nReceived: ",
+                      harness.read(d.new_files()[0]))
+        d.wait_log("event=reject cmd=BDAT code=550")
 
     def test_exit_20_without_text(self):
         d = self.start("exit 20\n")
