@@ -12,10 +12,9 @@ message (no SIGPIPE reaches inletd); other sessions served while a hook
 hangs; one event=data-hook line each.  Hooks are small sh scripts in the
 test's temp dir; only 127.0.0.1; every wait is bounded; nothing times.
 """
-import glob
 import os
-import re
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -198,6 +197,45 @@ class DataHook(unittest.TestCase):
         pid = int(harness.read(pidfile))
         d._poll_log(lambda t: True if not os.path.exists(
             f"/proc/{pid}") else None, "the hook's end")
+
+    def test_stop_kills_a_running_hook(self):
+        """SIGTERM while a hook runs: inletd waits shutdown_timeout, then
+        exits, and the hook's whole process group is gone with it, and
+        the message's tmp/ file."""
+        d = self.start('echo $$ > "$0.pid"\nsleep 300\n',
+                       "shutdown_timeout 1s\n")
+        c = harness.connect(d.port("mx"))
+        self.addCleanup(c.close)
+        c.ehlo()
+        for line in (b"MAIL FROM:<s@example.net>",
+                     b"RCPT TO:<a@example.test>", b"DATA"):
+            c.cmd(line)
+        c.sock.sendall(MESSAGE + b".\r\n")
+        pidfile = d.path("hook.pid")
+        d._poll_log(lambda t: True if os.path.exists(pidfile) and
+                    harness.read(pidfile).strip() else None, "the hook")
+        pgid = int(harness.read(pidfile))
+        self.assertEqual(d.stop(), 0)
+        self.assertIn("event=stop reason=timeout", d.log_text())
+        self.assert_nothing_stored(d)
+
+        def group():
+            left = []
+            for p in os.listdir("/proc"):
+                try:
+                    stat = harness.read(f"/proc/{p}/stat").decode()
+                except OSError:
+                    continue
+                fields = stat.rsplit(")", 1)[1].split()
+                if p.isdigit() and int(fields[2]) == pgid and \
+                        fields[0] != "Z":
+                    left.append(p)
+            return left or None
+        for _ in range(100):     # bounded: 5 s
+            if group() is None:
+                break
+            time.sleep(0.05)
+        self.assertIsNone(group())
 
     def test_huge_output_is_cut_and_temporary(self):
         d = self.start("while :; do echo 'X-Big: yyyyyyyyyyyyyyyyyyyy'; "
