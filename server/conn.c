@@ -511,7 +511,7 @@ conn_op_filter(void *ctx, enum session_filter_stage stage,
 		return milter_stage(c->milters, stage, args, tx->queue_id,
 		    buf_cstr(&c->milter_msg), c->milter_msg.len);
 	if (stage == SESSION_FILTER_MAIL || stage == SESSION_FILTER_ABORT)
-		buf_reset(&c->milter_msg);
+		buf_release(&c->milter_msg);	/* a big one is not kept */
 	return milter_stage(c->milters, stage, args, tx->queue_id, NULL, 0);
 }
 
