@@ -1802,7 +1802,9 @@ session_commit_refused(struct session *s, enum smtp_reply_id id,
 		log_fatal("can't happen: commit refused in state %s",
 		    session_state_name(s->state));
 	s->tx.spool_open = false;	/* the edge threw it away */
+	s->cur_verb = s->tx.bdat ? "BDAT" : "DATA";	/* the reply's command */
 	session_reply(s, id, arg);
+	s->cur_verb = NULL;
 	session_commit_end(s);
 }
 

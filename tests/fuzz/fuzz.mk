@@ -19,7 +19,7 @@ FUZZ_SECONDS = 60
 FUZZ_FLAGS =
 
 FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf search envelope \
-	smtp_client milter
+	smtp_client milter hook_out
 FUZZ_BINS = \
 	tests/fuzz/fuzz_smtp_line \
 	tests/fuzz/fuzz_smtp_cmd \
@@ -29,7 +29,8 @@ FUZZ_BINS = \
 	tests/fuzz/fuzz_search \
 	tests/fuzz/fuzz_envelope \
 	tests/fuzz/fuzz_smtp_client \
-	tests/fuzz/fuzz_milter
+	tests/fuzz/fuzz_milter \
+	tests/fuzz/fuzz_hook_out
 
 # The protocol core: CORE_SRCS and CORE_HDRS from Makefile.am (the one
 # list of server/libcore.a's sources), compiled here with clang into
@@ -46,6 +47,7 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_search.c \
 	tests/fuzz/fuzz_envelope.c tests/fuzz/fuzz_smtp_client.c \
 	tests/fuzz/fuzz_milter.c \
+	tests/fuzz/fuzz_hook_out.c \
 	tests/fuzz/smtp.dict \
 	tests/fuzz/corpus
 
@@ -144,6 +146,12 @@ tests/fuzz/fuzz_milter: $(top_srcdir)/tests/fuzz/fuzz_milter.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_milter.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
+tests/fuzz/fuzz_hook_out: $(top_srcdir)/tests/fuzz/fuzz_hook_out.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_hook_out.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 # fuzz-run - each target for FUZZ_SECONDS on its corpus, copied into

@@ -20,7 +20,8 @@ The script (every key optional):
      "nocallback": [STAGE, ...],      SMFIP_NO* asked for (MTA skips them)
      "actions": [NAME, ...],          SMFIF_* wanted (default: all offered)
      "protocol": [NAME, ...],         extra SMFIP_*: skip, rcpt_rej, hdr_leadspc
-     "macros": {STAGE: "j {client_addr}"}   setsymlist (if offered)
+     "macros": {STAGE: "j {client_addr}"},  setsymlist (if offered)
+     "log": false                     log nothing (a no-op filter: bench/)
     }
 
 STAGE: negotiate (hang/close only), connect, helo, mail, rcpt, data,
@@ -72,21 +73,26 @@ STAGES = ("negotiate", "connect", "helo", "mail", "rcpt", "data",
 
 # --- the test side (no python3-milter needed) ---------------------------
 
-def milter_python():
-    """An interpreter that has python3-milter (MILTER_PYTHON, this one,
-    or Debian's /usr/bin/python3), or None."""
-    for exe in (os.environ.get("MILTER_PYTHON"), sys.executable,
-                "/usr/bin/python3"):
+def python_with(module, first=None):
+    """An interpreter that can import module (first, this one, or
+    Debian's /usr/bin/python3: Debian's python3-* packages are there),
+    or None."""
+    for exe in (first, sys.executable, "/usr/bin/python3"):
         if not exe or not os.access(exe, os.X_OK):
             continue
         try:
-            r = subprocess.run([exe, "-c", "import Milter"],
+            r = subprocess.run([exe, "-c", "import " + module],
                                capture_output=True, timeout=WAIT)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if r.returncode == 0:
             return exe
     return None
+
+
+def milter_python():
+    """An interpreter that has python3-milter ($MILTER_PYTHON first)."""
+    return python_with("Milter", os.environ.get("MILTER_PYTHON"))
 
 
 def free_port():
@@ -297,6 +303,8 @@ def main(argv):
             return out
 
         def event(self, stage, **kw):
+            if not self.script.get("log", True):
+                return
             ev = {"conn": self.id, "stage": stage}
             if self._ctx is not None and stage not in ("negotiate",
                                                         "close"):

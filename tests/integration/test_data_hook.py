@@ -12,10 +12,9 @@ message (no SIGPIPE reaches inletd); other sessions served while a hook
 hangs; one event=data-hook line each.  Hooks are small sh scripts in the
 test's temp dir; only 127.0.0.1; every wait is bounded; nothing times.
 """
-import glob
 import os
-import re
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -119,8 +118,29 @@ class DataHook(unittest.TestCase):
         self.assertRegex(d.log_text(),
                          r"event=data-hook id=\w+ result=reject end=exit "
                          r"code=20\n")
-        self.assertRegex(d.log_text(), r"event=reject cmd=- code=550 "
+        self.assertRegex(d.log_text(), r"event=reject cmd=DATA code=550 "
                          r"enh=5.7.1 .*reply=\"550 5.7.1 Spam")
+
+    def test_bdat_refused_and_accepted(self):
+        """BDAT LAST is judged as DATA is: the refusal is the reply to
+        the BDAT (logged cmd=BDAT), and the next chunked message goes
+        through with the hook's header."""
+        d = self.start('if grep -q spam; then echo "No spam"; exit 20; fi\n'
+                       'echo "X-Checked: yes"\n')
+        c = harness.connect(d.port("mx"))
+        c.ehlo()
+        for body, want in ((b"Subject: spam\r\n\r\nspam\r\n",
+                            b"550 5.7.1 No spam"),
+                           (MESSAGE, b"250 2.0.0 Ok: queued as ")):
+            self.assertEqual(c.cmd(b"MAIL FROM:<s@example.net>")[0], 250)
+            self.assertEqual(c.cmd(b"RCPT TO:<a@example.test>")[0], 250)
+            c.sock.sendall(b"BDAT %d LAST\r\n" % len(body) + body)
+            code, lines = c.reply()
+            self.assertTrue(lines[0].startswith(want), lines)
+        c.close()
+        self.assertIn(b"\nX-Checked: yes\nReceived: ",
+                      harness.read(d.new_files()[0]))
+        d.wait_log("event=reject cmd=BDAT code=550")
 
     def test_exit_20_without_text(self):
         d = self.start("exit 20\n")
@@ -177,6 +197,45 @@ class DataHook(unittest.TestCase):
         pid = int(harness.read(pidfile))
         d._poll_log(lambda t: True if not os.path.exists(
             f"/proc/{pid}") else None, "the hook's end")
+
+    def test_stop_kills_a_running_hook(self):
+        """SIGTERM while a hook runs: inletd waits shutdown_timeout, then
+        exits, and the hook's whole process group is gone with it, and
+        the message's tmp/ file."""
+        d = self.start('echo $$ > "$0.pid"\nsleep 300\n',
+                       "shutdown_timeout 1s\n")
+        c = harness.connect(d.port("mx"))
+        self.addCleanup(c.close)
+        c.ehlo()
+        for line in (b"MAIL FROM:<s@example.net>",
+                     b"RCPT TO:<a@example.test>", b"DATA"):
+            c.cmd(line)
+        c.sock.sendall(MESSAGE + b".\r\n")
+        pidfile = d.path("hook.pid")
+        d._poll_log(lambda t: True if os.path.exists(pidfile) and
+                    harness.read(pidfile).strip() else None, "the hook")
+        pgid = int(harness.read(pidfile))
+        self.assertEqual(d.stop(), 0)
+        self.assertIn("event=stop reason=timeout", d.log_text())
+        self.assert_nothing_stored(d)
+
+        def group():
+            left = []
+            for p in os.listdir("/proc"):
+                try:
+                    stat = harness.read(f"/proc/{p}/stat").decode()
+                except OSError:
+                    continue
+                fields = stat.rsplit(")", 1)[1].split()
+                if p.isdigit() and int(fields[2]) == pgid and \
+                        fields[0] != "Z":
+                    left.append(p)
+            return left or None
+        for _ in range(100):     # bounded: 5 s
+            if group() is None:
+                break
+            time.sleep(0.05)
+        self.assertIsNone(group())
 
     def test_huge_output_is_cut_and_temporary(self):
         d = self.start("while :; do echo 'X-Big: yyyyyyyyyyyyyyyyyyyy'; "

@@ -35,7 +35,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import inlet_harness as harness  # noqa: E402
 from inlet_harness import WAIT  # noqa: E402
-from milter_filter import free_port  # noqa: E402
+from milter_filter import free_port, python_with  # noqa: E402
 
 START_WAIT = 60     # seconds: rspamd compiles its rules at start
 DOMAIN = "example.org"
@@ -57,20 +57,6 @@ def message(subject, body, sender=ALICE, to="bob@example.test"):
     return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
             f"Message-ID: <{subject.replace(' ', '.')}@example.org>\r\n"
             "Date: Fri, 04 Dec 2026 21:00:00 +0000\r\n\r\n").encode() + body
-
-
-def system_python(module):
-    """An interpreter that can import module: this one, or Debian's
-    /usr/bin/python3 (python3-dkim is a Debian package); or None."""
-    for exe in (sys.executable, "/usr/bin/python3"):
-        try:
-            r = subprocess.run([exe, "-c", "import " + module],
-                               capture_output=True, timeout=WAIT)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if r.returncode == 0:
-            return exe
-    return None
 
 
 def wait_port(port, proc, what):
@@ -269,7 +255,7 @@ RequireSafeKeys false
 
 def dkim_run(script, data):
     """Run a python3-dkim snippet on data (stdin); its stdout."""
-    exe = system_python("dkim")
+    exe = python_with("dkim")
     r = subprocess.run([exe, "-c", script], input=data,
                        capture_output=True, timeout=WAIT * 3)
     if r.returncode != 0:
@@ -430,7 +416,7 @@ class OpenDKIMRoles(FilterCase):
 
     def setUp(self):
         super().setUp()
-        if system_python("dkim") is None:
+        if python_with("dkim") is None:
             self.skipTest("no python3-dkim")
         self.dkim = OpenDKIM(self.tmp)
         self.addCleanup(self.dkim.stop)
