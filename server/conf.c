@@ -256,7 +256,7 @@ static const struct conf_key conf_keys[] = {
 	  .doc = "messages the sink keeps, oldest removed first; 0 = no limit" },
 	{ .name = "sink_max_age", .type = CONF_T_DURATION, .min = 0,
 	  .max = 31536000, .def = "0s", .off = CONF_OFF(sink_max_age),
-	  .doc = "older sink messages are removed (s, m, h); 0s = kept" },
+	  .doc = "older sink messages are removed (s, m, h, d); 0s = kept" },
 	{ .name = "relay_host", .type = CONF_T_DOMAINS,
 	  .off = CONF_OFF(relay_hosts), .noff = CONF_OFF(nrelay_hosts),
 	  .valid = conf_valid_relay_url,
