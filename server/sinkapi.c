@@ -1078,15 +1078,37 @@ static const struct sinkapi_route sinkapi_routes[] = {
 	{ "/", false, sinkapi_www },
 };
 
-/* sinkapi_request - http's handler: the route of the path. */
+/* sinkapi_is_clean_path - a decoded path with no "..", control
+ * character or (raw) encoded NUL, fit to route. */
+static bool
+sinkapi_is_clean_path(const char *raw, const char *path)
+{
+	const unsigned char *p;
+
+	if (path == NULL || strstr(path, "..") != NULL ||
+	    strstr(raw, "%00") != NULL)
+		return false;
+	for (p = (const unsigned char *)path; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * sinkapi_request - http's handler: the route of the path, %-decoded
+ * (a client may write an ID's "," and "=" as %2C and %3D) and clean
+ * (sinkapi_is_clean_path) before any route sees it.
+ */
 static void
 sinkapi_request(struct evhttp_request *req, void *arg)
 {
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
+	const char *raw = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
 	    req));
+	char *path = raw != NULL ? evhttp_uridecode(raw, 0, NULL) : NULL;
 	size_t i, n;
 
-	if (path == NULL || strstr(path, "..") != NULL) {
+	if (raw == NULL || !sinkapi_is_clean_path(raw, path)) {
+		free(path);
 		http_error(req, 400, "bad path");
 		return;
 	}
@@ -1098,10 +1120,12 @@ sinkapi_request(struct evhttp_request *req, void *arg)
 		if (r->prefix ? strncmp(path, r->path, n) == 0 :
 		    strcmp(path, r->path) == 0) {
 			r->fn(arg, req, r->prefix ? path + n : "");
-			return;
+			break;
 		}
 	}
-	http_error(req, 404, "not found");
+	if (i == sizeof(sinkapi_routes) / sizeof(sinkapi_routes[0]))
+		http_error(req, 404, "not found");
+	free(path);
 }
 
 /* sinkapi_closed - http: a connection went away; forget its parked

@@ -173,7 +173,8 @@ class SinkApi(unittest.TestCase):
         self.assertFalse(s["Read"])
         self.assertRegex(s["Created"], RFC3339)
         self.assertEqual(s["Snippet"], "plain body")
-        m = get_json(self, self.d, "/api/v1/message/" + s["ID"])
+        m = get_json(self, self.d, "/api/v1/message/" + s["ID"].replace(
+            ",", "%2C").replace("=", "%3D"))  # as a client may encode it
         check_shape(self, m, MESSAGE)
         self.assertEqual(m["Text"], "plain body\n")
         self.assertIn("<b>there</b>", m["HTML"])
@@ -313,6 +314,8 @@ class SinkApi(unittest.TestCase):
             ("GET", "/api/v1/message/.hidden", None, {}, 400),
             ("GET", "/view/..%2fx.html", None, {}, 400),
             ("GET", "/api/v1/message/nosuchid", None, {}, 404),
+            ("GET", "/api/v1/message/%s%%00/raw" % ident, None, {}, 400),
+            ("GET", "/api/v1/message/a%0Ab", None, {}, 400),
             ("GET", "/api/v1/message/%s/part/..%%2f1" % ident, None, {}, 400),
             ("GET", "/api/v1/message/%s/part/9.9" % ident, None, {}, 404),
             ("GET", "/api/v1/search?query=" + "x" * 2000, None, {}, 400),
