@@ -1128,8 +1128,21 @@ sinkapi_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
+/*
+ * sinkapi_release - a held request whose connection is going.  When the
+ * client went away (EOF, timeout), evhttp has cut the request loose
+ * (no connection) and left it to us: ending it frees it.  Otherwise
+ * (evhttp_free at exit) evhttp frees it with its connection.
+ */
+static void
+sinkapi_release(struct evhttp_request *req)
+{
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
+}
+
 /* sinkapi_closed - http: a connection went away; forget its parked
- * searches and event streams (their requests go with it). */
+ * searches and event streams, and release their requests. */
 static void
 sinkapi_closed(struct evhttp_connection *evcon, void *arg)
 {
@@ -1139,6 +1152,7 @@ sinkapi_closed(struct evhttp_connection *evcon, void *arg)
 	for (i = api->nsse; i > 0; i--) {
 		if (api->sse_conn[i - 1] != evcon)
 			continue;
+		sinkapi_release(api->sse[i - 1]);
 		api->sse[i - 1] = api->sse[--api->nsse];
 		api->sse_conn[i - 1] = api->sse_conn[api->nsse];
 	}
@@ -1147,6 +1161,7 @@ sinkapi_closed(struct evhttp_connection *evcon, void *arg)
 
 		if (w->evcon != evcon)
 			continue;
+		sinkapi_release(w->req);
 		api->waits[i - 1] = api->waits[--api->nwaits];
 		event_free(w->timer);
 		search_free(&w->search);

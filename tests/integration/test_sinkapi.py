@@ -302,6 +302,14 @@ class SinkApi(unittest.TestCase):
         self.assertEqual(ev["Type"], "new")
         check_shape(self, ev["Data"], SUMMARY)
         self.assertEqual(ev["Data"]["Subject"], "streamed")
+        # the streams and waits of clients that left are dropped: the
+        # next message writes to none of them
+        w = socket.create_connection(("127.0.0.1", self.d.http), WAIT)
+        w.sendall(b"GET /api/v1/search?query=subject%3Anever&wait=60s "
+                  b"HTTP/1.1\r\nHost: x\r\n\r\n")
+        w.close()
+        send(self.d, "after the streams closed")
+        self.assertEqual(messages(self, self.d)["total"], 2)
 
     def test_bad_input(self):
         """Traversal IDs, huge queries, wrong content types, oversize
