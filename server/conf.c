@@ -1820,6 +1820,12 @@ conf_has_auth(const struct config *c)
 	return c->sasl_db != NULL || c->sasl_pwcheck == CONF_PWCHECK_SASLAUTHD;
 }
 
+bool
+conf_is_sink_store(const struct config *c)
+{
+	return c->sink && c->maildir != NULL && strchr(c->maildir, '%') == NULL;
+}
+
 int
 conf_check(const struct config *c, char **err_out)
 {

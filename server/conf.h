@@ -182,6 +182,13 @@ bool	conf_is_valid_recipient(const struct config *c, const char *local,
 bool	conf_has_auth(const struct config *c);
 
 /*
+ * conf_is_sink_store - sink mode into one Maildir (no %d or %u): each
+ * transaction is stored once, with an env/ record of all its
+ * recipients, rather than once per recipient.
+ */
+bool	conf_is_sink_store(const struct config *c);
+
+/*
  * conf_new - a config with every default in place.  default_hostname is
  * the system host name (the caller asks the system; conf does no I/O);
  * NULL means "localhost".  It is copied as is and vetted by conf_check().

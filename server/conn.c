@@ -299,8 +299,9 @@ conn_stamp(char *stamp, size_t len)
 /*
  * conn_log_delivery - after the commit: one line per recipient and
  * mailbox, with the file its copy went to (the copies as route_copies()
- * numbers them, as conn_op_spool_open made them), or status=deferred
- * when the commit failed (the client was told 4xx).
+ * numbers them, as conn_op_spool_open made them; in a sink with one
+ * Maildir, the one file of the transaction), or status=deferred when
+ * the commit failed (the client was told 4xx).
  */
 static void
 conn_log_delivery(const struct conn *c, const struct session_tx *tx)
@@ -309,7 +310,7 @@ conn_log_delivery(const struct conn *c, const struct session_tx *tx)
 	struct route_copy *cp;
 	const struct route *r;
 	size_t i, k, n = route_copies(tx->routes, tx->nrcpt, NULL);
-	bool q;
+	bool q, one = conf_is_sink_store(c->cfg);
 
 	if ((cp = calloc(n, sizeof(*cp))) == NULL)
 		log_fatal("out of memory (recipients)");
@@ -331,7 +332,7 @@ conn_log_delivery(const struct conn *c, const struct session_tx *tx)
 			    q ? "queued" : "sent"),
 			    c->commit_err != 0 ? LOG_Q("error",
 			    strerror(c->commit_err)) :
-			    LOG_Q("file", maildir_path(c->spool, k)));
+			    LOG_Q("file", maildir_path(c->spool, one ? 0 : k)));
 		}
 	}
 	free(cp);
@@ -340,7 +341,8 @@ conn_log_delivery(const struct conn *c, const struct session_tx *tx)
 /*
  * conn_op_spool_open - session_ops.spool_open: carry out the plan (one
  * copy per planned Maildir, and one copy for all the queued recipients
- * in the queue, with their envelope).
+ * in the queue, with their envelope); in a sink with one Maildir, one
+ * copy for the whole transaction, with its envelope.
  */
 static int
 conn_op_spool_open(void *ctx, const struct session_tx *tx)
@@ -353,6 +355,12 @@ conn_op_spool_open(void *ctx, const struct session_tx *tx)
 	size_t k, n = route_copies(tx->routes, tx->nrcpt, NULL);
 	int err;
 
+	if (conf_is_sink_store(c->cfg)) {	/* envelope: conn_set_envelope */
+		struct maildir_rcpt one = { NULL, c->cfg->maildir, "" };
+
+		return maildir_open(&c->spool, tx->from_str, &one, 1,
+		    c->cfg->hostname, &c->env->seq);
+	}
 	rc = calloc(n, sizeof(*rc));
 	cp = calloc(n, sizeof(*cp));
 	if (rc == NULL || cp == NULL)
@@ -410,23 +418,27 @@ conn_commit_finished(void *arg)
 }
 
 /*
- * conn_set_envelope - the queue copy's envelope record (envelope.h),
- * made at the end of the data, when its size is known.
+ * conn_set_envelope - the envelope record (envelope.h) of the queue copy
+ * (its recipients), or of the sink's one copy (all of them, its size
+ * with Return-Path:), made at the end of the data, when the size is
+ * known.
  */
 static void
 conn_set_envelope(struct conn *c, const struct session_tx *tx)
 {
 	char stamp[LOG_TIME_LEN];
+	bool sink = conf_is_sink_store(c->cfg);
 	struct envelope e;
 	struct buf b;
 	size_t i;
 
 	for (i = 0; i < tx->nrcpt && tx->routes[i].kind != ROUTE_QUEUE; i++)
 		continue;
-	if (i == tx->nrcpt)
+	if (i == tx->nrcpt && !sink)
 		return;
 	session_tx_envelope(tx, c->addr, conn_stamp(stamp, sizeof(stamp)),
-	    maildir_body_size(c->spool), true, &e);
+	    sink ? maildir_size(c->spool) : maildir_body_size(c->spool),
+	    !sink, &e);
 	buf_init(&b, SIZE_MAX);
 	envelope_fmt(&b, &e);
 	maildir_set_envelope(c->spool, buf_cstr(&b));

@@ -405,6 +405,40 @@ START_TEST(test_queue_copy)
 }
 END_TEST
 
+/* The sink's copy of a whole transaction (no address): Return-Path:
+ * alone, and its envelope (set after open) in env/ under its name. */
+START_TEST(test_sink_copy)
+{
+	static const char body[] = "Received: x\n\nsunk\n";
+	static const char env[] = "sender <a@example.org>\n"
+	    "recipient <x@one.example>\nrecipient <y@two.example>\n";
+	const char *sink = tpath("S");
+	struct maildir_rcpt r = { NULL, sink, "" };
+	struct maildir_spool *sp;
+	char envpath[TEST_PATH], want[256];
+	const char *path;
+	size_t len;
+	char *got;
+
+	ck_assert_int_eq(maildir_open(&sp, "a@example.org", &r, 1, "mx", &seq),
+	    0);
+	ck_assert_int_eq(maildir_write(sp, body, strlen(body)), 0);
+	maildir_set_envelope(sp, env);
+	ck_assert_int_eq(maildir_commit(sp), 0);
+	path = maildir_path(sp, 0);
+	snprintf(want, sizeof(want), "Return-Path: <a@example.org>\n%s", body);
+	assert_file(path, want);
+	ck_assert_uint_eq(maildir_size(sp), strlen(want));
+	snprintf(envpath, sizeof(envpath), "%s/env/%s", sink,
+	    strrchr(path, '/') + 1);
+	got = slurp(envpath, &len);
+	ck_assert_str_eq(got, env);
+	free(got);
+	assert_counts(sink, 0, 1);
+	maildir_free(&sp);
+}
+END_TEST
+
 /*
  * A copy on another filesystem (tmpfs) takes the pread/write path after
  * copy_file_range() says EXDEV; without /dev/shm both share /tmp.
@@ -1027,6 +1061,7 @@ maildir_suite(TCase **fail_out)
 	tcase_add_test(tc, test_name_format);
 	tcase_add_test(tc, test_three_rcpts);
 	tcase_add_loop_test(tc, test_queue_copy, 0, 2);
+	tcase_add_test(tc, test_sink_copy);
 	tcase_add_test(tc, test_other_fs);
 	tcase_add_test(tc, test_big_body);
 	tcase_add_test(tc, test_unique);

@@ -123,7 +123,8 @@ fake_spool_commit(void *ctx, const struct session_tx *tx)
 	ck_assert(f->spool_open);
 	f->spool_open = false;
 	f->commit_pending = true;
-	f->commit_nrcpt = route_copies(tx->routes, tx->nrcpt, NULL);
+	f->commit_nrcpt = conf_is_sink_store(f->cfg) ? 1 :
+	    route_copies(tx->routes, tx->nrcpt, NULL);
 	f->commit_err = has_rcpt(tx, "enospc") ? ENOSPC : 0;
 }
 
