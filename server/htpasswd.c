@@ -34,6 +34,13 @@
 #define HTPASSWD_AUTH_MAX	4096	/* bytes of an Authorization value */
 #define HTPASSWD_CACHE_N	8	/* remembered successes */
 #define HTPASSWD_CACHE_SECS	300
+/*
+ * Hashes per second of the clock, for the requests the cache does not
+ * answer: a flood of guesses costs the event loop at most this many
+ * hashes a second (then 401 without hashing until the next second); a
+ * browser already let in is answered from the cache meanwhile.
+ */
+#define HTPASSWD_HASHES_PER_SEC	16
 
 struct htpasswd_user {
 	char		*name;
@@ -45,6 +52,8 @@ struct htpasswd_cache {
 	unsigned char	 key[HTPASSWD_CACHE_N][32];	/* SHA-256 */
 	time_t		 until[HTPASSWD_CACHE_N];	/* 0 = empty */
 	size_t		 next;				/* round robin */
+	time_t		 second;	/* of the hashes counted below */
+	unsigned	 hashes;	/* done in that second */
 };
 
 struct htpasswd {
@@ -348,8 +357,16 @@ htpasswd_check(const struct htpasswd *h, const char *authorization)
 		OPENSSL_cleanse(plain, sizeof plain);
 		return true;
 	}
+	if (c->second != ts.tv_sec) {
+		c->second = ts.tv_sec;
+		c->hashes = 0;
+	}
 	*colon = '\0';
-	ok = htpasswd_verify(h, (char *)plain, colon + 1);
+	ok = false;
+	if (c->hashes < HTPASSWD_HASHES_PER_SEC) {
+		c->hashes++;
+		ok = htpasswd_verify(h, (char *)plain, colon + 1);
+	}
 	OPENSSL_cleanse(plain, sizeof plain);
 	if (ok && keyed) {
 		memcpy(c->key[c->next], key, sizeof key);

@@ -34,7 +34,10 @@ int	htpasswd_load(const char *path, struct htpasswd **out,
  * value is false.  An unknown user costs one hash like a known one.  A
  * success is remembered (a salted SHA-256 of the value, a few entries
  * for a few minutes) so a browser's every request does not cost a
- * bcrypt on the event loop; failures are never remembered.
+ * bcrypt on the event loop; failures are never remembered.  At most 16
+ * hashes a second are done for values the cache does not know; past
+ * that it is false without hashing until the next second, so a flood
+ * of guesses cannot stall the loop.
  */
 bool	htpasswd_check(const struct htpasswd *h, const char *authorization);
 

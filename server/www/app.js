@@ -589,6 +589,9 @@
       ev.preventDefault();
       search($('search').value);
     });
+    $('search').addEventListener('search', () => {  // the field's own clear
+      if (!$('search').value && state.query) search('');
+    });
     $('search-clear').addEventListener('click', () => {
       $('search').value = '';
       search('');

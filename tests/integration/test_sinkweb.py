@@ -181,10 +181,10 @@ class SinkPage(unittest.TestCase):
             return True
         self.wait(click, "a row to click: " + subject)
 
-    def send(self, message, rcpt="bob@example.test"):
+    def send(self, message, rcpts=("bob@example.test",)):
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=WAIT) as s:
             self.assertEqual(
-                s.sendmail("orders@shop.example", [rcpt], message), {})
+                s.sendmail("orders@shop.example", list(rcpts), message), {})
 
     def items(self):
         return self.b.find_elements(By.CSS_SELECTOR, "#list .item")
@@ -214,6 +214,13 @@ class SinkPage(unittest.TestCase):
     def test_page(self):
         """Live, open, the sandbox holds, the tabs, delete."""
         b = self.b
+        # the page is served under a strict policy (and works under it:
+        # no console error at the end)
+        with urllib.request.urlopen(self.base + "/", timeout=WAIT) as r:
+            csp = r.headers.get("Content-Security-Policy", "")
+        self.assertIn("script-src 'self'", csp)
+        self.assertIn("style-src 'self'", csp)
+        self.assertNotIn("unsafe", csp)
         self.open_page()
         self.assertEqual(self.items(), [])
         for who, subject in (("Alice Example <alice@example.net>",
@@ -224,7 +231,8 @@ class SinkPage(unittest.TestCase):
                       f"Subject: {subject}\r\n\r\nSee the notes.\r\n"
                       .encode())
         self.wait(lambda: len(self.items()) == 2, "two messages")
-        self.send(MESSAGE)
+        # one message for two recipients, one of them in no header (Bcc)
+        self.send(MESSAGE, ("bob@example.test", "qa@example.test"))
 
         # it appears without a reload
         self.wait(lambda: self.item_with(SUBJECT), "the new message")
@@ -249,6 +257,7 @@ class SinkPage(unittest.TestCase):
         meta = b.find_element(By.ID, "m-meta").text
         self.assertIn("orders@shop.example", meta)
         self.assertIn("bob@example.test", meta)
+        self.assertIn("Bcc\nqa@example.test", meta)
         self.assertIn("invoice.pdf",
                       b.find_element(By.ID, "m-attachments").text)
         link = b.find_element(By.CSS_SELECTOR, "#m-attachment-list a")

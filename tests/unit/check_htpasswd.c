@@ -8,10 +8,12 @@
  * first colon of user:password splits).  Each test writes its file into
  * its own mkdtemp() directory, removed by the teardown fixture.
  */
+#include <sys/syscall.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -33,6 +35,23 @@ static const char good_file[] =
 
 static char tdir[64];
 static char tpath[128];
+static bool fake_clock;		/* see clock_gettime() below */
+static time_t fake_sec;
+
+/*
+ * clock_gettime - this program's own, a link-time seam (as in
+ * check_maildir): while fake_clock is set the time is fake_sec, so a
+ * test can stay within one second or step to the next.
+ */
+int
+clock_gettime(clockid_t id, struct timespec *ts)
+{
+	if (!fake_clock)
+		return (int)syscall(SYS_clock_gettime, id, ts);
+	ts->tv_sec = fake_sec;
+	ts->tv_nsec = 0;
+	return 0;
+}
 
 static void
 setup(void)
@@ -96,6 +115,41 @@ START_TEST(test_good_password)
 	ck_assert(!htpasswd_check(h, basic(user, "s3cret pass")));
 	htpasswd_free(&h);
 	ck_assert_ptr_null(h);
+}
+END_TEST
+
+/* ---- a flood of guesses: at most 16 hashes a second ---- */
+
+START_TEST(test_hash_budget)
+{
+	struct htpasswd *h;
+	const char *err = NULL;
+	int i;
+
+	write_file(good_file);
+	ck_assert_msg(htpasswd_load(tpath, &h, &err) == 0, "%s", err);
+	fake_clock = true;
+	fake_sec = 1000;
+	ck_assert(htpasswd_check(h, basic("sha256", PASSWORD)));  /* 1 */
+	for (i = 0; i < 15; i++)				/* 16 */
+		ck_assert(!htpasswd_check(h, basic("sha256", "guess")));
+	/* the budget is spent: the right password is refused unhashed... */
+	ck_assert(!htpasswd_check(h, basic("sha512", PASSWORD)));
+	/* ...but a browser already let in is answered from the cache */
+	ck_assert(htpasswd_check(h, basic("sha256", PASSWORD)));
+	fake_sec++;
+	ck_assert(htpasswd_check(h, basic("sha512", PASSWORD)));
+	/* a remembered success lasts five minutes, not more */
+	fake_sec += 298;					/* 1299 */
+	for (i = 0; i < 16; i++)
+		(void)htpasswd_check(h, basic("sha256", "guess"));
+	ck_assert(htpasswd_check(h, basic("sha256", PASSWORD)));
+	fake_sec += 2;						/* 1301 */
+	for (i = 0; i < 16; i++)
+		(void)htpasswd_check(h, basic("sha256", "guess"));
+	ck_assert(!htpasswd_check(h, basic("sha256", PASSWORD)));
+	fake_clock = false;
+	htpasswd_free(&h);
 }
 END_TEST
 
@@ -243,6 +297,7 @@ htpasswd_suite(void)
 	tcase_add_loop_test(tc, test_bad_auth, 0,
 	    (int)(sizeof bad_auth / sizeof *bad_auth));
 	tcase_add_test(tc, test_auth_forms);
+	tcase_add_test(tc, test_hash_budget);
 	tcase_add_loop_test(tc, test_bad_file, 0,
 	    (int)(sizeof bad_files / sizeof *bad_files));
 	tcase_add_test(tc, test_long_line);
