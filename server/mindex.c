@@ -415,5 +415,7 @@ mindex_set_read(struct mindex *ix, const char *id, bool read)
 		ix->unread--;
 	else
 		ix->unread++;
+	if (ix->events != NULL)
+		ix->events(ix->arg, "update", m);
 	return 0;
 }

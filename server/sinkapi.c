@@ -75,6 +75,7 @@ struct sinkapi {
 	struct sinkapi_wait		*waits[SINKAPI_WAIT_MAX];
 	size_t				 nwaits;
 	struct event			*ping;		/* event streams */
+	bool				 truncating;	/* deleting all */
 };
 
 /* One route: a path (exact, or a prefix ending in '/') and its handler,
@@ -85,6 +86,10 @@ struct sinkapi_route {
 	void		(*fn)(struct sinkapi *, struct evhttp_request *,
 			    const char *rest);
 };
+
+static void	sinkapi_sse_send(struct sinkapi *api, const char *type,
+		    json_t *data);
+static void	sinkapi_stats(struct sinkapi *api);
 
 /* sinkapi_json - answer with o (taken) as compact JSON. */
 static void
@@ -349,14 +354,19 @@ sinkapi_set_read(struct sinkapi *api, struct evhttp_request *req)
 	sinkapi_ok(req);
 }
 
-/* sinkapi_delete_all - every message (the newest last). */
+/* sinkapi_delete_all - every message (the oldest first), and one
+ * "truncate" event for the page, as Mailpit sends. */
 static void
 sinkapi_delete_all(struct sinkapi *api)
 {
+	api->truncating = true;
 	while (mindex_count(api->ix, false) > 0)
 		if (mindex_delete(api->ix, mindex_at(api->ix,
 		    mindex_count(api->ix, false) - 1)->id, "api") != 0)
 			break;
+	api->truncating = false;
+	sinkapi_sse_send(api, "truncate", json_null());
+	sinkapi_stats(api);
 }
 
 /* sinkapi_delete - DELETE /api/v1/messages: {"IDs": [...]}, or all. */
@@ -1169,8 +1179,25 @@ sinkapi_closed(struct evhttp_connection *evcon, void *arg)
 	}
 }
 
-/* sinkapi_index_cb - mindex: a message came or went.  New: answer the
- * parked searches it matches; tell the event streams. */
+/* sinkapi_stats - the "stats" event: the totals now. */
+static void
+sinkapi_stats(struct sinkapi *api)
+{
+	json_t *data = json_pack("{s:I, s:I}",
+	    "Total", (json_int_t)mindex_count(api->ix, false),
+	    "Unread", (json_int_t)mindex_count(api->ix, true));
+
+	sinkapi_sse_send(api, "stats", data);
+	json_decref(data);
+}
+
+/*
+ * sinkapi_index_cb - mindex: a message came ("new": answer the parked
+ * searches it matches), went ("delete") or was read or unread
+ * ("update"); tell the event streams, with Mailpit's event names, and
+ * the new totals.  While every message goes (truncating) the streams
+ * hear one "truncate" afterwards instead.
+ */
 static void
 sinkapi_index_cb(void *arg, const char *type, const struct mindex_msg *m)
 {
@@ -1184,16 +1211,16 @@ sinkapi_index_cb(void *arg, const char *type, const struct mindex_msg *m)
 			    api->waits[i - 1]->search, m))
 				sinkapi_wait_end(api->waits[i - 1]);
 		data = sinkapi_summary(m);
+	} else if (strcmp(type, "update") == 0) {
+		data = json_pack("{s:s, s:b}", "ID", m->id, "Read", m->read);
 	} else {
 		api->deleted++;
 		data = json_pack("{s:[s]}", "IDs", m->id);
 	}
-	sinkapi_sse_send(api, type, data);
-	json_decref(data);
-	data = json_pack("{s:I, s:I}",
-	    "Total", (json_int_t)mindex_count(api->ix, false),
-	    "Unread", (json_int_t)mindex_count(api->ix, true));
-	sinkapi_sse_send(api, "stats", data);
+	if (!api->truncating) {
+		sinkapi_sse_send(api, type, data);
+		sinkapi_stats(api);
+	}
 	json_decref(data);
 }
 

@@ -284,7 +284,8 @@ class SinkApi(unittest.TestCase):
                          ["later arrival"])
 
     def test_events_stream(self):
-        """/api/events: Server-Sent Events, "new" with a MessageSummary."""
+        """/api/events: Server-Sent Events, "new" with a MessageSummary,
+        "update" when read, one "truncate" for delete-all."""
         s = socket.create_connection(("127.0.0.1", self.d.http), WAIT)
         s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
         data = b""
@@ -296,12 +297,24 @@ class SinkApi(unittest.TestCase):
             chunk = s.recv(4096)
             self.assertTrue(chunk)
             data += chunk
-        s.close()
         line = re.search(rb"event: new\r?\ndata: (.*)\r?\n", data)
         ev = json.loads(line.group(1))
         self.assertEqual(ev["Type"], "new")
         check_shape(self, ev["Data"], SUMMARY)
         self.assertEqual(ev["Data"]["Subject"], "streamed")
+        ident = ev["Data"]["ID"]
+        get_json(self, self.d, "/api/v1/message/" + ident)  # read: update
+        self.assertEqual(request(self.d, "DELETE", "/api/v1/messages")[0],
+                         200)
+        while b"event: truncate" not in data:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk)
+            data += chunk
+        up = re.search(rb"event: update\r?\ndata: (.*)\r?\n", data)
+        self.assertEqual(json.loads(up.group(1))["Data"],
+                         {"ID": ident, "Read": True})
+        self.assertNotIn(b"event: delete", data)  # one truncate instead
+        s.close()
         # the streams and waits of clients that left are dropped: the
         # next message writes to none of them
         w = socket.create_connection(("127.0.0.1", self.d.http), WAIT)
@@ -309,7 +322,7 @@ class SinkApi(unittest.TestCase):
                   b"HTTP/1.1\r\nHost: x\r\n\r\n")
         w.close()
         send(self.d, "after the streams closed")
-        self.assertEqual(messages(self, self.d)["total"], 2)
+        self.assertEqual(messages(self, self.d)["total"], 1)
 
     def test_bad_input(self):
         """Traversal IDs, huge queries, wrong content types, oversize
