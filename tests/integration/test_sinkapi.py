@@ -512,6 +512,47 @@ class SinkStore(unittest.TestCase):
             self.assertIn(want, err)
 
 
+def free_port():
+    """A port that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SinkActivation(unittest.TestCase):
+    """A socket systemd names "http" is the HTTP API's (LISTEN_FDNAMES),
+    through systemd-socket-activate, which starts inletd on the first
+    connection."""
+
+    def setUp(self):
+        if shutil.which("systemd-socket-activate") is None:
+            if harness.CI:
+                self.fail("systemd-socket-activate is missing")
+            self.skipTest("no systemd-socket-activate")
+        self.d = harness.Daemon(prefix="inlet-sinkapi-", start=False)
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0, self.d.log_text())
+        self.d.cleanup()
+
+    def test_http_socket(self):
+        smtp, web = free_port(), free_port()
+        self.d.http = web
+        self.d.start(args=["--sink", self.d.path("Maildir")], report=False,
+                     wrap=["systemd-socket-activate", "-l",
+                           f"127.0.0.1:{smtp}", "-l", f"127.0.0.1:{web}",
+                           "--fdname=mx:http"])
+        for port in (smtp, web):
+            self.d.wait_log(f"Listening on 127.0.0.1:{port} as")
+        self.assertEqual(request(self.d, "GET", "/livez")[0], 200)
+        self.d.wait_log(f'event=http-listen address="127.0.0.1:{web}" '
+                        "auth=none inherited=yes")
+        self.d.listeners = [(smtp, "mx")]
+        send(self.d, "activated")
+        self.assertEqual(messages(self, self.d)["messages"][0]["Subject"],
+                         "activated")
+
+
 class MailpitClient(unittest.TestCase):
     """The npm client mailpit-api 2.1.0 and nodemailer, for real."""
 
