@@ -967,6 +967,24 @@ sinkapi_chaos(struct sinkapi *api, struct evhttp_request *req,
 	sinkapi_json(req, sinkapi_chaos_json(c));
 }
 
+/* sinkapi_webui - GET /api/v1/webui: Mailpit's WebUIConfiguration
+ * (no relay, no SpamAssassin; chaos on). */
+static void
+sinkapi_webui(struct sinkapi *api, struct evhttp_request *req,
+    const char *rest)
+{
+	(void)api;
+	(void)rest;
+	if (!sinkapi_method(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))
+		return;
+	sinkapi_json(req, json_pack("{s:s, s:{s:b, s:s, s:s, s:s, s:s, s:s, "
+	    "s:b}, s:b, s:b, s:b, s:b}", "Label", "inlet",
+	    "MessageRelay", "Enabled", 0, "SMTPServer", "", "ReturnPath", "",
+	    "AllowedRecipients", "", "BlockedRecipients", "", "OverrideFrom",
+	    "", "PreserveMessageIDs", 0, "SpamAssassin", 0, "ChaosEnabled", 1,
+	    "DuplicatesIgnored", 0, "HideDeleteAllButton", 0));
+}
+
 /* sinkapi_health - /livez and /readyz: alive and serving. */
 static void
 sinkapi_health(struct sinkapi *api, struct evhttp_request *req,
@@ -1080,6 +1098,7 @@ static const struct sinkapi_route sinkapi_routes[] = {
 	{ "/api/v1/message/", true, sinkapi_message },
 	{ "/api/v1/info", false, sinkapi_info },
 	{ "/api/v1/chaos", false, sinkapi_chaos },
+	{ "/api/v1/webui", false, sinkapi_webui },
 	{ "/api/events", false, sinkapi_events },
 	{ "/view/", true, sinkapi_view },
 	{ "/livez", false, sinkapi_health },

@@ -56,6 +56,17 @@ MESSAGE = {"ID": str, "MessageID": str, "From": ADDRESS, "To": [ADDRESS],
            "Date": str, "Tags": [str], "Username": str, "Text": str,
            "HTML": str, "Size": int, "Inline": [ATTACHMENT],
            "Attachments": [ATTACHMENT]}
+INFO = {"Version": str, "LatestVersion": str, "Database": str,
+        "DatabaseSize": int, "Messages": int, "Unread": int, "Tags": {},
+        "RuntimeStats": {"Memory": int, "Uptime": int,
+                         "MessagesDeleted": int, "SMTPAccepted": int,
+                         "SMTPAcceptedSize": int, "SMTPRejected": int,
+                         "SMTPIgnored": int}}
+WEBUI = {"Label": str, "MessageRelay": {
+    "Enabled": bool, "SMTPServer": str, "ReturnPath": str,
+    "AllowedRecipients": str, "BlockedRecipients": str, "OverrideFrom": str,
+    "PreserveMessageIDs": bool}, "SpamAssassin": bool, "ChaosEnabled": bool,
+    "DuplicatesIgnored": bool, "HideDeleteAllButton": bool}
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
                      r"(Z|[+-]\d\d:\d\d)")
 
@@ -202,7 +213,9 @@ class SinkApi(unittest.TestCase):
         status, _, txt = request(self.d, "GET", "/view/%s.txt" % s["ID"])
         self.assertEqual((status, txt), (200, b"plain body\n"))
         info = get_json(self, self.d, "/api/v1/info")
+        check_shape(self, info, INFO)
         self.assertEqual((info["Messages"], info["Unread"]), (1, 0))
+        check_shape(self, get_json(self, self.d, "/api/v1/webui"), WEBUI)
         for path in ("/livez", "/readyz"):
             self.assertEqual(request(self.d, "GET", path)[0], 200)
 
@@ -601,6 +614,8 @@ class MailpitClient(unittest.TestCase):
         self.assertEqual(res["getMessageHeaders"]["Subject"],
                          ["nodemailer report ✓"])
         self.assertIn("confirm</a>", res["renderMessageHTML"])
+        check_shape(self, res["getInfo"], INFO)
+        check_shape(self, res["getConfiguration"], WEBUI)
         check_shape(self, res["getChaosTriggers"], CHAOS)
         self.assertEqual(res["getChaosTriggers"], res["setChaosTriggers"])
         self.assertEqual(res["deleteMessages"], "ok")
