@@ -2,7 +2,9 @@
 /*
  * fuzz_session - libFuzzer target for the SMTP session state machine,
  * driven through fake session_ops as tests/unit/check_session.c does.
- * The first three octets choose the configuration, the TLS situation,
+ * The first three octets choose the configuration (the sink ones with
+ * sink_chaos rules: replies, delays that hold a reply or a commit,
+ * disconnects), the TLS situation,
  * injected spool failures, AUTH outcomes, timer events (greet_pause,
  * timeouts, shutdown) and the feeding; the rest is what the client sends.
  * Commits, STARTTLS handshakes, AUTH steps and error-budget pauses
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "chaos.h"
 #include "conf.h"
 #include "harness.h"
 #include "log.h"
@@ -47,16 +50,23 @@
 #define OPT_EVENTS		0x40	/* timeouts, shutdowns, slow turns */
 #define OPT_EOF			0x80	/* the client vanishes at the end */
 
-/* Overrides on BASE_CONF, one configuration each. */
-static const char *const conf_variants[][4] = {
+/* Overrides on BASE_CONF, one configuration each; the sinks have
+ * sink_chaos rules (replies, delays, disconnects at every stage). */
+static const char *const conf_variants[][6] = {
 	{ NULL },
 	{ "bare_newline=reject", "max_errors=3", NULL },
 	{ "message_size_limit=100", "recipient_limit=2", NULL },
 	{ "strict_envelope=yes", "mx_auth=yes", "sasl_db=/nonexistent", NULL },
 	{ "listen=127.0.0.1:0 submission", "sasl_db=/nonexistent", NULL },
-	{ "sink=yes", "message_size_limit=0", NULL },
+	{ "sink=yes", "message_size_limit=0",
+	    "sink_chaos=mail *x* 50% reply 451 Try later",
+	    "sink_chaos=rcpt *@example.org 50% delay 10ms",
+	    "sink_chaos=data * 30% delay 5ms", NULL },
 	{ "message_size_limit=1K", "bare_newline=reject", NULL },
-	{ "listen=127.0.0.1:0 submission", "sink=yes", NULL },
+	{ "listen=127.0.0.1:0 submission", "sink=yes",
+	    "sink_chaos=auth * 50% reply 535",
+	    "sink_chaos=rcpt *z* disconnect",
+	    "sink_chaos=data *@example.test 50% reply 421", NULL },
 };
 #define NCONF	(sizeof(conf_variants) / sizeof(conf_variants[0]))
 
@@ -72,6 +82,7 @@ static const enum session_auth_result auth_results[] = {
 #define NAUTH_RESULTS	(sizeof(auth_results) / sizeof(auth_results[0]))
 
 static struct config *configs[NCONF];
+static struct chaos *chaos_sets[NCONF];	/* from each one's sink_chaos */
 static char queued_prefix[64];		/* "250 2.0.0 Ok: queued as " */
 
 struct fake {
@@ -136,7 +147,7 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const struct smtp_reply *q = smtp_reply_get(SMTP_R_QUEUED);
-	const char *ov;
+	const char *ov, *why;
 	char *err = NULL;
 	size_t i, k;
 
@@ -153,6 +164,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			if (conf_set(configs[i], ov, &err) != 0)
 				harness_fail("%s: %s", ov, err);
 		}
+		chaos_sets[i] = chaos_new();
+		for (k = 0; k < configs[i]->nsink_chaos; k++)
+			if (chaos_add(chaos_sets[i], configs[i]->sink_chaos[k],
+			    &why) != 0)
+				harness_fail("sink_chaos: %s", why);
 	}
 	(void)snprintf(queued_prefix, sizeof(queued_prefix), "%u %s %.*s",
 	    q->code, q->enh, (int)strcspn(q->text, "%"), q->text);
@@ -530,6 +546,7 @@ fake_run(struct fake *f, const char *in, size_t len)
 	p.role = f->cfg->listens[0].role;
 	p.id = "0123456789ABCDEF";
 	p.client_addr = "192.0.2.1";
+	p.chaos = &chaos_sets[f->opts % NCONF];
 	p.tls_available = (f->opts & OPT_TLS_AVAILABLE) != 0;
 	p.tls_active = (f->opts & OPT_TLS_ACTIVE) != 0;
 	p.tls = p.tls_active ? &tls : NULL;

@@ -172,6 +172,7 @@ static void
 fixture(struct search_msg m[3])
 {
 	memset(m, 0, 3 * sizeof(*m));
+	memset(bodies, 0, sizeof(bodies));	/* CK_FORK=no: one process */
 	bodies[0].text = "Click the link to confirm your account.";
 	bodies[1].text = "The invoice is attached.";
 	bodies[2].text = "Grüße aus München";
