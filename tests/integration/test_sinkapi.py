@@ -219,6 +219,24 @@ class SinkApi(unittest.TestCase):
         for path in ("/livez", "/readyz"):
             self.assertEqual(request(self.d, "GET", path)[0], 200)
 
+    def test_html_only(self):
+        """An HTML-only message: Text is the HTML's text (as Mailpit's),
+        Snippet too; a bad Date: header falls back to the arrival."""
+        m = EmailMessage()
+        m["From"] = "a@example.org"
+        m["To"] = "b@example.org"
+        m["Subject"] = "html only"
+        m["Date"] = "not a date"
+        m.set_content("<p>Hello <b>world</b></p>", subtype="html")
+        with smtplib.SMTP("127.0.0.1", self.d.port("mx"), timeout=WAIT) as s:
+            s.send_message(m)
+        page = messages(self, self.d)
+        self.assertEqual(page["messages"][0]["Snippet"], "Hello world")
+        got = get_json(self, self.d, "/api/v1/message/latest")
+        self.assertEqual(got["Text"], "Hello world\n")
+        self.assertEqual(got["HTML"], "<p>Hello <b>world</b></p>\n")
+        self.assertRegex(got["Date"], RFC3339)
+
     def test_read_flag_is_maildir_s(self):
         """Fetching a message marks it read: new/ID becomes cur/ID:2,S;
         PUT Read false takes S away; PUT Read true of all puts it back."""
