@@ -680,10 +680,17 @@ sinkapi_raw(struct sinkapi *api, struct evhttp_request *req,
 	}
 	if ((b = evbuffer_new()) == NULL)
 		log_fatal("out of memory (http)");
-	if (st.st_size > 0 && evbuffer_add_file(b, fd, 0, st.st_size) != 0)
-		log_fatal("cannot send %s", path);
 	if (st.st_size == 0)
 		(void)close(fd);
+	else if (evbuffer_add_file(b, fd, 0, st.st_size) != 0) {
+		/* whether fd was closed is not said: a leak, never a
+		 * double close; a client never ends the daemon */
+		log_event(LOG_LEVEL_WARN, NULL, "event=http-error",
+		    LOG_Q("file", path), LOG_Q("error", "cannot send"));
+		evbuffer_free(b);
+		http_error(req, 500, "cannot read the message");
+		return;
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", SINKAPI_TEXT);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
