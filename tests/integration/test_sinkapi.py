@@ -237,6 +237,47 @@ class SinkApi(unittest.TestCase):
         self.assertEqual(got["HTML"], "<p>Hello <b>world</b></p>\n")
         self.assertRegex(got["Date"], RFC3339)
 
+    def test_hostile_mime(self):
+        """Deep multipart nesting, 600 parts, a huge header, 8-bit
+        garbage and a broken boundary: a best-effort answer in Mailpit's
+        shape for each, and the daemon lives on."""
+        deep = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n"
+                        b"\r\n--b%d\r\n" % (i, i) for i in range(300))
+        many = b"Content-Type: multipart/mixed; boundary=m\r\n\r\n" + \
+            b"".join(b"--m\r\nContent-Type: application/x-%d\r\n"
+                     b"Content-Disposition: attachment; filename=f%d\r\n"
+                     b"\r\nx\r\n" % (i, i) for i in range(600)) + b"--m--\r\n"
+        bodies = {
+            "deep": deep + b"Content-Type: text/plain\r\n\r\ndeep\r\n",
+            "many": many,
+            "huge": b"X-Big: " + b"a" * 500000 + b"\r\n\r\nbody\r\n",
+            "garbage": b"Subject: \xff\xfe\x80 =?utf-8?b?////?=\r\n"
+                       b"From: \xc3\x28 <@@>\r\n\r\n\xff\x01\xfe\r\n",
+            "broken": b"Content-Type: multipart/alternative; boundary=\"\r\n"
+                      b"Content-Transfer-Encoding: base64\r\n\r\n--\r\n!!\r\n",
+        }
+        for name, body in bodies.items():
+            with smtplib.SMTP("127.0.0.1", self.d.port("mx"),
+                              timeout=WAIT) as s:
+                s.sendmail("a@example.org", ["b@example.org"],
+                           b"Subject: " + name.encode() + b"\r\n" + body)
+        page = messages(self, self.d)
+        self.assertEqual(page["total"], len(bodies))
+        for sm in page["messages"]:
+            with self.subTest(subject=sm["Subject"]):
+                m = get_json(self, self.d, "/api/v1/message/" + sm["ID"])
+                check_shape(self, m, MESSAGE)
+                self.assertLessEqual(len(m["Attachments"]), 500)
+                check_shape(self, get_json(
+                    self, self.d, "/api/v1/message/%s/headers" % sm["ID"]),
+                    {k: [str] for k in get_json(
+                        self, self.d,
+                        "/api/v1/message/%s/headers" % sm["ID"])})
+                for path in ("/view/%s.html", "/view/%s.txt"):
+                    self.assertEqual(request(self.d, "GET",
+                                             path % sm["ID"])[0], 200)
+        self.assertEqual(request(self.d, "GET", "/livez")[0], 200)
+
     def test_read_flag_is_maildir_s(self):
         """Fetching a message marks it read: new/ID becomes cur/ID:2,S;
         PUT Read false takes S away; PUT Read true of all puts it back."""
