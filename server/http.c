@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 
 #include "htpasswd.h"
 #include "http.h"
@@ -191,8 +192,11 @@ http_bind(struct evhttp *evh, const char *addrport, int fd)
 	char addr[INET6_ADDRSTRLEN + 2];
 	unsigned short port;
 
-	if (fd >= 0)
+	if (fd >= 0) {	/* as systemd passes it: blocking */
+		if (evutil_make_socket_nonblocking(fd) != 0)
+			return NULL;
 		return evhttp_accept_socket_with_handle(evh, fd);
+	}
 	if (http_split(addrport, addr, sizeof(addr), &port) != 0)
 		return NULL;
 	return evhttp_bind_socket_with_handle(evh, addr, port);

@@ -85,6 +85,7 @@ struct runtime {
 	unsigned long		 status_msgs;
 	struct sinkapi		*sinkapi;	/* http_listen: the HTTP API */
 	struct htpasswd		*htpasswd;	/* http_auth */
+	int			 http_fd;	/* systemd's "http" socket, or -1 */
 };
 
 const struct config *cfg;
@@ -463,6 +464,10 @@ inherit_listeners(void)
 		log_fatal("out of memory (listeners)");
 	for (i = 0; i < n; i++) {
 		fd = SD_LISTEN_FDS_START + i;
+		if (names != NULL && strcmp(names[i], "http") == 0) {
+			rt.http_fd = fd;	/* the sink API's: start_sinkapi */
+			continue;
+		}
 		role = fd_role(fd, names != NULL ? names[i] : NULL);
 		rt.listeners[i] = listener_new_fd(&rt.env, fd, role, &err);
 		if (rt.listeners[i] == NULL) {
@@ -918,8 +923,9 @@ clean_maildirs(void)
 
 /*
  * start_sinkapi - with http_listen: the sink Maildir's index and the
- * HTTP API on it, kept as they are by reloads (a new http_listen,
- * http_auth or retention needs a restart).  The bound address is logged
+ * HTTP API on it (on the socket systemd named "http" if it passed one),
+ * kept as they are by reloads (a new http_listen, http_auth or
+ * retention needs a restart).  The bound address is logged
  * and reported (-R "http ADDRESS:PORT"); exit 2 when it cannot listen.
  */
 static void
@@ -936,13 +942,15 @@ start_sinkapi(FILE *rep)
 	rt.env.mindex = mindex_new(rt.base, dir, cfg->sink_max_messages,
 	    cfg->sink_max_age);
 	rt.sinkapi = sinkapi_new(rt.base, rt.env.mindex, &rt.env.chaos,
-	    cfg->http_listen, -1, rt.htpasswd, name, sizeof(name), &err);
+	    cfg->http_listen, rt.http_fd, rt.htpasswd, name, sizeof(name),
+	    &err);
 	if (rt.sinkapi == NULL)
 		config_fail(xasprintf("%s: http_listen %s: %s",
 		    cfg->http_listen_where, cfg->http_listen, err));
 	log_event(LOG_LEVEL_INFO, NULL, "event=http-listen",
 	    LOG_Q("address", name), LOG_TOK("auth",
-	    rt.htpasswd != NULL ? "basic" : "none"));
+	    rt.htpasswd != NULL ? "basic" : "none"), rt.http_fd >= 0 ?
+	    LOG_TOK("inherited", "yes") : LOG_NONE);
 	if (rep != NULL)
 		(void)fprintf(rep, "http %s\n", name);
 }
@@ -1022,6 +1030,7 @@ main(int argc, char **argv)
 	char *text, *cerr = NULL;
 	FILE *report;
 
+	rt.http_fd = -1;
 	parse_args(argc, argv, &o);
 	if ((c = load_config(&o, &cerr)) == NULL)
 		config_fail(cerr);

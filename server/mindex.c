@@ -76,14 +76,20 @@ mindex_read_env(const struct mindex *ix, const char *id,
 {
 	char path[PATH_MAX], *text;
 	const char *err = NULL;
+	struct stat st;
 	ssize_t n;
 	int fd;
 
 	(void)snprintf(path, sizeof(path), "%s/env/%s", ix->dir, id);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return false;
-	text = xmalloc(MINDEX_ENV_MAX);
-	n = read(fd, text, MINDEX_ENV_MAX);
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 ||
+	    st.st_size > MINDEX_ENV_MAX) {
+		(void)close(fd);
+		return false;
+	}
+	text = xmalloc((size_t)st.st_size);	/* not 1 MiB for each */
+	n = read(fd, text, (size_t)st.st_size);
 	(void)close(fd);
 	if (n <= 0 || envelope_parse(env, text, (size_t)n, &err) != 0) {
 		free(text);
@@ -409,5 +415,7 @@ mindex_set_read(struct mindex *ix, const char *id, bool read)
 		ix->unread--;
 	else
 		ix->unread++;
+	if (ix->events != NULL)
+		ix->events(ix->arg, "update", m);
 	return 0;
 }

@@ -35,8 +35,9 @@ struct mindex_msg {
 	struct msgview_sum sum;
 };
 
-/* mindex_event_fn - told of each message added ("new") or removed
- * ("delete"; by the API or by retention); m is borrowed for the call. */
+/* mindex_event_fn - told of each message added ("new"), removed
+ * ("delete"; by the API or by retention) or read or unread ("update");
+ * m is borrowed for the call. */
 typedef void (*mindex_event_fn)(void *arg, const char *type,
 	    const struct mindex_msg *m);
 

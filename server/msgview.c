@@ -505,9 +505,9 @@ msgview_message(const char *path, const char *fallback_date, json_t *o)
 	w = xmalloc(sizeof(*w));
 	msgview_walk(m, w);
 	(void)json_object_set_new(o, "Date", msgview_date(m, fallback_date));
-	t = msgview_part_text(w->text);
+	t = msgview_body_text(w);	/* an HTML-only message: its text */
 	(void)json_object_set_new(o, "Text", msgview_jstr(t));
-	g_free(t);
+	free(t);
 	t = msgview_part_text(w->html);
 	(void)json_object_set_new(o, "HTML", msgview_jstr(t));
 	g_free(t);

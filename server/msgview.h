@@ -48,7 +48,8 @@ json_t	*msgview_address(const char *list);
 
 /*
  * msgview_message - the MIME side of Mailpit's Message object into o:
- * Date (the Date: header, else fallback), Text, HTML, Inline[],
+ * Date (the Date: header, else fallback), Text (of an HTML-only message:
+ * the HTML's text, as Mailpit gives), HTML, Inline[],
  * Attachments[], ListUnsubscribe.  -1 when the file cannot be read.
  */
 int	msgview_message(const char *path, const char *fallback_date,

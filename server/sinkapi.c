@@ -75,6 +75,7 @@ struct sinkapi {
 	struct sinkapi_wait		*waits[SINKAPI_WAIT_MAX];
 	size_t				 nwaits;
 	struct event			*ping;		/* event streams */
+	bool				 truncating;	/* deleting all */
 };
 
 /* One route: a path (exact, or a prefix ending in '/') and its handler,
@@ -85,6 +86,10 @@ struct sinkapi_route {
 	void		(*fn)(struct sinkapi *, struct evhttp_request *,
 			    const char *rest);
 };
+
+static void	sinkapi_sse_send(struct sinkapi *api, const char *type,
+		    json_t *data);
+static void	sinkapi_stats(struct sinkapi *api);
 
 /* sinkapi_json - answer with o (taken) as compact JSON. */
 static void
@@ -349,14 +354,19 @@ sinkapi_set_read(struct sinkapi *api, struct evhttp_request *req)
 	sinkapi_ok(req);
 }
 
-/* sinkapi_delete_all - every message (the newest last). */
+/* sinkapi_delete_all - every message (the oldest first), and one
+ * "truncate" event for the page, as Mailpit sends. */
 static void
 sinkapi_delete_all(struct sinkapi *api)
 {
+	api->truncating = true;
 	while (mindex_count(api->ix, false) > 0)
 		if (mindex_delete(api->ix, mindex_at(api->ix,
 		    mindex_count(api->ix, false) - 1)->id, "api") != 0)
 			break;
+	api->truncating = false;
+	sinkapi_sse_send(api, "truncate", json_null());
+	sinkapi_stats(api);
 }
 
 /* sinkapi_delete - DELETE /api/v1/messages: {"IDs": [...]}, or all. */
@@ -670,10 +680,17 @@ sinkapi_raw(struct sinkapi *api, struct evhttp_request *req,
 	}
 	if ((b = evbuffer_new()) == NULL)
 		log_fatal("out of memory (http)");
-	if (st.st_size > 0 && evbuffer_add_file(b, fd, 0, st.st_size) != 0)
-		log_fatal("cannot send %s", path);
 	if (st.st_size == 0)
 		(void)close(fd);
+	else if (evbuffer_add_file(b, fd, 0, st.st_size) != 0) {
+		/* whether fd was closed is not said: a leak, never a
+		 * double close; a client never ends the daemon */
+		log_event(LOG_LEVEL_WARN, NULL, "event=http-error",
+		    LOG_Q("file", path), LOG_Q("error", "cannot send"));
+		evbuffer_free(b);
+		http_error(req, 500, "cannot read the message");
+		return;
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", SINKAPI_TEXT);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -957,6 +974,24 @@ sinkapi_chaos(struct sinkapi *api, struct evhttp_request *req,
 	sinkapi_json(req, sinkapi_chaos_json(c));
 }
 
+/* sinkapi_webui - GET /api/v1/webui: Mailpit's WebUIConfiguration
+ * (no relay, no SpamAssassin; chaos on). */
+static void
+sinkapi_webui(struct sinkapi *api, struct evhttp_request *req,
+    const char *rest)
+{
+	(void)api;
+	(void)rest;
+	if (!sinkapi_method(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))
+		return;
+	sinkapi_json(req, json_pack("{s:s, s:{s:b, s:s, s:s, s:s, s:s, s:s, "
+	    "s:b}, s:b, s:b, s:b, s:b}", "Label", "inlet",
+	    "MessageRelay", "Enabled", 0, "SMTPServer", "", "ReturnPath", "",
+	    "AllowedRecipients", "", "BlockedRecipients", "", "OverrideFrom",
+	    "", "PreserveMessageIDs", 0, "SpamAssassin", 0, "ChaosEnabled", 1,
+	    "DuplicatesIgnored", 0, "HideDeleteAllButton", 0));
+}
+
 /* sinkapi_health - /livez and /readyz: alive and serving. */
 static void
 sinkapi_health(struct sinkapi *api, struct evhttp_request *req,
@@ -1070,6 +1105,7 @@ static const struct sinkapi_route sinkapi_routes[] = {
 	{ "/api/v1/message/", true, sinkapi_message },
 	{ "/api/v1/info", false, sinkapi_info },
 	{ "/api/v1/chaos", false, sinkapi_chaos },
+	{ "/api/v1/webui", false, sinkapi_webui },
 	{ "/api/events", false, sinkapi_events },
 	{ "/view/", true, sinkapi_view },
 	{ "/livez", false, sinkapi_health },
@@ -1078,15 +1114,37 @@ static const struct sinkapi_route sinkapi_routes[] = {
 	{ "/", false, sinkapi_www },
 };
 
-/* sinkapi_request - http's handler: the route of the path. */
+/* sinkapi_is_clean_path - a decoded path with no "..", control
+ * character or (raw) encoded NUL, fit to route. */
+static bool
+sinkapi_is_clean_path(const char *raw, const char *path)
+{
+	const unsigned char *p;
+
+	if (path == NULL || strstr(path, "..") != NULL ||
+	    strstr(raw, "%00") != NULL)
+		return false;
+	for (p = (const unsigned char *)path; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * sinkapi_request - http's handler: the route of the path, %-decoded
+ * (a client may write an ID's "," and "=" as %2C and %3D) and clean
+ * (sinkapi_is_clean_path) before any route sees it.
+ */
 static void
 sinkapi_request(struct evhttp_request *req, void *arg)
 {
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
+	const char *raw = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
 	    req));
+	char *path = raw != NULL ? evhttp_uridecode(raw, 0, NULL) : NULL;
 	size_t i, n;
 
-	if (path == NULL || strstr(path, "..") != NULL) {
+	if (raw == NULL || !sinkapi_is_clean_path(raw, path)) {
+		free(path);
 		http_error(req, 400, "bad path");
 		return;
 	}
@@ -1098,14 +1156,29 @@ sinkapi_request(struct evhttp_request *req, void *arg)
 		if (r->prefix ? strncmp(path, r->path, n) == 0 :
 		    strcmp(path, r->path) == 0) {
 			r->fn(arg, req, r->prefix ? path + n : "");
-			return;
+			break;
 		}
 	}
-	http_error(req, 404, "not found");
+	if (i == sizeof(sinkapi_routes) / sizeof(sinkapi_routes[0]))
+		http_error(req, 404, "not found");
+	free(path);
+}
+
+/*
+ * sinkapi_release - a held request whose connection is going.  When the
+ * client went away (EOF, timeout), evhttp has cut the request loose
+ * (no connection) and left it to us: ending it frees it.  Otherwise
+ * (evhttp_free at exit) evhttp frees it with its connection.
+ */
+static void
+sinkapi_release(struct evhttp_request *req)
+{
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
 }
 
 /* sinkapi_closed - http: a connection went away; forget its parked
- * searches and event streams (their requests go with it). */
+ * searches and event streams, and release their requests. */
 static void
 sinkapi_closed(struct evhttp_connection *evcon, void *arg)
 {
@@ -1115,6 +1188,7 @@ sinkapi_closed(struct evhttp_connection *evcon, void *arg)
 	for (i = api->nsse; i > 0; i--) {
 		if (api->sse_conn[i - 1] != evcon)
 			continue;
+		sinkapi_release(api->sse[i - 1]);
 		api->sse[i - 1] = api->sse[--api->nsse];
 		api->sse_conn[i - 1] = api->sse_conn[api->nsse];
 	}
@@ -1123,6 +1197,7 @@ sinkapi_closed(struct evhttp_connection *evcon, void *arg)
 
 		if (w->evcon != evcon)
 			continue;
+		sinkapi_release(w->req);
 		api->waits[i - 1] = api->waits[--api->nwaits];
 		event_free(w->timer);
 		search_free(&w->search);
@@ -1130,8 +1205,25 @@ sinkapi_closed(struct evhttp_connection *evcon, void *arg)
 	}
 }
 
-/* sinkapi_index_cb - mindex: a message came or went.  New: answer the
- * parked searches it matches; tell the event streams. */
+/* sinkapi_stats - the "stats" event: the totals now. */
+static void
+sinkapi_stats(struct sinkapi *api)
+{
+	json_t *data = json_pack("{s:I, s:I}",
+	    "Total", (json_int_t)mindex_count(api->ix, false),
+	    "Unread", (json_int_t)mindex_count(api->ix, true));
+
+	sinkapi_sse_send(api, "stats", data);
+	json_decref(data);
+}
+
+/*
+ * sinkapi_index_cb - mindex: a message came ("new": answer the parked
+ * searches it matches), went ("delete") or was read or unread
+ * ("update"); tell the event streams, with Mailpit's event names, and
+ * the new totals.  While every message goes (truncating) the streams
+ * hear one "truncate" afterwards instead.
+ */
 static void
 sinkapi_index_cb(void *arg, const char *type, const struct mindex_msg *m)
 {
@@ -1145,16 +1237,16 @@ sinkapi_index_cb(void *arg, const char *type, const struct mindex_msg *m)
 			    api->waits[i - 1]->search, m))
 				sinkapi_wait_end(api->waits[i - 1]);
 		data = sinkapi_summary(m);
+	} else if (strcmp(type, "update") == 0) {
+		data = json_pack("{s:s, s:b}", "ID", m->id, "Read", m->read);
 	} else {
 		api->deleted++;
 		data = json_pack("{s:[s]}", "IDs", m->id);
 	}
-	sinkapi_sse_send(api, type, data);
-	json_decref(data);
-	data = json_pack("{s:I, s:I}",
-	    "Total", (json_int_t)mindex_count(api->ix, false),
-	    "Unread", (json_int_t)mindex_count(api->ix, true));
-	sinkapi_sse_send(api, "stats", data);
+	if (!api->truncating) {
+		sinkapi_sse_send(api, type, data);
+		sinkapi_stats(api);
+	}
 	json_decref(data);
 }
 

@@ -32,6 +32,13 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char path[64];
 static int fd = -1;
 
+/* remove_tmp - the input's file goes when the fuzzer exits. */
+static void
+remove_tmp(void)
+{
+	(void)unlink(path);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -42,6 +49,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)snprintf(path, sizeof(path), "/tmp/fuzz_msgview.XXXXXX");
 	fd = mkstemp(path);
 	HARNESS_CHECK(fd >= 0);
+	HARNESS_CHECK(atexit(remove_tmp) == 0);
 	return 0;
 }
 

@@ -56,6 +56,17 @@ MESSAGE = {"ID": str, "MessageID": str, "From": ADDRESS, "To": [ADDRESS],
            "Date": str, "Tags": [str], "Username": str, "Text": str,
            "HTML": str, "Size": int, "Inline": [ATTACHMENT],
            "Attachments": [ATTACHMENT]}
+INFO = {"Version": str, "LatestVersion": str, "Database": str,
+        "DatabaseSize": int, "Messages": int, "Unread": int, "Tags": {},
+        "RuntimeStats": {"Memory": int, "Uptime": int,
+                         "MessagesDeleted": int, "SMTPAccepted": int,
+                         "SMTPAcceptedSize": int, "SMTPRejected": int,
+                         "SMTPIgnored": int}}
+WEBUI = {"Label": str, "MessageRelay": {
+    "Enabled": bool, "SMTPServer": str, "ReturnPath": str,
+    "AllowedRecipients": str, "BlockedRecipients": str, "OverrideFrom": str,
+    "PreserveMessageIDs": bool}, "SpamAssassin": bool, "ChaosEnabled": bool,
+    "DuplicatesIgnored": bool, "HideDeleteAllButton": bool}
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
                      r"(Z|[+-]\d\d:\d\d)")
 
@@ -173,7 +184,8 @@ class SinkApi(unittest.TestCase):
         self.assertFalse(s["Read"])
         self.assertRegex(s["Created"], RFC3339)
         self.assertEqual(s["Snippet"], "plain body")
-        m = get_json(self, self.d, "/api/v1/message/" + s["ID"])
+        m = get_json(self, self.d, "/api/v1/message/" + s["ID"].replace(
+            ",", "%2C").replace("=", "%3D"))  # as a client may encode it
         check_shape(self, m, MESSAGE)
         self.assertEqual(m["Text"], "plain body\n")
         self.assertIn("<b>there</b>", m["HTML"])
@@ -201,9 +213,70 @@ class SinkApi(unittest.TestCase):
         status, _, txt = request(self.d, "GET", "/view/%s.txt" % s["ID"])
         self.assertEqual((status, txt), (200, b"plain body\n"))
         info = get_json(self, self.d, "/api/v1/info")
+        check_shape(self, info, INFO)
         self.assertEqual((info["Messages"], info["Unread"]), (1, 0))
+        check_shape(self, get_json(self, self.d, "/api/v1/webui"), WEBUI)
         for path in ("/livez", "/readyz"):
             self.assertEqual(request(self.d, "GET", path)[0], 200)
+
+    def test_html_only(self):
+        """An HTML-only message: Text is the HTML's text (as Mailpit's),
+        Snippet too; a bad Date: header falls back to the arrival."""
+        m = EmailMessage()
+        m["From"] = "a@example.org"
+        m["To"] = "b@example.org"
+        m["Subject"] = "html only"
+        m["Date"] = "not a date"
+        m.set_content("<p>Hello <b>world</b></p>", subtype="html")
+        with smtplib.SMTP("127.0.0.1", self.d.port("mx"), timeout=WAIT) as s:
+            s.send_message(m)
+        page = messages(self, self.d)
+        self.assertEqual(page["messages"][0]["Snippet"], "Hello world")
+        got = get_json(self, self.d, "/api/v1/message/latest")
+        self.assertEqual(got["Text"], "Hello world\n")
+        self.assertEqual(got["HTML"], "<p>Hello <b>world</b></p>\n")
+        self.assertRegex(got["Date"], RFC3339)
+
+    def test_hostile_mime(self):
+        """Deep multipart nesting, 600 parts, a huge header, 8-bit
+        garbage and a broken boundary: a best-effort answer in Mailpit's
+        shape for each, and the daemon lives on."""
+        deep = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n"
+                        b"\r\n--b%d\r\n" % (i, i) for i in range(300))
+        many = b"Content-Type: multipart/mixed; boundary=m\r\n\r\n" + \
+            b"".join(b"--m\r\nContent-Type: application/x-%d\r\n"
+                     b"Content-Disposition: attachment; filename=f%d\r\n"
+                     b"\r\nx\r\n" % (i, i) for i in range(600)) + b"--m--\r\n"
+        bodies = {
+            "deep": deep + b"Content-Type: text/plain\r\n\r\ndeep\r\n",
+            "many": many,
+            "huge": b"X-Big: " + b"a" * 500000 + b"\r\n\r\nbody\r\n",
+            "garbage": b"Subject: \xff\xfe\x80 =?utf-8?b?////?=\r\n"
+                       b"From: \xc3\x28 <@@>\r\n\r\n\xff\x01\xfe\r\n",
+            "broken": b"Content-Type: multipart/alternative; boundary=\"\r\n"
+                      b"Content-Transfer-Encoding: base64\r\n\r\n--\r\n!!\r\n",
+        }
+        for name, body in bodies.items():
+            with smtplib.SMTP("127.0.0.1", self.d.port("mx"),
+                              timeout=WAIT) as s:
+                s.sendmail("a@example.org", ["b@example.org"],
+                           b"Subject: " + name.encode() + b"\r\n" + body)
+        page = messages(self, self.d)
+        self.assertEqual(page["total"], len(bodies))
+        for sm in page["messages"]:
+            with self.subTest(subject=sm["Subject"]):
+                m = get_json(self, self.d, "/api/v1/message/" + sm["ID"])
+                check_shape(self, m, MESSAGE)
+                self.assertLessEqual(len(m["Attachments"]), 500)
+                check_shape(self, get_json(
+                    self, self.d, "/api/v1/message/%s/headers" % sm["ID"]),
+                    {k: [str] for k in get_json(
+                        self, self.d,
+                        "/api/v1/message/%s/headers" % sm["ID"])})
+                for path in ("/view/%s.html", "/view/%s.txt"):
+                    self.assertEqual(request(self.d, "GET",
+                                             path % sm["ID"])[0], 200)
+        self.assertEqual(request(self.d, "GET", "/livez")[0], 200)
 
     def test_read_flag_is_maildir_s(self):
         """Fetching a message marks it read: new/ID becomes cur/ID:2,S;
@@ -283,7 +356,8 @@ class SinkApi(unittest.TestCase):
                          ["later arrival"])
 
     def test_events_stream(self):
-        """/api/events: Server-Sent Events, "new" with a MessageSummary."""
+        """/api/events: Server-Sent Events, "new" with a MessageSummary,
+        "update" when read, one "truncate" for delete-all."""
         s = socket.create_connection(("127.0.0.1", self.d.http), WAIT)
         s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
         data = b""
@@ -295,12 +369,32 @@ class SinkApi(unittest.TestCase):
             chunk = s.recv(4096)
             self.assertTrue(chunk)
             data += chunk
-        s.close()
         line = re.search(rb"event: new\r?\ndata: (.*)\r?\n", data)
         ev = json.loads(line.group(1))
         self.assertEqual(ev["Type"], "new")
         check_shape(self, ev["Data"], SUMMARY)
         self.assertEqual(ev["Data"]["Subject"], "streamed")
+        ident = ev["Data"]["ID"]
+        get_json(self, self.d, "/api/v1/message/" + ident)  # read: update
+        self.assertEqual(request(self.d, "DELETE", "/api/v1/messages")[0],
+                         200)
+        while b"event: truncate" not in data:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk)
+            data += chunk
+        up = re.search(rb"event: update\r?\ndata: (.*)\r?\n", data)
+        self.assertEqual(json.loads(up.group(1))["Data"],
+                         {"ID": ident, "Read": True})
+        self.assertNotIn(b"event: delete", data)  # one truncate instead
+        s.close()
+        # the streams and waits of clients that left are dropped: the
+        # next message writes to none of them
+        w = socket.create_connection(("127.0.0.1", self.d.http), WAIT)
+        w.sendall(b"GET /api/v1/search?query=subject%3Anever&wait=60s "
+                  b"HTTP/1.1\r\nHost: x\r\n\r\n")
+        w.close()
+        send(self.d, "after the streams closed")
+        self.assertEqual(messages(self, self.d)["total"], 1)
 
     def test_bad_input(self):
         """Traversal IDs, huge queries, wrong content types, oversize
@@ -313,6 +407,8 @@ class SinkApi(unittest.TestCase):
             ("GET", "/api/v1/message/.hidden", None, {}, 400),
             ("GET", "/view/..%2fx.html", None, {}, 400),
             ("GET", "/api/v1/message/nosuchid", None, {}, 404),
+            ("GET", "/api/v1/message/%s%%00/raw" % ident, None, {}, 400),
+            ("GET", "/api/v1/message/a%0Ab", None, {}, 400),
             ("GET", "/api/v1/message/%s/part/..%%2f1" % ident, None, {}, 400),
             ("GET", "/api/v1/message/%s/part/9.9" % ident, None, {}, 404),
             ("GET", "/api/v1/search?query=" + "x" * 2000, None, {}, 400),
@@ -488,6 +584,47 @@ class SinkStore(unittest.TestCase):
             self.assertIn(want, err)
 
 
+def free_port():
+    """A port that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SinkActivation(unittest.TestCase):
+    """A socket systemd names "http" is the HTTP API's (LISTEN_FDNAMES),
+    through systemd-socket-activate, which starts inletd on the first
+    connection."""
+
+    def setUp(self):
+        if shutil.which("systemd-socket-activate") is None:
+            if harness.CI:
+                self.fail("systemd-socket-activate is missing")
+            self.skipTest("no systemd-socket-activate")
+        self.d = harness.Daemon(prefix="inlet-sinkapi-", start=False)
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0, self.d.log_text())
+        self.d.cleanup()
+
+    def test_http_socket(self):
+        smtp, web = free_port(), free_port()
+        self.d.http = web
+        self.d.start(args=["--sink", self.d.path("Maildir")], report=False,
+                     wrap=["systemd-socket-activate", "-l",
+                           f"127.0.0.1:{smtp}", "-l", f"127.0.0.1:{web}",
+                           "--fdname=mx:http"])
+        for port in (smtp, web):
+            self.d.wait_log(f"Listening on 127.0.0.1:{port} as")
+        self.assertEqual(request(self.d, "GET", "/livez")[0], 200)
+        self.d.wait_log(f'event=http-listen address="127.0.0.1:{web}" '
+                        "auth=none inherited=yes")
+        self.d.listeners = [(smtp, "mx")]
+        send(self.d, "activated")
+        self.assertEqual(messages(self, self.d)["messages"][0]["Subject"],
+                         "activated")
+
+
 class MailpitClient(unittest.TestCase):
     """The npm client mailpit-api 2.1.0 and nodemailer, for real."""
 
@@ -526,14 +663,18 @@ class MailpitClient(unittest.TestCase):
                          ["report.csv"])
         self.assertEqual(m["Attachments"][0]["Size"], 8)
         self.assertEqual(m["Cc"], [{"Name": "", "Address": "cc@example.org"}])
-        if os.path.isdir(os.path.join(self.d.sinkdir, "env")):
-            self.assertEqual([a["Address"] for a in m["Bcc"]],
-                             ["secret@example.org"])
+        self.assertEqual([a["Address"] for a in m["Bcc"]],
+                         ["secret@example.org"])  # from the env/ record
+        self.assertEqual(m["ReturnPath"], "node@example.org")
+        self.assertEqual(res["listMessages"]["total"], 1)  # one per
+        # transaction, whatever the number of recipients
         self.assertIn("Subject: =?UTF-8?Q?nodemailer_report_=E2=9C=93?=",
                       res["getMessageSource"])
         self.assertEqual(res["getMessageHeaders"]["Subject"],
                          ["nodemailer report ✓"])
         self.assertIn("confirm</a>", res["renderMessageHTML"])
+        check_shape(self, res["getInfo"], INFO)
+        check_shape(self, res["getConfiguration"], WEBUI)
         check_shape(self, res["getChaosTriggers"], CHAOS)
         self.assertEqual(res["getChaosTriggers"], res["setChaosTriggers"])
         self.assertEqual(res["deleteMessages"], "ok")

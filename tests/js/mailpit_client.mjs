@@ -61,6 +61,9 @@ ok("renderMessageHTML", `${out.renderMessageHTML.length} bytes`);
 out.getInfo = await mailpit.getInfo();
 ok("getInfo", `Messages=${out.getInfo.Messages}`);
 
+out.getConfiguration = await mailpit.getConfiguration();
+ok("getConfiguration", `Label=${out.getConfiguration.Label} ChaosEnabled=${out.getConfiguration.ChaosEnabled}`);
+
 out.setChaosTriggers = await mailpit.setChaosTriggers({ Sender: { ErrorCode: 451, Probability: 0 } });
 out.getChaosTriggers = await mailpit.getChaosTriggers();
 ok("getChaosTriggers", JSON.stringify(out.getChaosTriggers));
