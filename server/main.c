@@ -51,7 +51,7 @@
 #define INLET_CONF "/etc/inlet/inlet.conf"
 #endif
 #define MAIN_CONF_MAX		(1024 * 1024)
-#define MAIN_COMMIT_THREADS	4	/* Maildir commits off the loop */
+#define MAIN_COMMIT_THREADS	16	/* Maildir commits off the loop */
 #define MAIN_STATUS_SECS	10	/* sd_notify STATUS= refresh */
 
 struct options {
