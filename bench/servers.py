@@ -122,7 +122,7 @@ def alive(pid):
 class Inletd:
     name = "inletd"
 
-    def __init__(self, exe, work, tag="inletd"):
+    def __init__(self, exe, work, tag="inletd", extra=""):
         self.exe = exe
         self.dir = os.path.join(work, tag)
         self.mail = os.path.join(self.dir, "mail")
@@ -135,7 +135,8 @@ class Inletd:
             f.write("hostname %s\nlisten 127.0.0.1:0 mx\ndomains %s\n"
                     "maildir %s/%%d/%%u\nmax_connections 20000\n"
                     "max_connections_per_ip 0\nmessage_size_limit 0\n"
-                    % (DOMAIN, DOMAIN, self.mail))
+                    % (DOMAIN, DOMAIN, self.mail) + extra)
+        self.ports = {}
 
     def start(self):
         r, w = os.pipe()
@@ -165,7 +166,11 @@ class Inletd:
             raise BenchError("inletd did not become ready:\n" + tail(self.log))
         for line in buf.decode().splitlines():
             if line.startswith("listen "):
-                self.port = int(line.split()[1].rsplit(":", 1)[1])
+                port = int(line.split()[1].rsplit(":", 1)[1])
+                role = line.split()[2] if len(line.split()) > 2 else "mx"
+                self.ports.setdefault(role, port)
+                if role == "mx" and not self.port:
+                    self.port = port
         if not self.port:
             raise BenchError("inletd reported no listener: %r" % buf)
         self.pid = self.proc.pid
