@@ -262,10 +262,31 @@ virtual_gid_maps = static:{gid}
 """
 
 
+SUB_MAIN_CF = """\
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_session_cache_database = btree:{d}/data/smtpd_scache
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = {d}/etc/sasl
+"""
+
+SUB_MASTER_CF = """\
+127.0.0.1:{sub} inet n - n - - smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+127.0.0.1:{subs} inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+"""
+
+
 class Postfix:
     name = "postfix"
 
-    def __init__(self, work, users):
+    def __init__(self, work, users, sub=None):
         self.dir = os.path.join(work, "postfix")
         self.etc = os.path.join(self.dir, "etc")
         self.queue = os.path.join(self.dir, "queue")
@@ -280,11 +301,32 @@ class Postfix:
         os.chown(self.mail, 65534, 65534)       # nobody: virtual writes so
         pw = pwd.getpwnam("postfix")            # master locks files there
         os.chown(os.path.join(self.dir, "data"), pw.pw_uid, pw.pw_gid)
+        self.ports = {"mx": self.port}
+        main_cf = MAIN_CF.format(d=self.dir, domain=DOMAIN, uid=65534,
+                                 gid=65534)
+        master_cf = MASTER_CF.format(port=self.port)
+        if sub is not None:
+            # submission (STARTTLS required) and submissions (implicit
+            # TLS), AUTH through Cyrus SASL from the same sasldb as
+            # inletd's (a copy its smtpd, running as postfix, can read)
+            self.ports.update(submission=free_port(), submissions=free_port())
+            sasl = os.path.join(self.etc, "sasl")
+            os.makedirs(sasl)
+            db = os.path.join(sasl, "sasldb2")
+            with open(sub["sasldb"], "rb") as f, open(db, "wb") as g:
+                g.write(f.read())
+            os.chown(db, pw.pw_uid, pw.pw_gid)
+            with open(os.path.join(sasl, "smtpd.conf"), "w") as f:
+                f.write("pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+                        "sasldb_path: %s\nmech_list: PLAIN LOGIN\n" % db)
+            main_cf += SUB_MAIN_CF.format(d=self.dir, cert=sub["cert"],
+                                          key=sub["key"])
+            master_cf += SUB_MASTER_CF.format(sub=self.ports["submission"],
+                                              subs=self.ports["submissions"])
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(d=self.dir, domain=DOMAIN, uid=65534,
-                                   gid=65534))
+            f.write(main_cf)
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(port=self.port))
+            f.write(master_cf)
         with open(os.path.join(self.etc, "vmailbox"), "w") as f:
             # one Maildir per recipient, like inletd's %d/%u (virtual(8)
             # allows no $1 substitution from a regexp table: list them)
