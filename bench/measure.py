@@ -346,6 +346,21 @@ def report(cases, results, idle_rows, rounds):
     t.append("inletd CPU <= 0.5 s per 1000 messages (1 KiB, 10 sessions): "
              "%s (%s)" % (verdict(None if r1[1] is None else r1[1] <= 0.5),
                           f2(r1[1])))
+    # issue 16 (group commit): half the protocol ceiling, 0.2 CPU-s, and
+    # no drop with more sessions
+    i10 = pick("inletd", "1k-c10", "msgs_s")
+    s10 = pick("sink", "1k-c10", "msgs_s")
+    if i10 and s10:
+        t.append("1 KiB at 10 sessions >= 50%% of smtp-sink's rate: %s "
+                 "(%.0f%%)" % (verdict(i10 >= s10 / 2), 100.0 * i10 / s10))
+    if r1[1] is not None:
+        t.append("inletd CPU <= 0.2 s per 1000 messages (1 KiB, 10 "
+                 "sessions): %s (%s)" % (verdict(r1[1] <= 0.2), f2(r1[1])))
+    for more in ("1k-c100", "1k-c1000"):
+        im = pick("inletd", more, "msgs_s")
+        if i10 and im:
+            t.append("%s no lower than 1k-c10: %s (%.0f vs %.0f msg/s)" %
+                     (more, verdict(im >= i10), im, i10))
     ii = [r for r in idle_rows if r["server"] == "inletd"]
     if ii:
         worst = max(r["kib_per_session"] for r in ii)
