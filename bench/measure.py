@@ -48,7 +48,7 @@ def one_run(srv, case, rnd, args, deadline):
     timeout = min(max(60, msgs / 5), max(10, deadline - now()))
     cpu0 = tree_cpu(srv.pid)
     t0 = now()
-    out, rc, client = run_clients(cmds, timeout)
+    out, rc, client, _ = run_clients(cmds, timeout)
     t1 = now()
     res["gens"] = gens
     res["client_cpu_per_1000"] = client * 1000.0 / msgs
@@ -94,13 +94,13 @@ def one_run(srv, case, rnd, args, deadline):
 
 
 def run_clients(cmds, timeout):
-    """Run the commands in parallel, bounded: (their output, 0 or the
-    first failure, their CPU-seconds from wait4)."""
+    """Run the commands in parallel, bounded: (their outputs joined, 0 or
+    the first failure, their CPU-seconds from wait4, each output)."""
     outs = [tempfile.TemporaryFile() for _ in cmds]    # no pipe to fill
     procs = [subprocess.Popen(c, stdout=o, stderr=subprocess.STDOUT)
              for c, o in zip(cmds, outs)]
     end = now() + timeout
-    out, rc, cpu = "", 0, 0.0
+    texts, rc, cpu = [], 0, 0.0
     for p, o in zip(procs, outs):
         while p.returncode is None:
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
@@ -118,10 +118,10 @@ def run_clients(cmds, timeout):
         o.seek(0)
         text = o.read().decode(errors="replace")
         o.close()
-        out += text
+        texts.append(text)
         if p.returncode != 0 and not rc:
             rc = p.returncode
-    return out, rc, cpu
+    return "".join(texts), rc, cpu, texts
 
 
 def fmt_run(r):

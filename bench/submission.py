@@ -15,11 +15,11 @@ import os
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 
 from common import DOMAIN, LABEL, BenchError, now, say, count_maildir, run
-from servers import Postfix, rss_kib, tree_cpu, tree_kib
+from measure import run_clients
+from servers import Postfix, tree_cpu, tree_kib
 
 LOGIN = "bench@" + DOMAIN
 PASSWORD = "bench-password"
@@ -69,37 +69,18 @@ def run_subclients(port, mode, resume, msgs, sessions, rcpt, size,
                    timeout):
     """sessions client processes sharing msgs: (ok, failed, resumed,
     errors, wall seconds, client CPU-seconds)."""
-    procs, outs = [], []
-    t0 = now()
+    cmds = []
     for i in range(sessions):
         n = msgs // sessions + (i < msgs % sessions)
-        if n == 0:
-            continue
-        o = tempfile.TemporaryFile()
-        outs.append(o)
-        procs.append(subprocess.Popen(
-            [CLIENT, str(port), mode, "1" if resume else "0",
-             str(n), LOGIN, PASSWORD, rcpt, str(size)],
-            stdout=o, stderr=subprocess.STDOUT))
-    end = t0 + timeout
-    cpu, ok, failed, resumed, errors = 0.0, 0, 0, 0, []
-    for p, o in zip(procs, outs):
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid == p.pid:
-                p.returncode = os.waitstatus_to_exitcode(status)
-                cpu += ru.ru_utime + ru.ru_stime
-                break
-            if now() > end:
-                for q in procs:
-                    if q.returncode is None:
-                        q.kill()
-                end = now() + 10
-                errors.append("timeout after %ds" % timeout)
-            time.sleep(0.005)
-        o.seek(0)
-        text = o.read().decode(errors="replace")
-        o.close()
+        if n > 0:
+            cmds.append([CLIENT, str(port), mode, "1" if resume else "0",
+                         str(n), LOGIN, PASSWORD, rcpt, str(size)])
+    t0 = now()
+    _, rc, cpu, texts = run_clients(cmds, timeout)
+    ok, failed, resumed, errors = 0, 0, 0, []
+    if isinstance(rc, str):
+        errors.append(rc)
+    for text in texts:
         try:
             r = json.loads(text.strip().splitlines()[-1])
             ok += r["ok"]
