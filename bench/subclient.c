@@ -238,7 +238,7 @@ main(int argc, char **argv)
 	msglen = (size_t)(p + 3 - msg);
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		return 2;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);	/* a bench cert */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);	/* bench cert */
 	/* Keep sessions for SSL_get1_session (no internal cache needed). */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);

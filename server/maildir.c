@@ -194,7 +194,7 @@ struct maildir_group {
 	uint64_t		 linked;	/* links counted so far */
 	uint64_t		 synced;	/* covered by a good fsync */
 	uint64_t		 failed;	/* covered by a failed fsync */
-	int			 err;		/* that failure's errno */
+	int			 err;		/* its errno */
 	pthread_cond_t		 cond;
 };
 
@@ -437,7 +437,8 @@ maildir_tmp_ready(struct maildir_copy *c)
 
 	if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1) {
 		err = errno;
-		if (err == ENOENT && (err = maildir_make(c->dir, &c->made)) == 0 &&
+		if (err == ENOENT &&
+		    (err = maildir_make(c->dir, &c->made)) == 0 &&
 		    faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1)
 			err = errno;
 	}
