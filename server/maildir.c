@@ -470,8 +470,8 @@ maildir_header(struct maildir_spool *sp, const struct maildir_copy *c)
  * maildir_flush - write out the first copy's buffered bytes, creating its
  * file first if this is the first time.  The file is made only here, so a
  * message that fits the buffer is created by commit on a worker thread:
- * a create in tmp/ waits for the file system journal, which the commits
- * of other sessions keep busy, and must not stall the event loop.
+ * a create in tmp/ can wait on the file system (its journal, the
+ * directory that other commits change), and must not stall the loop.
  */
 static int
 maildir_flush(struct maildir_spool *sp)
