@@ -81,6 +81,16 @@ def build_inletd(build_dir):
     return exe
 
 
+def build_subclient(build_dir):
+    """bench/subclient.c (the submission client) into build_dir."""
+    os.makedirs(build_dir, exist_ok=True)
+    exe = os.path.join(build_dir, "subclient")
+    src = os.path.join(TOP, "bench", "subclient.c")
+    run(["cc", "-O2", "-Wall", "-o", exe, src, "-lssl", "-lcrypto"],
+        timeout=300)
+    return exe
+
+
 def raise_nofile():
     """Raise the open files limit (inherited by inletd and smtp-source)."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]

@@ -122,7 +122,7 @@ def alive(pid):
 class Inletd:
     name = "inletd"
 
-    def __init__(self, exe, work, tag="inletd"):
+    def __init__(self, exe, work, tag="inletd", extra=""):
         self.exe = exe
         self.dir = os.path.join(work, tag)
         self.mail = os.path.join(self.dir, "mail")
@@ -135,7 +135,8 @@ class Inletd:
             f.write("hostname %s\nlisten 127.0.0.1:0 mx\ndomains %s\n"
                     "maildir %s/%%d/%%u\nmax_connections 20000\n"
                     "max_connections_per_ip 0\nmessage_size_limit 0\n"
-                    % (DOMAIN, DOMAIN, self.mail))
+                    % (DOMAIN, DOMAIN, self.mail) + extra)
+        self.ports = {}
 
     def start(self):
         r, w = os.pipe()
@@ -165,7 +166,11 @@ class Inletd:
             raise BenchError("inletd did not become ready:\n" + tail(self.log))
         for line in buf.decode().splitlines():
             if line.startswith("listen "):
-                self.port = int(line.split()[1].rsplit(":", 1)[1])
+                port = int(line.split()[1].rsplit(":", 1)[1])
+                role = line.split()[2] if len(line.split()) > 2 else "mx"
+                self.ports.setdefault(role, port)
+                if role == "mx" and not self.port:
+                    self.port = port
         if not self.port:
             raise BenchError("inletd reported no listener: %r" % buf)
         self.pid = self.proc.pid
@@ -257,10 +262,31 @@ virtual_gid_maps = static:{gid}
 """
 
 
+SUB_MAIN_CF = """\
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_session_cache_database = btree:{d}/data/smtpd_scache
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = {d}/etc/sasl
+"""
+
+SUB_MASTER_CF = """\
+127.0.0.1:{sub} inet n - n - - smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+127.0.0.1:{subs} inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+"""
+
+
 class Postfix:
     name = "postfix"
 
-    def __init__(self, work, users):
+    def __init__(self, work, users, sub=None):
         self.dir = os.path.join(work, "postfix")
         self.etc = os.path.join(self.dir, "etc")
         self.queue = os.path.join(self.dir, "queue")
@@ -275,11 +301,32 @@ class Postfix:
         os.chown(self.mail, 65534, 65534)       # nobody: virtual writes so
         pw = pwd.getpwnam("postfix")            # master locks files there
         os.chown(os.path.join(self.dir, "data"), pw.pw_uid, pw.pw_gid)
+        self.ports = {"mx": self.port}
+        main_cf = MAIN_CF.format(d=self.dir, domain=DOMAIN, uid=65534,
+                                 gid=65534)
+        master_cf = MASTER_CF.format(port=self.port)
+        if sub is not None:
+            # submission (STARTTLS required) and submissions (implicit
+            # TLS), AUTH through Cyrus SASL from the same sasldb as
+            # inletd's (a copy its smtpd, running as postfix, can read)
+            self.ports.update(submission=free_port(), submissions=free_port())
+            sasl = os.path.join(self.etc, "sasl")
+            os.makedirs(sasl)
+            db = os.path.join(sasl, "sasldb2")
+            with open(sub["sasldb"], "rb") as f, open(db, "wb") as g:
+                g.write(f.read())
+            os.chown(db, pw.pw_uid, pw.pw_gid)
+            with open(os.path.join(sasl, "smtpd.conf"), "w") as f:
+                f.write("pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+                        "sasldb_path: %s\nmech_list: PLAIN LOGIN\n" % db)
+            main_cf += SUB_MAIN_CF.format(d=self.dir, cert=sub["cert"],
+                                          key=sub["key"])
+            master_cf += SUB_MASTER_CF.format(sub=self.ports["submission"],
+                                              subs=self.ports["submissions"])
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(d=self.dir, domain=DOMAIN, uid=65534,
-                                   gid=65534))
+            f.write(main_cf)
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(port=self.port))
+            f.write(master_cf)
         with open(os.path.join(self.etc, "vmailbox"), "w") as f:
             # one Maildir per recipient, like inletd's %d/%u (virtual(8)
             # allows no $1 substitution from a regexp table: list them)

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,8 +135,14 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)lev;
 	(void)salen;
 	listener_addr_fmt(sa, addr, sizeof(addr), &port);
-	if (listener_admit(l, fd, addr))
-		conn_accept(l->env, fd, addr, port, l->role, l->tls);
+	if (!listener_admit(l, fd, addr))
+		return;
+	/* Each write is a whole reply or TLS flight: Nagle would hold the
+	 * 220 behind the TLS 1.3 session tickets for the peer's delayed
+	 * ACK (40 ms per implicit-TLS connection).  Best effort. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+	    sizeof(int));
+	conn_accept(l->env, fd, addr, port, l->role, l->tls);
 }
 
 /* listener_resume_cb - the pause after EMFILE is over. */

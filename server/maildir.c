@@ -4,8 +4,9 @@
  *
  * Owns the spool handle: one tmp file per recipient, a fixed 64 KiB
  * write buffer (memory does not grow with the message) and the move into
- * new/.  Blocking file I/O only: no libevent, no OpenSSL, no globals, so
- * maildir_commit() may run on a worker thread.  Implements the recipe of
+ * new/.  Blocking file I/O only: no libevent, no OpenSSL, and one global
+ * (the group commit table, under its own mutex), so maildir_commit() may
+ * run on several worker threads at once.  Implements the recipe of
  * cr.yp.to/proto/maildir.html; Return-Path: is RFC 5321 §4.4.
  */
 #include "config.h"
@@ -20,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -176,6 +178,116 @@ maildir_fsync_path(const char *path)
 }
 
 /*
+ * Group commit of a directory.  Commits that finish at about the same
+ * time into the same directory share its fsync: each counts its links
+ * (linked), and a finished fsync covers every link counted before it
+ * started (synced).  A worker whose links are covered by a finished fsync
+ * skips its own; otherwise one runs it for all who wait, and the others
+ * sleep until it is done.  An entry lives only while a commit uses it,
+ * so the table holds at most one entry per worker thread.
+ */
+struct maildir_group {
+	struct maildir_group	*next;
+	char			*path;
+	unsigned		 refs;
+	bool			 running;	/* an fsync is under way */
+	uint64_t		 linked;	/* links counted so far */
+	uint64_t		 synced;	/* covered by a good fsync */
+	uint64_t		 failed;	/* covered by a failed fsync */
+	int			 err;		/* its errno */
+	pthread_cond_t		 cond;
+};
+
+static pthread_mutex_t maildir_group_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct maildir_group *maildir_groups;
+
+/* maildir_group_get - path's entry, made if none; under the lock. */
+static struct maildir_group *
+maildir_group_get(const char *path)
+{
+	struct maildir_group *g;
+
+	for (g = maildir_groups; g != NULL; g = g->next)
+		if (strcmp(g->path, path) == 0)
+			break;
+	if (g == NULL) {
+		g = xcalloc(1, sizeof(*g));
+		g->path = xstrdup(path);
+		if (pthread_cond_init(&g->cond, NULL) != 0)
+			log_fatal("cannot make a condition variable");
+		g->next = maildir_groups;
+		maildir_groups = g;
+	}
+	g->refs++;
+	return g;
+}
+
+/* maildir_group_put - drop a reference; the last one frees the entry. */
+static void
+maildir_group_put(struct maildir_group *g)
+{
+	struct maildir_group **gp;
+
+	if (--g->refs > 0)
+		return;
+	for (gp = &maildir_groups; *gp != g; gp = &(*gp)->next)
+		continue;
+	*gp = g->next;
+	(void)pthread_cond_destroy(&g->cond);
+	free(g->path);
+	free(g);
+}
+
+/*
+ * maildir_group_sync - make the entries this thread put into directory
+ * path durable: 0 once an fsync of path that began after them has
+ * succeeded (ours or another thread's), else that fsync's errno.  A
+ * failure fails every commit it was to cover; they are not retried on a
+ * later fsync, which might not report the lost write-back.
+ */
+static int
+maildir_group_sync(const char *path)
+{
+	struct maildir_group *g;
+	uint64_t mine, upto;
+	int err;
+
+	(void)pthread_mutex_lock(&maildir_group_lock);
+	g = maildir_group_get(path);
+	mine = ++g->linked;
+	for (;;) {
+		if (g->failed >= mine) {
+			err = g->err;
+			break;
+		}
+		if (g->synced >= mine) {
+			err = 0;
+			break;
+		}
+		if (g->running) {
+			(void)pthread_cond_wait(&g->cond, &maildir_group_lock);
+			continue;
+		}
+		g->running = true;
+		upto = g->linked;
+		(void)pthread_mutex_unlock(&maildir_group_lock);
+		err = maildir_fsync_path(path);
+		(void)pthread_mutex_lock(&maildir_group_lock);
+		g->running = false;
+		if (err == 0 && upto > g->synced)
+			g->synced = upto;
+		if (err != 0 && upto > g->failed) {
+			g->failed = upto;
+			g->err = err;
+		}
+		(void)pthread_cond_broadcast(&g->cond);
+	}
+	maildir_group_put(g);
+	(void)pthread_mutex_unlock(&maildir_group_lock);
+	return err;
+}
+
+/*
  * maildir_sync_made - make a Maildir that was just created durable:
  * fsync its tmp/, new/ and cur/, then dir and each directory above it up
  * to the parent of made (the top one created), so that every new
@@ -313,6 +425,28 @@ maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
 }
 
 /*
+ * maildir_tmp_ready - whether c's tmp/ takes a new file (access check
+ * with the effective ids); a missing Maildir is created, as
+ * maildir_tmp_create() would, and noted in c->made.
+ */
+static int
+maildir_tmp_ready(struct maildir_copy *c)
+{
+	char *path = xasprintf("%s/tmp", c->dir);
+	int err = 0;
+
+	if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1) {
+		err = errno;
+		if (err == ENOENT &&
+		    (err = maildir_make(c->dir, &c->made)) == 0 &&
+		    faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1)
+			err = errno;
+	}
+	free(path);
+	return err;
+}
+
+/*
  * maildir_header - put c's Return-Path: and Delivered-To: lines into the
  * (empty) buffer: none for a queue copy (an envelope and an address),
  * Return-Path: alone for the sink's copy of a whole transaction (no
@@ -339,7 +473,13 @@ maildir_header(struct maildir_spool *sp, const struct maildir_copy *c)
 	return (size_t)n;
 }
 
-/* maildir_flush - write out the first copy's buffered bytes. */
+/*
+ * maildir_flush - write out the first copy's buffered bytes, creating its
+ * file first if this is the first time.  The file is made only here, so a
+ * message that fits the buffer is created by commit on a worker thread:
+ * a create in tmp/ can wait on the file system (its journal, the
+ * directory that other commits change), and must not stall the loop.
+ */
 static int
 maildir_flush(struct maildir_spool *sp)
 {
@@ -347,6 +487,11 @@ maildir_flush(struct maildir_spool *sp)
 
 	if (sp->err != 0)
 		return sp->err;
+	if (sp->copies[0].fd == -1 &&
+	    (err = maildir_tmp_create(sp, &sp->copies[0], O_RDWR)) != 0) {
+		sp->err = err;
+		return err;
+	}
 	err = maildir_write_all(sp->copies[0].fd, sp->buf, sp->buflen);
 	sp->buflen = 0;
 	sp->err = err;
@@ -432,8 +577,10 @@ maildir_open(struct maildir_spool **sp_out, const char *return_path,
 	sp = maildir_spool_new(return_path, rcpts, nrcpt, host, seq);
 	if ((err = maildir_create_all(sp)) != 0)
 		goto fail;
-	/* Read back by commit to make the other recipients' copies. */
-	if ((err = maildir_tmp_create(sp, &sp->copies[0], O_RDWR)) != 0)
+	/* The file itself is made at the first flush (commit for a small
+	 * message); here only whether it can be, so that a bad Maildir
+	 * fails before the body is read. */
+	if ((err = maildir_tmp_ready(&sp->copies[0])) != 0)
 		goto fail;
 	if ((sp->buflen = maildir_header(sp, &sp->copies[0])) ==
 	    MAILDIR_NOHDR) {
@@ -605,7 +752,7 @@ maildir_envelope(struct maildir_copy *c, const char *name)
 	if (err == 0 && rename(tmp, c->env) == -1)
 		err = errno;
 	if (err == 0)
-		err = maildir_fsync_path(dir);
+		err = maildir_group_sync(dir);
 	if (err == 0 && made)	/* env/'s own entry */
 		err = maildir_fsync_path(c->dir);
 out:
@@ -671,7 +818,8 @@ maildir_untmp(struct maildir_copy *c)
 	c->tmp = NULL;
 }
 
-/* maildir_sync_dir - fsync copy i's new/, unless an earlier copy did. */
+/* maildir_sync_dir - fsync copy i's new/ (shared with the commits of
+ * other threads into it), unless an earlier copy did. */
 static int
 maildir_sync_dir(const struct maildir_spool *sp, size_t i)
 {
@@ -683,7 +831,7 @@ maildir_sync_dir(const struct maildir_spool *sp, size_t i)
 		if (strcmp(sp->copies[j].dir, sp->copies[i].dir) == 0)
 			return 0;
 	path = xasprintf("%s/new", sp->copies[i].dir);
-	err = maildir_fsync_path(path);
+	err = maildir_group_sync(path);
 	free(path);
 	return err;
 }

@@ -55,7 +55,7 @@
 #ifndef INLET_CONF
 #define INLET_CONF "/etc/inlet/inlet.conf"
 #endif
-#define MAIN_COMMIT_THREADS	4	/* Maildir commits off the loop */
+#define MAIN_COMMIT_THREADS	16	/* Maildir commits off the loop */
 #define MAIN_STATUS_SECS	10	/* sd_notify STATUS= refresh */
 
 struct options {

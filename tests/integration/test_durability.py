@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+"""The commit path's promise under a crash: kill -9 loses nothing acknowledged.
+
+Many sessions send at once (each message on its own connection, some to
+two recipients, some larger than the 64 KiB spool buffer so that both the
+commit-created and the loop-created file are exercised); inletd is killed
+with SIGKILL at an arbitrary moment while they do.  Then every message
+whose 250 a client saw must be in each of its recipients' new/, complete,
+and no file in new/ or cur/ may be partial (a message the daemon had
+linked but not yet acknowledged may be there: at least once).  tmp/ may
+hold debris (the tmp/ cleaner's business; no reader looks there).
+
+Power loss is not simulated here (it needs a block device the test could
+drop writes on: see bench/README, "Power loss").  Every wait is bounded;
+only the daemon this test started is signalled.
+"""
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inlet_harness as harness  # noqa: E402
+from inlet_harness import WAIT  # noqa: E402
+
+SENDERS = 16
+MARKER = re.compile(rb"^X-Marker: (\S+)$", re.M)
+
+
+def body(marker, size):
+    """A message of about size octets (CRLF lines) ending in a trailer
+    line that names it, so a truncated copy is told from a whole one."""
+    line = b"x" * 70 + b"\r\n"
+    n = max(1, size // len(line))
+    return (b"From: <s@client.test>\r\nSubject: durability " + marker +
+            b"\r\nX-Marker: " + marker + b"\r\n\r\n" + line * n +
+            b"END " + marker + b"\r\n")
+
+
+def complete(data, marker, size):
+    """Whether a stored file (LF line ends) holds all of the message."""
+    want = body(marker, size).replace(b"\r\n", b"\n")
+    return data.endswith(want)
+
+
+class Sender(threading.Thread):
+    """Sends messages one per connection until told to stop or the
+    daemon goes away; notes the ones that got a 250."""
+
+    def __init__(self, port, idx, acked, lock, stop, rng):
+        super().__init__(daemon=True)
+        self.port, self.idx = port, idx
+        self.acked, self.lock, self.stop = acked, lock, stop
+        self.rng = rng
+        self.sent = 0
+
+    def one(self, n):
+        marker = b"m%d-%d" % (self.idx, n)
+        size = 100 * 1024 if n % 5 == 4 else 1024 + 97 * (n % 7)
+        rcpts = [b"a@example.test"] + ([b"b@example.test"] if n % 3 == 0
+                                        else [])
+        s = harness.connect(self.port)
+        try:
+            s.sock.settimeout(WAIT)
+            s.ehlo()
+            code, _ = s.transaction(b"s@client.test", rcpts,
+                                    body(marker, size))
+            if code == 250:
+                with self.lock:
+                    self.acked[marker] = (size, rcpts)
+            s.sock.sendall(b"QUIT\r\n")
+        finally:
+            s.close()
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set() and n < 2000:
+            try:
+                self.one(n)
+            except (OSError, EOFError, AssertionError, ValueError):
+                if self.stop.is_set():
+                    return
+                time.sleep(0.01)     # refused while dying: try once more
+            n += 1
+            self.sent = n
+
+
+def scan(maildir):
+    """{marker: [(path, data)]} of the files in new/ and cur/ of every
+    Maildir under maildir, and the number of files in tmp/."""
+    found, debris = {}, 0
+    for user in os.listdir(maildir):
+        for sub in ("new", "cur"):
+            d = os.path.join(maildir, user, sub)
+            if not os.path.isdir(d):
+                continue
+            for name in os.listdir(d):
+                path = os.path.join(d, name)
+                with open(path, "rb") as f:
+                    data = f.read()
+                m = MARKER.search(data)
+                key = (user, m.group(1) if m else None)
+                found.setdefault(key, []).append((path, data))
+        t = os.path.join(maildir, user, "tmp")
+        if os.path.isdir(t):
+            debris += len(os.listdir(t))
+    return found, debris
+
+
+class KillTest(unittest.TestCase):
+    def round(self, rng, kill_after):
+        d = harness.Daemon(maildir="mail/%u", domains="example.test",
+                           conf={"max_connections_per_ip": "0"})
+        acked, lock, stop = {}, threading.Lock(), threading.Event()
+        senders = [Sender(d.port("mx"), i, acked, lock, stop, rng)
+                   for i in range(SENDERS)]
+        try:
+            for t in senders:
+                t.start()
+            end = time.monotonic() + 3 * WAIT
+            while time.monotonic() < end:
+                with lock:
+                    if len(acked) >= kill_after:
+                        break
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.02))
+            d.signal(signal.SIGKILL)
+            d.proc.wait(WAIT)
+            with lock:
+                seen = dict(acked)   # what a client had been told
+            stop.set()
+            for t in senders:
+                t.join(WAIT + 2)
+            self.assertFalse(any(t.is_alive() for t in senders))
+            self.assertEqual(d.proc.returncode, -signal.SIGKILL)
+            self.assertGreaterEqual(len(seen), min(kill_after, 1))
+            found, debris = scan(d.maildir)
+            sizes = {m: v[0] for m, v in seen.items()}
+            for m, (size, rcpts) in seen.items():
+                for r in rcpts:
+                    user = r.split(b"@")[0].decode()
+                    copies = found.get((user, m), [])
+                    self.assertTrue(copies, f"{m!r} for {user}: acknowledged"
+                                    f", not in new/ (kill after {kill_after})")
+                    for path, data in copies:
+                        self.assertTrue(complete(data, m, size),
+                                        f"{path}: partial")
+            for (user, m), copies in found.items():
+                self.assertIsNotNone(m, f"a file without a marker: {copies}")
+                idx, n = (int(x) for x in m[1:].split(b"-"))
+                size = sizes.get(m, 100 * 1024 if n % 5 == 4 else
+                                 1024 + 97 * (n % 7))
+                for path, data in copies:
+                    self.assertTrue(complete(data, m, size),
+                                    f"{path}: partial (unacknowledged)")
+            return len(seen), sum(len(v) for v in found.values()), debris
+        finally:
+            stop.set()
+            if d.proc.poll() is None:
+                d.signal(signal.SIGKILL)
+            d.stop()
+            d.cleanup()
+
+    def test_kill9_loses_nothing_acknowledged(self):
+        seed = int(os.environ.get("INLET_TEST_SEED", time.time()))
+        rng = random.Random(seed)
+        print(f"seed {seed} (INLET_TEST_SEED repeats it)")
+        for kill_after in (1, rng.randrange(20, 60), rng.randrange(80, 200)):
+            with self.subTest(kill_after=kill_after):
+                acked, stored, debris = self.round(rng, kill_after)
+                print(f"killed after {kill_after}+ acknowledged: {acked} "
+                      f"acknowledged, {stored} files in new/ (all whole), "
+                      f"{debris} in tmp/")
+
+
+if __name__ == "__main__":
+    sys.exit(harness.main("test_durability"))
