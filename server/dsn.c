@@ -10,10 +10,8 @@
 #include <string.h>
 
 #include "dsn.h"
+#include "envelope.h"
 #include "log.h"
-
-#define DSN_NOTIFY_FAILURE	2u	/* RFC 3461 bits, as envelope.h */
-#define DSN_NOTIFY_NEVER	8u
 
 bool
 dsn_is_wanted(const char *sender, unsigned notify)
@@ -22,8 +20,8 @@ dsn_is_wanted(const char *sender, unsigned notify)
 		return false;
 	if (notify == 0)
 		return true;
-	return (notify & DSN_NOTIFY_NEVER) == 0 &&
-	    (notify & DSN_NOTIFY_FAILURE) != 0;
+	return (notify & ENVELOPE_NOTIFY_NEVER) == 0 &&
+	    (notify & ENVELOPE_NOTIFY_FAILURE) != 0;
 }
 
 /* is_status - "X.Y.Z" (RFC 3463: class 2/4/5, 1-3 and 1-3 digits). */
