@@ -421,6 +421,45 @@ class RelayTest(unittest.TestCase):
         self.assertEqual(len(self.queue_names()), 1)
         self.assertEqual(self.alice_dsns(), [])
 
+    def test_disk_full_while_writing_state_sends_once(self):
+        """The state cannot be written (state/ is a full tmpfs): what was
+        sent is not sent again while the agent runs, and the message
+        leaves once there is room.  Needs mount(2) (root); else skipped."""
+        state = os.path.join(self.queue, "state")
+        os.makedirs(state)
+        if run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                state]).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        try:
+            filler = os.path.join(state, "filler")
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                while os.write(fd, b"x" * 4096) > 0:
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            self.start_relay()
+            self.submit(["bob@remote.example"], subject="diskfull")
+            wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                       "diskfull"), what="the delivery")
+            self.wait_relay_log(r"event=state .*error=\"No space left")
+            # retries come every 1-2 s here: more tries, no second copy
+            self.wait_relay_log(r"event=state .*error=", count=3)
+            self.assertEqual(len(delivered(
+                self.smarthost, "bob@remote.example", "diskfull")), 1)
+            self.assertEqual(len(self.queue_names()), 1)
+            os.unlink(filler)
+            self.relay_cmd("-f")
+            wait_for(lambda: self.queue_names() == [], what="empty queue")
+            self.assertEqual(len(delivered(
+                self.smarthost, "bob@remote.example", "diskfull")), 1)
+            self.stop_relay()
+        finally:
+            self.stop_relay()
+            run(["umount", state])
+
     def test_421_greeting_and_552_after_data(self):
         fake = FakeServer(greeting=b"421 4.3.2 not now")
         fake.start()
