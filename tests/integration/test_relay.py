@@ -70,8 +70,10 @@ class FakeServer(threading.Thread):
     answers the final dot (so a test can kill the client then)."""
 
     def __init__(self, tls=None, greeting=b"220 fake ESMTP",
-                 final=b"250 2.0.0 ok", hang_after_data=False):
+                 final=b"250 2.0.0 ok", hang_after_data=False,
+                 eightbit=True):
         super().__init__(daemon=True)
+        self.eightbit = eightbit
         self.tls, self.greeting, self.final = tls, greeting, final
         self.hang = hang_after_data
         self.lsock = socket.socket()
@@ -118,7 +120,8 @@ class FakeServer(threading.Thread):
                 c.sendall(b"250-fake\r\n" +
                           (b"250-STARTTLS\r\n" if self.tls and
                            not isinstance(c, ssl.SSLSocket) else b"") +
-                          b"250 8BITMIME\r\n")
+                          (b"250 8BITMIME\r\n" if self.eightbit else
+                           b"250 SIZE 1000000\r\n"))
             elif verb == b"STARTTLS" and self.tls:
                 c.sendall(b"220 2.0.0 go\r\n")
                 c = self.tls.wrap_socket(c, server_side=True)
@@ -484,6 +487,39 @@ class RelayTest(unittest.TestCase):
                                 r"status=bounced dsn=5\.3\.4")
             wait_for(self.alice_dsns, what="the DSN for the 552")
             wait_for(lambda: self.queue_names() == [], what="empty queue")
+        finally:
+            fake.close()
+
+    def test_no_silent_downgrade(self):
+        """An 8-bit message (BODY=8BITMIME) and a smarthost without
+        8BITMIME: bounced with 5.6.3, nothing sent."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fake8"))
+        fake = FakeServer(tls=ctx, eightbit=False)
+        fake.start()
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca)
+            self.start_relay()
+            c = ssl.create_default_context(cafile=self.inlet_cert[0])
+            with smtplib.SMTP("127.0.0.1", self.d.port("submission"),
+                              timeout=WAIT) as s:
+                s.starttls(context=c)
+                s.login("alice@example.test", "alicepw")
+                s.sendmail("alice@example.test", ["bob@remote.example"],
+                           "Subject: caf\u00e9\r\n\r\nd\u00e9j\u00e0 vu\r\n"
+                           .encode(), mail_options=["BODY=8BITMIME"])
+            self.wait_relay_log(r"to=\"<bob@remote\.example>\".*"
+                                r"status=bounced dsn=5\.6\.3 reply=\"5\.6\.3 "
+                                r"the message has 8-bit data")
+            dsns = wait_for(self.alice_dsns, what="the DSN")
+            with open(dsns[0], "rb") as f:
+                m = email.message_from_binary_file(
+                    f, policy=email.policy.default)
+            status = list(m.iter_parts())[1].get_payload()[1]
+            self.assertEqual(status["Status"], "5.6.3")
+            verbs = [c.split(b" ")[0].upper() for c in fake.commands]
+            self.assertIn(b"EHLO", verbs)
+            self.assertNotIn(b"MAIL", verbs)
         finally:
             fake.close()
 
