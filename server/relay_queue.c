@@ -424,7 +424,8 @@ dsn_text(const struct config *cfg, const struct relay_msg *m,
 	    .sender = m->env.sender, .envid = m->env.envid,
 	    .arrival = m->arrival, .now = now, .boundary = boundary,
 	    .rcpts = d, .nrcpt = n, .original = text, .original_len = len,
-	    .full = m->env.ret == ENVELOPE_RET_FULL };
+	    .full = m->env.ret == ENVELOPE_RET_FULL,
+	    .utf8 = m->env.smtputf8 };
 	if (n > 0 && dsn_fmt(b, &r) != 0) {
 		/* too big with the whole message: the headers will do */
 		buf_reset(b);
