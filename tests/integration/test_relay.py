@@ -71,9 +71,10 @@ class FakeServer(threading.Thread):
 
     def __init__(self, tls=None, greeting=b"220 fake ESMTP",
                  final=b"250 2.0.0 ok", hang_after_data=False,
-                 eightbit=True):
+                 eightbit=True, release=None):
         super().__init__(daemon=True)
         self.eightbit = eightbit
+        self.release = release  # an Event: the final reply waits for it
         self.tls, self.greeting, self.final = tls, greeting, final
         self.hang = hang_after_data
         self.lsock = socket.socket()
@@ -135,6 +136,8 @@ class FakeServer(threading.Thread):
                 if self.hang:
                     self.stop_ev.wait(SLOW)
                     return
+                if self.release is not None:
+                    self.release.wait(SLOW)
                 c.sendall(self.final + b"\r\n")
             elif verb == b"QUIT":
                 c.sendall(b"221 bye\r\n")
@@ -520,6 +523,31 @@ class RelayTest(unittest.TestCase):
             verbs = [c.split(b" ")[0].upper() for c in fake.commands]
             self.assertIn(b"EHLO", verbs)
             self.assertNotIn(b"MAIL", verbs)
+        finally:
+            fake.close()
+
+    def test_sigterm_finishes_the_transaction(self):
+        """SIGTERM while the smarthost holds the final reply: the agent
+        waits for it, records the recipient as sent, QUITs and exits 0."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "faketerm"))
+        release = threading.Event()
+        fake = FakeServer(tls=ctx, release=release)
+        fake.start()
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca)
+            self.start_relay()
+            self.submit(["bob@remote.example"], subject="term")
+            self.assertTrue(fake.got_data.wait(SLOW), "no DATA at the fake")
+            self.relay.send_signal(signal.SIGTERM)
+            self.wait_relay_log(r"event=stop signal=TERM")
+            release.set()
+            self.assertEqual(self.stop_relay(), 0)
+            self.assertRegex(self.relay_text(),
+                             r"event=stop[^\n]*\n(.*\n)*.*"
+                             r"to=\"<bob@remote\.example>\".*status=sent")
+            self.assertEqual(self.queue_names(), [])
+            wait_for(lambda: b"QUIT" in fake.commands, what="QUIT")
         finally:
             fake.close()
 
