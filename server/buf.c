@@ -120,6 +120,8 @@ buf_addf(struct buf *b, const char *fmt, ...)
 		return 0;
 	}
 	buf_reserve(b, b->len + need);
+	if (b->data == NULL)		/* need == 0 on a fresh buffer */
+		return 0;
 	va_start(ap, fmt);
 	(void)vsnprintf(b->data + b->len, need + 1, fmt, ap);
 	va_end(ap);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "chaos.h"
 #include "conf.h"
 #include "idn.h"
 #include "log.h"
@@ -39,6 +40,8 @@ enum conf_type {
 	CONF_T_BOOL,		/* bool: yes | no */
 	CONF_T_ENUM,		/* stored as unsigned: one of words[] */
 	CONF_T_LISTEN,		/* ADDRESS:PORT [ROLE] [TLS]...; appends */
+	CONF_T_LINES,		/* the words of a line as one string, vetted
+				 * by valid(); repeatable, one per line */
 };
 
 /* An enum field is written through an unsigned pointer (CONF_T_ENUM). */
@@ -57,6 +60,7 @@ struct conf_key {
 	size_t		 off;		/* offsetof the field */
 	size_t		 noff;		/* offsetof its count (lists) */
 	conf_valid_fn	 valid;		/* STRING */
+	size_t		 woff;		/* STRING: offsetof its "file:line" */
 	const char *const *words;	/* ENUM: in enum order, NULL-ended */
 	const char	*doc;
 };
@@ -83,14 +87,22 @@ struct conf_ctx {
 };
 
 static const char *conf_valid_word(const char *);
+static const char *conf_valid_http(const char *);
 static const char *conf_valid_delim(const char *);
 static const char *conf_valid_maildir(const char *);
+static const char *conf_valid_chaos(const char *);
 static const char *conf_valid_relay_url(const char *);
+static const char *conf_valid_program(const char *);
+static const char *conf_valid_milter(const char *);
 
 static const char *const conf_bare_words[] = { "normalize", "reject", NULL };
 static const char *const conf_tls_words[] = { "TLSv1.2", "TLSv1.3", NULL };
 static const char *const conf_pwcheck_words[] = { "auxprop", "saslauthd",
     NULL };
+static const char *const conf_milter_words[] = { "accept", "tempfail",
+    "reject", NULL };
+_Static_assert(sizeof(enum conf_milter_action) == sizeof(unsigned),
+    "enum conf_milter_action is not unsigned-sized");
 _Static_assert(sizeof(enum conf_pwcheck) == sizeof(unsigned),
     "enum conf_pwcheck is not unsigned-sized");
 _Static_assert(sizeof(enum conf_tls_version) == sizeof(unsigned),
@@ -133,6 +145,11 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "sink", .type = CONF_T_BOOL, .def = "no",
 	  .off = CONF_OFF(sink),
 	  .doc = "yes: accept every recipient (testing)" },
+	{ .name = "sink_chaos", .type = CONF_T_LINES,
+	  .off = CONF_OFF(sink_chaos), .noff = CONF_OFF(nsink_chaos),
+	  .valid = conf_valid_chaos,
+	  .doc = "sink fault rule: mail|rcpt|data|auth PATTERN [N%] "
+	  "reply CODE [TEXT] | delay DURATION | disconnect" },
 	{ .name = "command_timeout", .type = CONF_T_DURATION, .min = 1,
 	  .max = 3600, .def = "5m", .off = CONF_OFF(command_timeout),
 	  .doc = "time to complete one command, from the previous reply (s, m, h)" },
@@ -227,6 +244,19 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "header_size_limit", .type = CONF_T_SIZE, .min = 0,
 	  .max = UINT64_MAX, .def = "1M", .off = CONF_OFF(header_size_limit),
 	  .doc = "largest header section in octets; 0 = no limit" },
+	{ .name = "http_listen", .type = CONF_T_STRING,
+	  .off = CONF_OFF(http_listen), .valid = conf_valid_http,
+	  .woff = CONF_OFF(http_listen_where),
+	  .doc = "ADDRESS:PORT of the sink's HTTP API and page (sink only)" },
+	{ .name = "http_auth", .type = CONF_T_STRING,
+	  .off = CONF_OFF(http_auth), .valid = conf_valid_word,
+	  .doc = "htpasswd file: HTTP Basic auth (needed off loopback)" },
+	{ .name = "sink_max_messages", .type = CONF_T_UINT, .min = 0,
+	  .max = 10000000, .def = "1000", .off = CONF_OFF(sink_max_messages),
+	  .doc = "messages the sink keeps, oldest removed first; 0 = no limit" },
+	{ .name = "sink_max_age", .type = CONF_T_DURATION, .min = 0,
+	  .max = 31536000, .def = "0s", .off = CONF_OFF(sink_max_age),
+	  .doc = "older sink messages are removed (s, m, h); 0s = kept" },
 	{ .name = "relay_host", .type = CONF_T_DOMAINS,
 	  .off = CONF_OFF(relay_hosts), .noff = CONF_OFF(nrelay_hosts),
 	  .valid = conf_valid_relay_url,
@@ -251,6 +281,35 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "relay_user", .type = CONF_T_STRING,
 	  .off = CONF_OFF(relay_user), .valid = conf_valid_word,
 	  .doc = "inlet-relay: run as this user" },
+	{ .name = "data_hook", .type = CONF_T_STRING, .off = CONF_OFF(data_hook),
+	  .valid = conf_valid_program,
+	  .doc = "program run on each message before it is accepted "
+	  "(exit 0: stdout headers prepended, 20: 550, else 451)" },
+	{ .name = "data_hook_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "60s", .off = CONF_OFF(data_hook_timeout),
+	  .doc = "the data_hook is killed after this, and the message gets "
+	  "451 (s, m, h)" },
+	{ .name = "milter", .type = CONF_T_DOMAINS, .off = CONF_OFF(milters),
+	  .noff = CONF_OFF(nmilters), .valid = conf_valid_milter,
+	  .doc = "content filter: inet:HOST:PORT or unix:PATH [ROLE...]; "
+	  "repeatable, in order" },
+	{ .name = "milter_default_action", .type = CONF_T_ENUM,
+	  .words = conf_milter_words, .def = "tempfail",
+	  .off = CONF_OFF(milter_default_action),
+	  .doc = "when a filter is down, slow or broken: accept, tempfail, "
+	  "reject" },
+	{ .name = "milter_connect_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "30s", .off = CONF_OFF(milter_connect_timeout),
+	  .doc = "time to connect to a filter and negotiate" },
+	{ .name = "milter_command_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "30s", .off = CONF_OFF(milter_command_timeout),
+	  .doc = "time a filter has to answer one command" },
+	{ .name = "milter_content_timeout", .type = CONF_T_DURATION, .min = 1,
+	  .max = 3600, .def = "300s", .off = CONF_OFF(milter_content_timeout),
+	  .doc = "time a filter has to answer a body chunk or end of message" },
+	{ .name = "milter_quarantine", .type = CONF_T_STRING,
+	  .off = CONF_OFF(milter_quarantine), .valid = conf_valid_word,
+	  .doc = "Maildir for quarantined mail (none: quarantine is tempfail)" },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -530,6 +589,7 @@ conf_num_of(enum conf_type type)
 	case CONF_T_BOOL:
 	case CONF_T_ENUM:
 	case CONF_T_LISTEN:
+	case CONF_T_LINES:
 		break;
 	}
 	log_fatal("can't happen: conf type %d is not a number", (int)type);
@@ -542,6 +602,7 @@ conf_is_list(enum conf_type type)
 	switch (type) {
 	case CONF_T_DOMAINS:
 	case CONF_T_LISTEN:
+	case CONF_T_LINES:
 		return true;
 	case CONF_T_STRING:
 	case CONF_T_SIZE:
@@ -640,6 +701,15 @@ conf_valid_relay_url(const char *s)
 	return conf_relay_url_parse(s, &u, &why) == 0 ? NULL : why;
 }
 
+/* conf_valid_program - an absolute path, one printable ASCII word. */
+static const char *
+conf_valid_program(const char *s)
+{
+	if (s[0] != '/')
+		return "an absolute path";
+	return conf_valid_word(s);
+}
+
 /* conf_valid_delim - one printable character that may not start a path. */
 static const char *
 conf_valid_delim(const char *s)
@@ -666,6 +736,40 @@ conf_valid_maildir(const char *s)
 		if (p[1] != 'd' && p[1] != 'u' && p[1] != '%')
 			return "only %d, %u and %% may follow '%'";
 	}
+	return NULL;
+}
+
+/* conf_valid_chaos - a sink_chaos rule (chaos.h has the grammar). */
+static const char *
+conf_valid_chaos(const char *s)
+{
+	return chaos_check_rule(s);
+}
+
+/*
+ * conf_valid_milter - a word of a milter line: a socket (inet:HOST:PORT,
+ * unix:/PATH) or a role name; which comes first is conf_check's.
+ */
+static const char *
+conf_valid_milter(const char *s)
+{
+	enum conf_role role;
+	const char *port;
+
+	if (conf_valid_word(s) != NULL)
+		return conf_valid_word(s);
+	if (conf_role_parse(s, &role) == 0)
+		return NULL;
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] == '/' ? NULL : "unix: needs an absolute path";
+	if (strncmp(s, "inet:", 5) != 0)
+		return "inet:HOST:PORT, unix:/PATH or a role";
+	port = strrchr(s + 5, ':');
+	if (port == NULL || port == s + 5 || port[1] == '\0' ||
+	    strspn(port + 1, "0123456789") != strlen(port + 1) ||
+	    strlen(port + 1) > 5 || atoi(port + 1) < 1 ||
+	    atoi(port + 1) > 65535)
+		return "inet: needs HOST:PORT";
 	return NULL;
 }
 
@@ -807,6 +911,23 @@ conf_addrport(const char *w, char *addr, size_t addrlen, unsigned *port_out)
 	return NULL;
 }
 
+/* conf_valid_http - http_listen: ADDRESS:PORT as a listen line has it. */
+static const char *
+conf_valid_http(const char *s)
+{
+	char addr[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	return conf_addrport(s, addr, sizeof(addr), &port);
+}
+
+/* conf_is_loopback - an http_listen address on 127.0.0.0/8 or ::1. */
+static bool
+conf_is_loopback(const char *s)
+{
+	return strncmp(s, "127.", 4) == 0 || strncmp(s, "[::1]:", 6) == 0;
+}
+
 /* conf_add_listens - append n parsed listeners to the key's list. */
 static void
 conf_add_listens(struct conf_ctx *x, const struct conf_key *k,
@@ -892,6 +1013,33 @@ fail:
 	return -1;
 }
 
+/* conf_set_lines - the words joined by single spaces, vetted by the
+ * key's valid(), appended as one entry: an -o adds one too (a list of
+ * lines cannot be given in one -o). */
+static int
+conf_set_lines(struct conf_ctx *x, const struct conf_key *k, char **w,
+    size_t n)
+{
+	char ***list = conf_field(x->c, k->off);
+	size_t *count = conf_field(x->c, k->noff), i;
+	const char *why;
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX);
+	for (i = 0; i < n; i++)
+		(void)buf_addf(&b, "%s%s", i > 0 ? " " : "", w[i]);
+	if ((why = k->valid(buf_cstr(&b))) != NULL) {
+		(void)conf_fail(x->err_out, "%s: %s: bad value '%s' (%s)",
+		    x->where, k->name, buf_cstr(&b), why);
+		buf_release(&b);
+		return -1;
+	}
+	*list = xrealloc(*list, *count + 1, sizeof(**list));
+	(*list)[(*count)++] = xstrdup(buf_cstr(&b));
+	buf_release(&b);
+	return 0;
+}
+
 /* conf_set_string - one word, vetted by the key's valid(). */
 static int
 conf_set_string(struct conf_ctx *x, const struct conf_key *k, const char *w)
@@ -904,6 +1052,11 @@ conf_set_string(struct conf_ctx *x, const struct conf_key *k, const char *w)
 		    x->where, k->name, w, why);
 	free(*p);
 	*p = xstrdup(w);
+	if (k->woff != 0) {
+		p = conf_field(x->c, k->woff);
+		free(*p);
+		*p = xstrdup(x->where);
+	}
 	return 0;
 }
 
@@ -1001,6 +1154,8 @@ conf_apply(struct conf_ctx *x, const struct conf_key *k, char **w, size_t n)
 		return conf_set_enum(x, k, w[0]);
 	case CONF_T_LISTEN:
 		return conf_set_listens(x, k, w, n);
+	case CONF_T_LINES:
+		return conf_set_lines(x, k, w, n);
 	}
 	log_fatal("can't happen: conf key %s has type %d", k->name,
 	    (int)k->type);
@@ -1088,6 +1243,7 @@ conf_release(struct config *c, const struct conf_key *k)
 		free(*(char **)p);
 		return;
 	case CONF_T_DOMAINS:
+	case CONF_T_LINES:
 		conf_free_strings(p, conf_field(c, k->noff));
 		return;
 	case CONF_T_LISTEN:
@@ -1113,6 +1269,7 @@ conf_free(struct config **cp)
 		return;
 	conf_free_strings(&(*cp)->rcpt_addrs, &(*cp)->nrcpt_addrs);
 	conf_free_aliases(&(*cp)->alias_tab, &(*cp)->nalias_tab);
+	free((*cp)->http_listen_where);
 	for (i = 0; i < CONF_NKEYS; i++)
 		conf_release(*cp, &conf_keys[i]);
 	free(*cp);
@@ -1287,6 +1444,26 @@ conf_check_ltls(const struct config *c, const struct conf_listen *l,
 		    "tls_cert and tls_key", l->where, l->role ==
 		    CONF_ROLE_MX ? "n" : "", role, l->role == CONF_ROLE_MX ?
 		    " with starttls" : "");
+	return 0;
+}
+
+/*
+ * conf_check_http - the HTTP API serves one sink Maildir, and only on
+ * loopback unless its clients must log in (http_auth).
+ */
+static int
+conf_check_http(const struct config *c, char **err_out)
+{
+	if (c->http_listen == NULL)
+		return 0;
+	if (!c->sink || strstr(c->maildir, "%d") != NULL ||
+	    strstr(c->maildir, "%u") != NULL)
+		return conf_fail(err_out, "%s: http_listen needs sink yes and "
+		    "one Maildir (no %%d or %%u)", c->http_listen_where);
+	if (!conf_is_loopback(c->http_listen) && c->http_auth == NULL)
+		return conf_fail(err_out, "%s: http_listen %s is not a "
+		    "loopback address: set http_auth", c->http_listen_where,
+		    c->http_listen);
 	return 0;
 }
 
@@ -1811,6 +1988,12 @@ conf_has_auth(const struct config *c)
 	return c->sasl_db != NULL || c->sasl_pwcheck == CONF_PWCHECK_SASLAUTHD;
 }
 
+bool
+conf_is_sink_store(const struct config *c)
+{
+	return c->sink && c->maildir != NULL && strchr(c->maildir, '%') == NULL;
+}
+
 int
 conf_check(const struct config *c, char **err_out)
 {
@@ -1825,8 +2008,19 @@ conf_check(const struct config *c, char **err_out)
 	if (c->maildir == NULL)
 		return conf_fail(err_out, "maildir: not set (a path, or a "
 		    "template such as /var/mail/%%d/%%u/Maildir)");
-	if (conf_check_tls(c, err_out) == -1)
+	if (conf_check_tls(c, err_out) == -1 ||
+	    conf_check_http(c, err_out) == -1)
 		return -1;
+	if (c->nsink_chaos > 0 && !c->sink)
+		return conf_fail(err_out, "sink_chaos: fault rules only with "
+		    "sink yes");
+	if (c->nsink_chaos > CHAOS_RULES_MAX)
+		return conf_fail(err_out, "sink_chaos: more than %d rules",
+		    CHAOS_RULES_MAX);
+	if (c->nmilters > 0 && strncmp(c->milters[0], "inet:", 5) != 0 &&
+	    strncmp(c->milters[0], "unix:", 5) != 0)
+		return conf_fail(err_out, "milter: a line begins with a socket "
+		    "(inet:HOST:PORT or unix:PATH), not '%s'", c->milters[0]);
 	if (c->sink || c->ndomains > 0)
 		return 0;
 	for (i = 0; i < c->nlistens; i++) {
@@ -1875,6 +2069,20 @@ conf_fmt_listens(struct buf *b, const struct config *c,
 	}
 }
 
+/* conf_fmt_lines - one line per entry, or a comment when there is none. */
+static void
+conf_fmt_lines(struct buf *b, const struct config *c,
+    const struct conf_key *k)
+{
+	char *const *list = *(char **const *)conf_cfield(c, k->off);
+	size_t n = *(const size_t *)conf_cfield(c, k->noff), i;
+
+	if (n == 0)
+		(void)buf_addf(b, "# %s (not set)\n", k->name);
+	for (i = 0; i < n; i++)
+		(void)buf_addf(b, "%s %s\n", k->name, list[i]);
+}
+
 /* conf_fmt_num - a size, duration or number in its largest exact unit. */
 static void
 conf_fmt_num(struct buf *b, const struct config *c, const struct conf_key *k)
@@ -1920,6 +2128,9 @@ conf_fmt_key(struct buf *b, const struct config *c, const struct conf_key *k)
 		return;
 	case CONF_T_LISTEN:
 		conf_fmt_listens(b, c, k);
+		return;
+	case CONF_T_LINES:
+		conf_fmt_lines(b, c, k);
 		return;
 	}
 	log_fatal("can't happen: conf key %s has type %d", k->name,

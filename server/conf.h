@@ -20,6 +20,13 @@ enum conf_role {
 	CONF_ROLE_SUBMISSIONS,
 };
 
+/* What a milter that is down, slow or broken means (Postfix's names). */
+enum conf_milter_action {
+	CONF_MILTER_ACCEPT,
+	CONF_MILTER_TEMPFAIL,
+	CONF_MILTER_REJECT,
+};
+
 enum conf_bare_newline {
 	CONF_BARE_NORMALIZE,
 	CONF_BARE_REJECT,
@@ -75,6 +82,8 @@ struct config {
 	enum conf_bare_newline bare_newline;
 	bool		 strict_envelope;
 	bool		 sink;
+	char		**sink_chaos;		/* rules (chaos.h), in order */
+	size_t		 nsink_chaos;
 	unsigned	 command_timeout;	/* seconds */
 	unsigned	 data_timeout;		/* seconds, whole DATA/BDAT */
 	unsigned	 session_timeout;	/* seconds, whole connection */
@@ -108,6 +117,11 @@ struct config {
 	unsigned	 max_transactions;	/* per session */
 	unsigned	 junk_command_limit;	/* NOOP RSET VRFY HELP EXPN */
 	uint64_t	 header_size_limit;	/* octets, 0 = none */
+	char		*http_listen;		/* sink HTTP API ADDR:PORT */
+	char		*http_listen_where;	/* "file:line" of it */
+	char		*http_auth;		/* htpasswd file */
+	unsigned	 sink_max_messages;	/* 0 = no limit */
+	unsigned	 sink_max_age;		/* seconds, 0 = no limit */
 	/* inlet-relay's (inletd ignores them): */
 	char		**relay_hosts;		/* smtps:// or smtp:// URLs */
 	size_t		 nrelay_hosts;
@@ -117,6 +131,17 @@ struct config {
 	unsigned	 relay_retry_min;	/* first retry after */
 	unsigned	 relay_retry_max;	/* backoff cap */
 	char		*relay_user;		/* inlet-relay drops to it */
+	char		*data_hook;		/* program run after DATA */
+	unsigned	 data_hook_timeout;	/* seconds */
+	char		**milters;	/* "milter" lines, flat: each socket
+					 * (inet:HOST:PORT, unix:PATH), then
+					 * its roles (none: every role) */
+	size_t		 nmilters;
+	enum conf_milter_action milter_default_action;
+	unsigned	 milter_connect_timeout;	/* seconds */
+	unsigned	 milter_command_timeout;	/* seconds */
+	unsigned	 milter_content_timeout;	/* seconds */
+	char		*milter_quarantine;	/* Maildir, or NULL */
 	/* Loaded from the recipients file by conf_load_recipients(): */
 	char		**rcpt_addrs;		/* sorted, lower-cased */
 	size_t		 nrcpt_addrs;
@@ -182,6 +207,13 @@ bool	conf_is_valid_recipient(const struct config *c, const char *local,
 
 /* conf_has_auth - whether an authentication backend is configured. */
 bool	conf_has_auth(const struct config *c);
+
+/*
+ * conf_is_sink_store - sink mode into one Maildir (no %d or %u): each
+ * transaction is stored once, with an env/ record of all its
+ * recipients, rather than once per recipient.
+ */
+bool	conf_is_sink_store(const struct config *c);
 
 /*
  * conf_new - a config with every default in place.  default_hostname is

@@ -30,12 +30,15 @@
 #include "auth.h"
 #include "buf.h"
 #include "conn_impl.h"
+#include "hook.h"
 #include "log.h"
 #include "maildir.h"
+#include "milter.h"
 #include "mime.h"
 #include "envelope.h"
 #include "route.h"
 #include "session.h"
+#include "mindex.h"
 #include "sinkline.h"
 #include "tls.h"
 #include "workq.h"
@@ -122,10 +125,14 @@ conn_free(struct conn *c)
 	session_free(&c->session);
 	tls_unref(&c->tls);
 	auth_sess_free(&c->auth);
+	milter_set_free(&c->milters);
+	buf_release(&c->milter_msg);
 	event_free(c->auth_ev);
 	event_free(c->pause_ev);
 	buf_release(&c->auth_out);
 	maildir_abort(&c->spool);
+	hook_free(&c->hook);
+	buf_release(&c->hook_hdrs);
 	bufferevent_free(c->bev);
 	event_free(c->defer);
 	conn_deadline_stop(c);
@@ -200,6 +207,16 @@ conn_settle(struct conn *c)
 	}
 }
 
+/* conn_index - tell the sink API's index of a commit's files. */
+static void
+conn_index(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; c->env->mindex != NULL && i < maildir_ncopy(c->spool); i++)
+		mindex_added(c->env->mindex, maildir_path(c->spool, i));
+}
+
 /* conn_defer_cb - deliver a completion, or free a closing connection. */
 static void
 conn_defer_cb(evutil_socket_t fd, short what, void *arg)
@@ -214,8 +231,13 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 			c->env->messages++;
 			if (c->cfg->sink)
 				sinkline_print(session_tx(c->session), c->spool);
+			conn_index(c);
 		}
-		conn_log_delivery(c, session_tx(c->session));
+		if (c->quarantined)
+			conn_milter_log_quarantine(c);
+		else
+			conn_log_delivery(c, session_tx(c->session));
+		c->quarantined = false;
 		maildir_free(&c->spool);
 		session_commit_done(c->session, c->commit_err);
 		if (c->env->stopping)	/* the message is safe: now go */
@@ -287,8 +309,9 @@ conn_stamp(char *stamp, size_t len)
 /*
  * conn_log_delivery - after the commit: one line per recipient and
  * mailbox, with the file its copy went to (the copies as route_copies()
- * numbers them, as conn_op_spool_open made them), or status=deferred
- * when the commit failed (the client was told 4xx).
+ * numbers them, as conn_op_spool_open made them; in a sink with one
+ * Maildir, the one file of the transaction), or status=deferred when
+ * the commit failed (the client was told 4xx).
  */
 static void
 conn_log_delivery(const struct conn *c, const struct session_tx *tx)
@@ -297,7 +320,7 @@ conn_log_delivery(const struct conn *c, const struct session_tx *tx)
 	struct route_copy *cp;
 	const struct route *r;
 	size_t i, k, n = route_copies(tx->routes, tx->nrcpt, NULL);
-	bool q;
+	bool q, one = conf_is_sink_store(c->cfg);
 
 	if ((cp = calloc(n, sizeof(*cp))) == NULL)
 		log_fatal("out of memory (recipients)");
@@ -319,7 +342,7 @@ conn_log_delivery(const struct conn *c, const struct session_tx *tx)
 			    q ? "queued" : "sent"),
 			    c->commit_err != 0 ? LOG_Q("error",
 			    strerror(c->commit_err)) :
-			    LOG_Q("file", maildir_path(c->spool, k)));
+			    LOG_Q("file", maildir_path(c->spool, one ? 0 : k)));
 		}
 	}
 	free(cp);
@@ -328,9 +351,10 @@ conn_log_delivery(const struct conn *c, const struct session_tx *tx)
 /*
  * conn_op_spool_open - session_ops.spool_open: carry out the plan (one
  * copy per planned Maildir, and one copy for all the queued recipients
- * in the queue, with their envelope).
+ * in the queue, with their envelope); in a sink with one Maildir, one
+ * copy for the whole transaction, with its envelope.
  */
-static int
+int
 conn_op_spool_open(void *ctx, const struct session_tx *tx)
 {
 	struct conn *c = ctx;
@@ -341,6 +365,12 @@ conn_op_spool_open(void *ctx, const struct session_tx *tx)
 	size_t k, n = route_copies(tx->routes, tx->nrcpt, NULL);
 	int err;
 
+	if (conf_is_sink_store(c->cfg)) {	/* envelope: conn_set_envelope */
+		struct maildir_rcpt one = { NULL, c->cfg->maildir, "" };
+
+		return maildir_open(&c->spool, tx->from_str, &one, 1,
+		    c->cfg->hostname, &c->env->seq);
+	}
 	rc = calloc(n, sizeof(*rc));
 	cp = calloc(n, sizeof(*cp));
 	if (rc == NULL || cp == NULL)
@@ -371,6 +401,8 @@ conn_op_spool_write(void *ctx, const char *data, size_t len)
 {
 	struct conn *c = ctx;
 
+	if (c->milters != NULL && buf_add(&c->milter_msg, data, len) != 0)
+		return EFBIG;
 	return maildir_write(c->spool, data, len);
 }
 
@@ -382,7 +414,10 @@ conn_commit_work(void *arg)
 {
 	struct conn *c = arg;
 
-	c->commit_err = maildir_commit(c->spool);
+	c->commit_err = c->hook_hdrs.len > 0 ? maildir_prepend(c->spool,
+	    c->hook_hdrs.data, c->hook_hdrs.len) : 0;
+	if (c->commit_err == 0)
+		c->commit_err = maildir_commit(c->spool);
 }
 
 /* conn_commit_finished - back on the loop thread: deliver the result. */
@@ -398,23 +433,28 @@ conn_commit_finished(void *arg)
 }
 
 /*
- * conn_set_envelope - the queue copy's envelope record (envelope.h),
- * made at the end of the data, when its size is known.
+ * conn_set_envelope - the envelope record (envelope.h) of the queue copy
+ * (its recipients), or of the sink's one copy (all of them, its size
+ * with Return-Path:), made at the end of the data, when the size is
+ * known.
  */
 static void
 conn_set_envelope(struct conn *c, const struct session_tx *tx)
 {
 	char stamp[LOG_TIME_LEN];
+	bool sink = conf_is_sink_store(c->cfg);
 	struct envelope e;
 	struct buf b;
 	size_t i;
 
 	for (i = 0; i < tx->nrcpt && tx->routes[i].kind != ROUTE_QUEUE; i++)
 		continue;
-	if (i == tx->nrcpt)
+	if (i == tx->nrcpt && !sink)
 		return;
+	/* the data_hook's header lines are prepended on the worker */
 	session_tx_envelope(tx, c->addr, conn_stamp(stamp, sizeof(stamp)),
-	    maildir_body_size(c->spool), true, &e);
+	    c->hook_hdrs.len + (sink ? maildir_size(c->spool) :
+	    maildir_body_size(c->spool)), !sink, &e);
 	buf_init(&b, SIZE_MAX);
 	envelope_fmt(&b, &e);
 	maildir_set_envelope(c->spool, buf_cstr(&b));
@@ -423,16 +463,14 @@ conn_set_envelope(struct conn *c, const struct session_tx *tx)
 }
 
 /*
- * conn_op_spool_commit - session_ops.spool_commit: the commit runs on a
- * worker thread; the 250 goes out from its completion on the loop.
- * While it runs every other session is served.
+ * conn_commit_submit - the commit runs on a worker thread; the 250 goes
+ * out from its completion on the loop.  While it runs every other
+ * session is served.
  */
-static void
-conn_op_spool_commit(void *ctx, const struct session_tx *tx)
+void
+conn_commit_submit(struct conn *c)
 {
-	struct conn *c = ctx;
-
-	conn_set_envelope(c, tx);
+	conn_set_envelope(c, session_tx(c->session));
 	if (c->env->workq != NULL) {
 		c->commit = CONN_COMMIT_RUNNING;
 		workq_submit(c->env->workq, conn_commit_work,
@@ -444,6 +482,19 @@ conn_op_spool_commit(void *ctx, const struct session_tx *tx)
 		maildir_abort(&c->spool);
 	c->commit = CONN_COMMIT_DONE;
 	event_active(c->defer, EV_TIMEOUT, 0);
+}
+
+/* conn_op_spool_commit - session_ops.spool_commit: the data_hook first,
+ * if there is one. */
+static void
+conn_op_spool_commit(void *ctx, const struct session_tx *tx)
+{
+	struct conn *c = ctx;
+
+	if (c->cfg->data_hook != NULL)
+		conn_hook_start(c, tx);
+	else
+		conn_commit_submit(c);
 }
 
 /* conn_op_spool_abort - session_ops.spool_abort */
@@ -480,14 +531,50 @@ conn_pause_cb(evutil_socket_t fd, short what, void *arg)
 	conn_settle(c);
 }
 
-/* conn_op_pause - session_ops.pause: one second. */
+/* conn_op_pause - session_ops.pause: a timer of ms milliseconds. */
 static void
-conn_op_pause(void *ctx)
+conn_op_pause(void *ctx, unsigned ms)
 {
 	struct conn *c = ctx;
-	struct timeval tv = { 1, 0 };
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000 };
 
 	(void)evtimer_add(c->pause_ev, &tv);
+}
+
+/* conn_op_filter - session_ops.filter: the session's milters. */
+static bool
+conn_op_filter(void *ctx, enum session_filter_stage stage,
+    const struct session_filter_args *args)
+{
+	struct conn *c = ctx;
+	const struct session_tx *tx = session_tx(c->session);
+
+	if (c->milters == NULL)
+		return false;
+	if (stage == SESSION_FILTER_EOM)
+		return milter_stage(c->milters, stage, args, tx->queue_id,
+		    buf_cstr(&c->milter_msg), c->milter_msg.len);
+	if (stage == SESSION_FILTER_MAIL || stage == SESSION_FILTER_ABORT)
+		buf_release(&c->milter_msg);	/* a big one is not kept */
+	return milter_stage(c->milters, stage, args, tx->queue_id, NULL, 0);
+}
+
+/* conn_milter_done - the filters' verdict on a stage, for the session;
+ * at end of message their edits are applied to the spool first. */
+static void
+conn_milter_done(void *arg, const struct session_filter_verdict *v)
+{
+	struct conn *c = arg;
+	struct session_filter_verdict vv = *v;
+
+	if (c->session == NULL)
+		return;
+	if (session_state(c->session) == SESSION_ST_COMMIT &&
+	    vv.action == SESSION_FILTER_CONTINUE)
+		conn_milter_eom(c, &vv);
+	session_filter_done(c->session, &vv);
+	conn_settle(c);
 }
 
 static const struct session_ops conn_session_ops = {
@@ -504,6 +591,7 @@ static const struct session_ops conn_session_ops = {
 	.auth_step = conn_op_auth_step,
 	.auth_abort = conn_op_auth_abort,
 	.pause = conn_op_pause,
+	.filter = conn_op_filter,
 };
 
 /*
@@ -650,7 +738,14 @@ conn_start(struct conn *c, const struct session_tls_info *info)
 	p.tls_active = info != NULL;
 	p.tls = info;
 	p.tls_available = c->tls != NULL && info == NULL;
+	p.chaos = &c->env->chaos;
 	c->session = session_new(&p, &conn_session_ops, c);
+	if (c->cfg->nmilters > 0) {
+		struct milter_client cl = { c->id, c->addr, c->port, c->role };
+
+		c->milters = milter_set_new(c->env->base, c->cfg, &cl,
+		    conn_milter_done, c);
+	}
 	if (c->cfg->greet_pause > 0 && info == NULL) {
 		struct timeval tv = { (time_t)c->cfg->greet_pause, 0 };
 
@@ -700,6 +795,8 @@ conn_new(struct conn_env *env, const char *addr, unsigned port,
 	c->is_tls = role == CONF_ROLE_SUBMISSIONS;
 	c->phase = c->is_tls ? CONN_HANDSHAKE : CONN_RUNNING;
 	buf_init(&c->auth_out, 16384);
+	buf_init(&c->hook_hdrs, HOOK_OUT_MAX + 1);
+	buf_init(&c->milter_msg, SIZE_MAX);
 	return c;
 }
 
@@ -769,8 +866,10 @@ conn_abort_spools(struct conn_env *env)
 {
 	struct conn *c;
 
-	TAILQ_FOREACH(c, &env->conns, entry)
+	TAILQ_FOREACH(c, &env->conns, entry) {
+		hook_free(&c->hook);	/* kills a data_hook still running */
 		maildir_abort(&c->spool);
+	}
 }
 
 unsigned

@@ -20,6 +20,8 @@ struct tls;
 struct auth;
 struct throttle;
 struct workq;
+struct mindex;
+struct chaos;
 TAILQ_HEAD(conn_list, conn);
 
 /*
@@ -40,6 +42,8 @@ struct conn_env {
 	struct auth		*auth;		/* NULL without AUTH */
 	struct throttle		*throttle;	/* failed logins; with auth */
 	struct workq		*workq;		/* commits; NULL: on the loop */
+	struct mindex		*mindex;	/* the sink API's index, or NULL */
+	struct chaos		*chaos;		/* live sink_chaos rules, or NULL */
 	bool			 stopping;
 	void			(*idle_cb)(struct conn_env *);	/* last conn gone */
 	unsigned char		 ids[256];	/* random bytes for session ids */

@@ -58,6 +58,8 @@ struct conn {
 	struct maildir_spool	*spool;
 	int			 commit_err;
 	enum conn_commit	 commit;
+	struct hook		*hook;		/* the data_hook running, or NULL */
+	struct buf		 hook_hdrs;	/* its header lines, to prepend */
 	struct event		*cmd_timer;	/* command_timeout deadline */
 	struct event		*life_timer;	/* session_timeout ceiling */
 	enum conn_phase		 phase;
@@ -69,6 +71,9 @@ struct conn {
 	struct buf		 auth_out;	/* its challenge or user */
 	enum session_auth_result auth_res;
 	struct event		*pause_ev;	/* error-budget pause, greet_pause */
+	struct milter_set	*milters;	/* NULL: no filters */
+	struct buf		 milter_msg;	/* the message, for them */
+	bool			 quarantined;	/* c->spool: quarantine */
 	enum conf_role		 role;
 	char			 id[SESSION_ID_LEN + 1];
 	char			 addr[INET6_ADDRSTRLEN];
@@ -115,6 +120,25 @@ void	conn_watch_body(struct conn *c);
 void	conn_tls_done(struct conn *c);
 void	conn_tls_failed(struct conn *c, short what);
 void	conn_starttls_begin(struct conn *c);
+
+/*
+ * conn.c: conn_commit_submit - make the spool durable (on a worker
+ * thread); the result comes back through the commit's completion.
+ * conn_hook.c: conn_hook_start - run the data_hook on the spooled
+ * message, then conn_commit_submit() or refuse it (session).
+ */
+void	conn_commit_submit(struct conn *c);
+void	conn_hook_start(struct conn *c, const struct session_tx *tx);
+
+/*
+ * conn.c: conn_op_spool_open, session_ops.spool_open (the plan of tx
+ * opened as c->spool).  conn_milter.c: the end-of-message edits of the
+ * milters applied before the commit (conn_milter_eom: the spool written
+ * anew, or a refusal in *v), and the log line of a quarantined message.
+ */
+int	conn_op_spool_open(void *ctx, const struct session_tx *tx);
+void	conn_milter_eom(struct conn *c, struct session_filter_verdict *v);
+void	conn_milter_log_quarantine(struct conn *c);
 
 /* conn_auth.c: session_ops for AUTH, and the timer that delivers. */
 const char *conn_op_auth_mechs(void *ctx);

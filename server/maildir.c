@@ -37,10 +37,10 @@
 
 struct maildir_copy {
 	char		*dir;	/* the Maildir */
-	char		*addr;	/* for Delivered-To: */
+	char		*addr;	/* for Delivered-To:; NULL: none (the sink's) */
 	char		*tmp;	/* dir/tmp/<name> while that file exists */
 	char		*new;	/* dir/new/<name>,S=<size> */
-	char		*envelope; /* queue copy: the envelope text, else NULL */
+	char		*envelope; /* its envelope text (queue, sink), or NULL */
 	char		*env;	/* dir/env/<name>,S=<size> once written */
 	char		*made;	/* the top directory open created, else NULL */
 	bool		 linked; /* new names our file (set by commit) */
@@ -314,8 +314,10 @@ maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
 
 /*
  * maildir_header - put c's Return-Path: and Delivered-To: lines into the
- * (empty) buffer (none for a queue copy).  Returns their length, or
- * MAILDIR_NOHDR when they do not fit.
+ * (empty) buffer: none for a queue copy (an envelope and an address),
+ * Return-Path: alone for the sink's copy of a whole transaction (no
+ * address).  Returns their length, or MAILDIR_NOHDR when they do not
+ * fit.
  */
 #define MAILDIR_NOHDR	((size_t)-1)
 static size_t
@@ -323,10 +325,15 @@ maildir_header(struct maildir_spool *sp, const struct maildir_copy *c)
 {
 	int n;
 
-	if (c->envelope != NULL)
+	if (c->envelope != NULL && c->addr != NULL)
 		return 0;
-	n = snprintf(sp->buf, sizeof(sp->buf),
-	    "Return-Path: <%s>\nDelivered-To: %s\n", sp->return_path, c->addr);
+	if (c->addr == NULL)
+		n = snprintf(sp->buf, sizeof(sp->buf), "Return-Path: <%s>\n",
+		    sp->return_path);
+	else
+		n = snprintf(sp->buf, sizeof(sp->buf),
+		    "Return-Path: <%s>\nDelivered-To: %s\n", sp->return_path,
+		    c->addr);
 	if (n < 0 || (size_t)n >= sizeof(sp->buf))
 		return MAILDIR_NOHDR;
 	return (size_t)n;
@@ -346,11 +353,12 @@ maildir_flush(struct maildir_spool *sp)
 	return err;
 }
 
-/* maildir_is_header_safe - no CR or LF that could end a header line. */
+/* maildir_is_header_safe - no CR or LF that could end a header line
+ * (NULL: no line at all). */
 static bool
 maildir_is_header_safe(const char *s)
 {
-	return strpbrk(s, "\r\n") == NULL;
+	return s == NULL || strpbrk(s, "\r\n") == NULL;
 }
 
 /* maildir_spool_new - a handle with its copies, no files yet. */
@@ -372,7 +380,8 @@ maildir_spool_new(const char *return_path, const struct maildir_rcpt *rcpts,
 	sp->state = MAILDIR_ST_OPEN;
 	for (i = 0; i < nrcpt; i++) {
 		sp->copies[i].dir = xstrdup(rcpts[i].dir);
-		sp->copies[i].addr = xstrdup(rcpts[i].addr);
+		sp->copies[i].addr = rcpts[i].addr != NULL ?
+		    xstrdup(rcpts[i].addr) : NULL;
 		sp->copies[i].envelope = rcpts[i].envelope != NULL ?
 		    xstrdup(rcpts[i].envelope) : NULL;
 		sp->copies[i].fd = -1;
@@ -708,6 +717,79 @@ maildir_rollback(struct maildir_spool *sp)
 		free(c->env);
 		c->env = NULL;
 	}
+}
+
+int
+maildir_reader(struct maildir_spool *sp)
+{
+	int fd, err;
+
+	if ((err = maildir_flush(sp)) != 0) {
+		errno = err;
+		return -1;
+	}
+	fd = open(sp->copies[0].tmp, O_RDONLY | O_CLOEXEC);
+	if (fd != -1 && lseek(fd, (off_t)sp->hdrlen, SEEK_SET) == -1) {
+		err = errno;
+		(void)close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * maildir_rewrite_first - write the first copy anew as its own lines,
+ * text, then the message of the old file old_fd; the new file's name
+ * and descriptor replace the old ones in *c.
+ */
+static int
+maildir_rewrite_first(struct maildir_spool *sp, struct maildir_copy *c,
+    int old_fd, const char *text, size_t len)
+{
+	size_t hlen;
+	int err;
+
+	if ((err = maildir_tmp_create(sp, c, O_RDWR)) != 0)
+		return err;
+	if ((hlen = maildir_header(sp, c)) == MAILDIR_NOHDR)
+		return ENAMETOOLONG;
+	if ((err = maildir_write_all(c->fd, sp->buf, hlen)) != 0 ||
+	    (err = maildir_write_all(c->fd, text, len)) != 0)
+		return err;
+	return maildir_copy_body(sp, old_fd, c->fd, (off_t)sp->hdrlen,
+	    sp->size - sp->hdrlen);
+}
+
+int
+maildir_prepend(struct maildir_spool *sp, const char *text, size_t len)
+{
+	struct maildir_copy *c = &sp->copies[0];
+	char *old_tmp = c->tmp;
+	int old_fd = c->fd, err;
+
+	if (sp->state != MAILDIR_ST_OPEN)
+		log_fatal("can't happen: maildir_prepend after commit");
+	if ((err = maildir_flush(sp)) != 0 || len == 0)
+		return err;
+	c->tmp = NULL;
+	c->fd = -1;
+	if ((err = maildir_rewrite_first(sp, c, old_fd, text, len)) != 0) {
+		if (c->fd != -1)
+			(void)close(c->fd);
+		if (c->tmp != NULL)
+			(void)unlink(c->tmp);
+		free(c->tmp);
+		c->tmp = old_tmp;
+		c->fd = old_fd;
+		sp->err = err;
+		return err;
+	}
+	(void)close(old_fd);
+	(void)unlink(old_tmp);
+	free(old_tmp);
+	sp->size += len;
+	return 0;
 }
 
 int

@@ -25,14 +25,19 @@
 struct maildir_spool;
 
 struct maildir_rcpt {
-	const char *addr;	/* for Delivered-To: (copied) */
+	/*
+	 * for Delivered-To: (copied); NULL for the sink's one copy of a
+	 * whole transaction, which gets Return-Path: alone (its recipients
+	 * are in its envelope)
+	 */
+	const char *addr;
 	const char *dir;	/* the Maildir (copied); created on demand */
 	/*
-	 * NULL for a delivered copy.  Otherwise this copy is for the queue:
-	 * it gets no Return-Path:/Delivered-To: lines (the message is still
-	 * in transit), and this text (copied) is stored durably as
-	 * dir/env/<name> -- the same name the message gets in new/ --
-	 * before the message enters new/.
+	 * NULL for a delivered copy.  Otherwise this text (copied) is
+	 * stored durably as dir/env/<name> -- the same name the message
+	 * gets in new/ -- before the message enters new/; with addr this
+	 * copy is for the queue and gets no Return-Path:/Delivered-To:
+	 * lines (the message is still in transit).
 	 */
 	const char *envelope;
 };
@@ -76,6 +81,23 @@ int	maildir_open(struct maildir_spool **sp_out, const char *return_path,
 int	maildir_write(struct maildir_spool *sp, const void *data, size_t len);
 
 /*
+ * maildir_reader - the message as written so far (buffered bytes flushed
+ * first), for a data_hook to read: a new read-only descriptor on the
+ * first copy, positioned after its Return-Path:/Delivered-To: lines.
+ * The caller closes it.  Returns it, or -1 with errno set.
+ */
+int	maildir_reader(struct maildir_spool *sp);
+
+/*
+ * maildir_prepend - put text (header lines, LF line ends) before the
+ * message in every copy: the first copy is written anew in tmp/ (its own
+ * lines, text, the message) and the old file removed.  Blocking; runs on
+ * a worker thread before maildir_commit().  Returns 0 or an errno value
+ * (the handle then only accepts maildir_abort()).
+ */
+int	maildir_prepend(struct maildir_spool *sp, const char *text, size_t len);
+
+/*
  * maildir_commit - write the other recipients' copies, fsync every file,
  * write the queue copy's envelope, link every copy into new/ (one after
  * the other, nothing slow between them), fsync each new/ once and, for
@@ -112,9 +134,10 @@ uint64_t maildir_size(const struct maildir_spool *sp);
 uint64_t maildir_body_size(const struct maildir_spool *sp);
 
 /*
- * maildir_set_envelope - before commit: the queue copies' envelope text
- * (copied), replacing what open was given (envelope facts such as the
- * size are known only at the end of the data).
+ * maildir_set_envelope - before commit: the envelope text (copied) of
+ * the copies given one at open (the queue's, the sink's), replacing it
+ * (envelope facts such as the size are known only at the end of the
+ * data).
  */
 void	maildir_set_envelope(struct maildir_spool *sp, const char *text);
 

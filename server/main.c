@@ -34,6 +34,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "chaos.h"
 #include "conf.h"
 #include "conffile.h"
 #include "conn.h"
@@ -42,6 +43,9 @@
 #include "idn.h"
 #include "maildir.h"
 #include "mime.h"
+#include "htpasswd.h"
+#include "mindex.h"
+#include "sinkapi.h"
 #include "auth.h"
 #include "throttle.h"
 #include "tls.h"
@@ -79,6 +83,8 @@ struct runtime {
 	struct event		*status_timer;	/* NULL without NOTIFY_SOCKET */
 	unsigned		 status_conns;	/* what STATUS= said last */
 	unsigned long		 status_msgs;
+	struct sinkapi		*sinkapi;	/* http_listen: the HTTP API */
+	struct htpasswd		*htpasswd;	/* http_auth */
 };
 
 const struct config *cfg;
@@ -239,6 +245,7 @@ sink_text(const char *dir)
 	(void)snprintf(text, len, "listen 127.0.0.1:2525 mx notls\n"
 	    "listen 127.0.0.1:2587 submission\n"
 	    "listen 127.0.0.1:2465 submissions\n"
+	    "http_listen 127.0.0.1:8025\n"
 	    "sink yes\nmaildir %s\n"
 	    "tls_cert %s/sink-cert.pem\ntls_key %s/sink-key.pem\n",
 	    esc, path, path);
@@ -659,6 +666,25 @@ check_paths(const struct config *c, char **err_out)
 	return 0;
 }
 
+/*
+ * set_chaos - the live sink_chaos rules become c's (conf checked them):
+ * at start and by every reload, which also starts their counts afresh.
+ * Transactions under way keep the set they took.
+ */
+static void
+set_chaos(const struct config *c)
+{
+	const char *why;
+	size_t i;
+
+	chaos_unref(&rt.env.chaos);
+	rt.env.chaos = chaos_new();
+	for (i = 0; i < c->nsink_chaos; i++)
+		if (chaos_add(rt.env.chaos, c->sink_chaos[i], &why) != 0)
+			log_fatal("can't happen: sink_chaos %s: %s",
+			    c->sink_chaos[i], why);
+}
+
 /* reload_check - what a start or reload needs besides a valid file and
  * usable paths: sockets passed for the submission roles have what
  * conf_check_role says (certificates and AUTH). */
@@ -733,6 +759,7 @@ reload(void)
 		    "restart"));
 	conn_env_set_cfg(&rt.env, c);
 	cfg = c;
+	set_chaos(c);
 	tls_unref(&rt.env.tls);
 	rt.env.tls = t;
 	if (rt.env.auth != NULL)
@@ -889,6 +916,37 @@ clean_maildirs(void)
 		    LOG_I("removed", n));
 }
 
+/*
+ * start_sinkapi - with http_listen: the sink Maildir's index and the
+ * HTTP API on it, kept as they are by reloads (a new http_listen,
+ * http_auth or retention needs a restart).  The bound address is logged
+ * and reported (-R "http ADDRESS:PORT"); exit 2 when it cannot listen.
+ */
+static void
+start_sinkapi(FILE *rep)
+{
+	char dir[PATH_MAX], name[INET6_ADDRSTRLEN + 16];
+	const char *err = NULL;
+
+	if (cfg->http_listen == NULL || !is_catchall(cfg, dir, sizeof(dir)))
+		return;
+	if (cfg->http_auth != NULL && htpasswd_load(cfg->http_auth,
+	    &rt.htpasswd, &err) != 0)
+		config_fail(xasprintf("http_auth %s: %s", cfg->http_auth, err));
+	rt.env.mindex = mindex_new(rt.base, dir, cfg->sink_max_messages,
+	    cfg->sink_max_age);
+	rt.sinkapi = sinkapi_new(rt.base, rt.env.mindex, &rt.env.chaos,
+	    cfg->http_listen, -1, rt.htpasswd, name, sizeof(name), &err);
+	if (rt.sinkapi == NULL)
+		config_fail(xasprintf("%s: http_listen %s: %s",
+		    cfg->http_listen_where, cfg->http_listen, err));
+	log_event(LOG_LEVEL_INFO, NULL, "event=http-listen",
+	    LOG_Q("address", name), LOG_TOK("auth",
+	    rt.htpasswd != NULL ? "basic" : "none"));
+	if (rep != NULL)
+		(void)fprintf(rep, "http %s\n", name);
+}
+
 /* setup_signals - TERM/INT stop, HUP reload, PIPE ignored; the STATUS=
  * timer when there is someone to notify. */
 static void
@@ -933,6 +991,9 @@ cleanup(void)
 	(void)pthread_sigmask(SIG_BLOCK, &late, NULL);
 	workq_free(&rt.env.workq);	/* no other thread to take a signal */
 	conn_abort_spools(&rt.env);	/* what a timed-out stop left in tmp/ */
+	sinkapi_free(&rt.sinkapi);
+	mindex_free(&rt.env.mindex);
+	htpasswd_free(&rt.htpasswd);
 	for (i = 0; i < rt.nlisteners; i++)
 		listener_free(&rt.listeners[i]);
 	free(rt.listeners);
@@ -947,6 +1008,7 @@ cleanup(void)
 	tls_unref(&rt.env.tls);
 	auth_free(&rt.env.auth);
 	throttle_free(&rt.env.throttle);
+	chaos_unref(&rt.env.chaos);
 	conn_env_set_cfg(&rt.env, NULL);
 	cfg = NULL;
 	mime_shutdown();
@@ -983,6 +1045,7 @@ main(int argc, char **argv)
 		log_fatal("cannot create the event loop");
 	rt.env.base = rt.base;
 	conn_env_set_cfg(&rt.env, c);	/* rt.env owns c from here on */
+	set_chaos(c);
 	rt.env.idle_cb = env_idle_cb;
 	TAILQ_INIT(&rt.env.conns);
 	setup_signals();
@@ -998,6 +1061,7 @@ main(int argc, char **argv)
 		    LOG_Q("warning", "no worker threads: commits run on the "
 		    "event loop"));
 	report = announce_listeners(&o);
+	start_sinkapi(report);
 	log_privileges();
 	clean_maildirs();
 	if (report != NULL) {

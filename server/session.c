@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "chaos.h"
 #include "log.h"
 #include "route.h"
 #include "session.h"
@@ -91,6 +92,9 @@ struct session {
 	int			 end_after;	/* 421 reply due after commit, or -1 */
 	bool			 pause_due;	/* an error past half the budget */
 	bool			 paused;	/* waiting for session_resume() */
+	unsigned		 pause_ms;	/* how long the due pause is */
+	bool			 commit_after_pause;	/* a data delay */
+	struct chaos *const	*chaos_live;	/* sink_chaos, or NULL */
 	unsigned		 ntx_mail;	/* MAIL commands accepted */
 	unsigned		 junk;		/* NOOP etc. since the last message */
 	uint64_t		 hdr_size;	/* header octets of this message */
@@ -101,6 +105,13 @@ struct session {
 	struct session_stats	 stats;
 	const char		*cur_verb;	/* for reject logs */
 	const struct smtp_addr	*cur_rcpt;	/* RCPT being refused, or NULL */
+	bool			 filter_wait;	/* until session_filter_done */
+	enum session_filter_stage filter_stage;
+	int			 refused;	/* connect-stage refusal, or -1 */
+	char			 refused_text[256];
+	unsigned		 refused_code;
+	struct smtp_rcpt_args	 pend_rcpt;	/* RCPT the filters judge */
+	struct route		 pend_route;
 };
 
 /*
@@ -119,6 +130,10 @@ static void session_reply(struct session *, enum smtp_reply_id, const char *);
 static void session_spend_error(struct session *);
 static void session_end_with(struct session *, enum smtp_reply_id);
 static void session_bdat_chunk_end(struct session *);
+static bool session_filter_ask(struct session *, enum session_filter_stage,
+    const struct session_filter_args *);
+static void session_helo_reply(struct session *);
+static void session_rcpt_accept(struct session *);
 static enum smtp_reply_id session_seq_refusal(const struct session *,
     enum smtp_verb, const char **);
 
@@ -212,10 +227,15 @@ session_tx_reset(struct session *s)
 {
 	if (s->tx.spool_open)
 		s->ops->spool_abort(s->ctx);
+	if (s->ops->filter != NULL && s->state >= SESSION_ST_MAIL &&
+	    s->state <= SESSION_ST_COMMIT)
+		(void)s->ops->filter(s->ctx, SESSION_FILTER_ABORT, NULL);
 	session_rcpts_free(&s->tx);
+	chaos_unref(&s->tx.chaos);
 	free(s->scratch);
 	s->scratch = NULL;
 	memset(&s->tx, 0, sizeof(s->tx));
+	s->commit_after_pause = false;
 	s->bdat_last = false;
 	s->bdat_skip = 0;
 	s->bdat_err = -1;
@@ -294,6 +314,16 @@ session_reply(struct session *s, enum smtp_reply_id id, const char *arg)
 		session_spend_error(s);
 }
 
+/* session_pause_due - hold the replies ms before the next command is
+ * read (the longest of the pauses due wins). */
+static void
+session_pause_due(struct session *s, unsigned ms)
+{
+	s->pause_due = true;
+	if (ms > s->pause_ms)
+		s->pause_ms = ms;
+}
+
 /*
  * session_spend_error - count one client error against max_errors: past
  * half of it the next command waits a second (ops->pause); at the limit
@@ -305,7 +335,8 @@ session_spend_error(struct session *s)
 	s->stats.errors++;
 	if (s->stats.errors < s->cfg->max_errors) {
 		/* doc/HACKING.md: past half the budget, an error costs 1 s */
-		s->pause_due = s->stats.errors >= (s->cfg->max_errors + 1) / 2;
+		if (s->stats.errors >= (s->cfg->max_errors + 1) / 2)
+			session_pause_due(s, 1000);
 		return;
 	}
 	log_event(LOG_LEVEL_INFO, s->id, "event=error-limit",
@@ -334,6 +365,7 @@ session_new(const struct session_params *p, const struct session_ops *ops,
 	(void)snprintf(s->client, sizeof(s->client), "%s", p->client_addr);
 	s->tls_available = p->tls_available;
 	s->tls_active = p->tls_active;
+	s->chaos_live = p->chaos;
 	if (p->tls_active && p->tls != NULL) {
 		(void)snprintf(s->tls_version, sizeof(s->tls_version), "%s",
 		    p->tls->version);
@@ -345,6 +377,7 @@ session_new(const struct session_params *p, const struct session_ops *ops,
 	buf_init(&s->out, SESSION_OUT_MAX);
 	s->bdat_err = -1;
 	s->end_after = -1;
+	s->refused = -1;
 	s->hdr.bol = true;
 	return s;
 }
@@ -360,6 +393,9 @@ session_free(struct session **sp)
 		s->ops->spool_abort(s->ctx);
 	s->tx.spool_open = false;
 	session_rcpts_free(&s->tx);
+	chaos_unref(&s->tx.chaos);
+	if (s->filter_wait && s->filter_stage == SESSION_FILTER_RCPT)
+		route_reset(&s->pend_route);
 	free(s->scratch);
 	smtp_line_release(&s->line);
 	buf_release(&s->out);
@@ -372,6 +408,7 @@ session_start(struct session *s)
 {
 	session_reply(s, SMTP_R_GREETING, s->cfg->hostname);
 	session_flush(s);
+	(void)session_filter_ask(s, SESSION_FILTER_CONNECT, NULL);
 }
 
 enum session_state
@@ -384,7 +421,7 @@ bool
 session_is_busy(const struct session *s)
 {
 	return s->state == SESSION_ST_COMMIT || s->state == SESSION_ST_TLS ||
-	    s->state == SESSION_ST_AUTH_WAIT || s->paused;
+	    s->state == SESSION_ST_AUTH_WAIT || s->paused || s->filter_wait;
 }
 
 bool
@@ -434,6 +471,12 @@ session_tx_envelope(const struct session_tx *tx, const char *client,
 			    addr, sizeof(addr)), tx->dsn[i].notify,
 			    tx->dsn[i].orcpt);
 	}
+}
+
+const char *
+session_helo_name(const struct session *s)
+{
+	return s->helo;
 }
 
 const struct session_stats *
@@ -709,9 +752,7 @@ session_auth_offered(const struct session *s)
 static void
 session_helo(struct session *s, const struct smtp_cmd *cmd)
 {
-	const char *kw[16], *mechs;
-	char size_kw[32], auth_kw[256];
-	size_t n;
+	struct session_filter_args fa = { 0 };
 
 	if (smtp_cmd_parse_helo(cmd->arg, cmd->arglen) != SMTP_CMD_OK) {
 		session_reply(s, SMTP_R_SYNTAX_ARGS, cmd->verb == SMTP_VERB_EHLO ?
@@ -726,6 +767,19 @@ session_helo(struct session *s, const struct smtp_cmd *cmd)
 	session_set_state(s, SESSION_ST_READY);
 	log_event(LOG_LEVEL_INFO, s->id, "event=helo", LOG_Q("helo", s->helo),
 	    LOG_TOK("esmtp", s->esmtp ? "yes" : "no"));
+	fa.helo = s->helo;
+	if (!session_filter_ask(s, SESSION_FILTER_HELO, &fa))
+		session_helo_reply(s);
+}
+
+/* session_helo_reply - the HELO or EHLO reply, once filters agree. */
+static void
+session_helo_reply(struct session *s)
+{
+	const char *kw[16], *mechs;
+	char size_kw[32], auth_kw[256];
+	size_t n;
+
 	if (!s->esmtp) {
 		session_reply(s, SMTP_R_HELO, s->cfg->hostname);
 		return;
@@ -788,6 +842,93 @@ session_sender_ok(const struct session *s, const struct smtp_addr *from)
 	return strcasecmp(addr, s->auth_user) == 0;
 }
 
+/* session_chaos_kind - an action's name for the log. */
+static const char *
+session_chaos_kind(enum chaos_kind k)
+{
+	switch (k) {
+	case CHAOS_NONE:
+		return "none";
+	case CHAOS_REPLY:
+		return "reply";
+	case CHAOS_DELAY:
+		return "delay";
+	case CHAOS_DISCONNECT:
+		return "disconnect";
+	}
+	return "none";
+}
+
+/*
+ * session_chaos - sink mode: the first sink_chaos rule of set c for
+ * stage st that fires on addrs (chaos.h).  A reply is sent (421 then
+ * closes), a disconnect closes without one: true, the command is
+ * answered.  A delay holds this command's reply (session_pause_due):
+ * false, and so is no rule, the command goes on as usual.
+ */
+static bool
+session_chaos(struct session *s, struct chaos *c, enum chaos_stage st,
+    const char *stage, const char *const *addrs, size_t n)
+{
+	struct chaos_action a;
+	struct chaos *hold;
+
+	if (!s->cfg->sink || !chaos_match(c, st, addrs, n, &a))
+		return false;
+	log_event(LOG_LEVEL_INFO, s->id, "event=chaos", LOG_TOK("stage", stage),
+	    LOG_TOK("action", session_chaos_kind(a.kind)),
+	    a.kind == CHAOS_REPLY ? LOG_U("code", a.code) :
+	    a.kind == CHAOS_DELAY ? LOG_U("ms", a.delay_ms) : LOG_NONE,
+	    LOG_TOK("client", s->client));
+	switch (a.kind) {
+	case CHAOS_NONE:
+		return false;
+	case CHAOS_DELAY:
+		session_pause_due(s, a.delay_ms);
+		if (st == CHAOS_DATA)
+			s->commit_after_pause = true;
+		return st == CHAOS_DATA;
+	case CHAOS_DISCONNECT:
+		session_close(s);
+		return true;
+	case CHAOS_REPLY:
+		hold = chaos_ref(c);	/* a.text lives in it */
+		if (st == CHAOS_DATA || st == CHAOS_MAIL)
+			session_tx_reset(s);
+		session_reply(s, a.reply, a.text);
+		chaos_unref(&hold);
+		if (a.code == 421)
+			session_close(s);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * session_filter_path - ask the filters about MAIL or RCPT: the path in
+ * angle brackets and the parameters as the client gave them.
+ */
+static bool
+session_filter_path(struct session *s, enum session_filter_stage stage,
+    const char *addr, const struct smtp_cmd *cmd)
+{
+	struct session_filter_args fa = { 0 };
+	char path[SMTP_PATH_MAX + 3], params[SESSION_CMD_LINE_MAX];
+	const char *gt = memchr(cmd->arg, '>', cmd->arglen);
+	size_t off = gt != NULL ? (size_t)(gt - cmd->arg) + 1 : cmd->arglen;
+
+	if (s->ops->filter == NULL)
+		return false;
+	while (off < cmd->arglen && cmd->arg[off] == ' ')
+		off++;
+	(void)snprintf(path, sizeof(path), "<%s>", addr);
+	(void)snprintf(params, sizeof(params), "%.*s",
+	    (int)(cmd->arglen - off), cmd->arg + off);
+	fa.addr = path;
+	fa.esmtp = params;
+	return session_filter_ask(s, stage, &fa);
+}
+
 /* session_mail - MAIL FROM (RFC 5321 §4.1.1.2; SIZE RFC 1870 §6). */
 static void
 session_mail(struct session *s, const struct smtp_cmd *cmd)
@@ -819,6 +960,9 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	session_tx_reset(s);
+	/* the id the message will have, known to the filters from MAIL on */
+	(void)snprintf(s->tx.queue_id, sizeof(s->tx.queue_id), "%.12s%04X",
+	    s->id, (s->ntx + 1) & 0xffffu);
 	s->tx.auth_user = s->authenticated ? s->auth_user : NULL;
 	s->tx.from = m.from;
 	smtp_addr_fmt(&m.from, s->tx.from_str, sizeof(s->tx.from_str));
@@ -826,8 +970,15 @@ session_mail(struct session *s, const struct smtp_cmd *cmd)
 	s->tx.body = m.body;
 	s->tx.ret = m.ret;
 	memcpy(s->tx.envid, m.envid, sizeof(s->tx.envid));
+	if (s->chaos_live != NULL)
+		s->tx.chaos = chaos_ref(*s->chaos_live);
+	if (session_chaos(s, s->tx.chaos, CHAOS_MAIL, "mail",
+	    &(const char *){ s->tx.from_str }, 1))
+		return;
 	session_set_state(s, SESSION_ST_MAIL);
-	session_reply(s, SMTP_R_MAIL_OK, NULL);
+	if (!session_filter_path(s, SESSION_FILTER_MAIL, s->tx.from_str,
+	    cmd))
+		session_reply(s, SMTP_R_MAIL_OK, NULL);
 }
 
 
@@ -865,7 +1016,9 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 	struct smtp_rcpt_args r;
 	enum smtp_cmd_err err;
 	unsigned flags = s->cfg->strict_envelope ? SMTP_CMD_F_STRICT : 0;
+	char to[SMTP_PATH_MAX + 1];
 	struct route plan;
+	char rcpt[SMTP_PATH_MAX + 1];
 
 	s->tx.rcpt_tried++;
 	if (s->tx.smtputf8)
@@ -891,12 +1044,27 @@ session_rcpt(struct session *s, const struct smtp_cmd *cmd)
 			session_spend_error(s);
 		return;
 	}
+	if (session_chaos(s, s->tx.chaos, CHAOS_RCPT, "rcpt",
+	    &(const char *){ smtp_addr_fmt(&r.to, rcpt, sizeof(rcpt)) }, 1))
+		return;
 	route_rcpt(s->cfg, s->authenticated, &r.to, &plan);
 	if (plan.kind == ROUTE_REFUSE) {
 		session_reply(s, plan.reply, NULL);
 		return;
 	}
-	session_rcpt_add(s, &r, &plan);
+	s->pend_rcpt = r;
+	s->pend_route = plan;
+	if (session_filter_path(s, SESSION_FILTER_RCPT, smtp_addr_fmt(&r.to,
+	    to, sizeof(to)), cmd))
+		return;		/* the plan waits in pend_route */
+	session_rcpt_accept(s);
+}
+
+/* session_rcpt_accept - take the recipient in pend_rcpt, pend_route. */
+static void
+session_rcpt_accept(struct session *s)
+{
+	session_rcpt_add(s, &s->pend_rcpt, &s->pend_route);
 	session_set_state(s, SESSION_ST_RCPT);
 	session_reply(s, SMTP_R_RCPT_OK, NULL);
 }
@@ -1329,7 +1497,10 @@ session_command(struct session *s, const char *line, size_t len)
 	s->stats.commands++;
 	s->cur_verb = smtp_cmd_verb_name(cmd.verb);
 	c = session_find_cmd(cmd.verb);
-	if (c == NULL)
+	if (s->refused >= 0 && cmd.verb != SMTP_VERB_QUIT)
+		session_reply(s, (enum smtp_reply_id)s->refused,
+		    s->refused_text[0] != '\0' ? s->refused_text : NULL);
+	else if (c == NULL)
 		session_reply(s, SMTP_R_UNKNOWN, NULL);
 	else if (session_may_run(s, c, &cmd) &&
 	    ((c->flags & CMD_F_JUNK) == 0 || session_junk(s)))
@@ -1377,7 +1548,8 @@ session_commit(struct session *s)
 {
 	session_set_state(s, SESSION_ST_COMMIT);
 	session_flush(s);
-	s->ops->spool_commit(s->ctx, &s->tx);
+	if (!session_filter_ask(s, SESSION_FILTER_EOM, NULL))
+		s->ops->spool_commit(s->ctx, &s->tx);
 }
 
 /*
@@ -1409,6 +1581,32 @@ session_body_verdict(struct session *s, bool too_big,
 	return -1;
 }
 
+/*
+ * session_chaos_data - the sink_chaos data rules at the end of the body,
+ * matched on every recipient: true when one answered (a reply, a
+ * disconnect) or delays the commit until session_resume().
+ */
+static bool
+session_chaos_data(struct session *s)
+{
+	char (*addr)[SMTP_PATH_MAX + 1];
+	const char **addrs;
+	size_t i, n = s->tx.nrcpt;
+	bool r;
+
+	if (s->tx.chaos == NULL || !s->cfg->sink)
+		return false;
+	addr = xcalloc(n, sizeof(*addr));
+	addrs = xcalloc(n, sizeof(*addrs));
+	for (i = 0; i < n; i++)
+		addrs[i] = smtp_addr_fmt(&s->tx.rcpts[i], addr[i],
+		    sizeof(addr[i]));
+	r = session_chaos(s, s->tx.chaos, CHAOS_DATA, "data", addrs, n);
+	free(addrs);
+	free(addr);
+	return r;
+}
+
 /* session_body_end - the message is complete: refuse it or commit. */
 static void
 session_body_end(struct session *s, bool too_big,
@@ -1417,7 +1615,8 @@ session_body_end(struct session *s, bool too_big,
 	int refuse = session_body_verdict(s, too_big, text);
 
 	if (refuse < 0) {
-		session_commit(s);
+		if (!session_chaos_data(s))
+			session_commit(s);
 		return;
 	}
 	log_event(LOG_LEVEL_INFO, s->id, "event=refused",
@@ -1499,6 +1698,23 @@ session_feed_bdat(struct session *s, const char *in, size_t len)
 	return used;
 }
 
+/* session_hold_or_flush - start a due pause (the replies wait for
+ * session_resume()), else hand the replies over. */
+static void
+session_hold_or_flush(struct session *s)
+{
+	if (s->pause_due && !session_is_closed(s)) {
+		s->pause_due = false;
+		s->paused = true;
+		s->ops->pause(s->ctx, s->pause_ms);
+		s->pause_ms = 0;
+		return;
+	}
+	s->pause_due = false;
+	s->pause_ms = 0;
+	session_flush(s);
+}
+
 size_t
 session_feed(struct session *s, const char *data, size_t len)
 {
@@ -1537,14 +1753,18 @@ session_feed(struct session *s, const char *data, size_t len)
 			    LOG_U("bytes", len - off));
 		off = len;	/* RFC 3207 §4.2: discard, never execute */
 	}
-	if (s->pause_due && !session_is_closed(s)) {
-		s->pause_due = false;
-		s->paused = true;
-		s->ops->pause(s->ctx);
-		return off;	/* the replies wait for session_resume() */
-	}
-	session_flush(s);
+	session_hold_or_flush(s);	/* held: until session_resume() */
 	return off;
+}
+
+/* session_commit_end - the commit's reply is queued: next transaction. */
+static void
+session_commit_end(struct session *s)
+{
+	session_tx_reset(s);
+	session_flush(s);
+	if (s->end_after >= 0)
+		session_end_with(s, (enum smtp_reply_id)s->end_after);
 }
 
 void
@@ -1571,10 +1791,21 @@ session_commit_done(struct session *s, int err)
 		session_reply(s, (err == ENOSPC || err == EDQUOT) ?
 		    SMTP_R_STORAGE_FULL : SMTP_R_LOCAL_ERROR, NULL);
 	}
-	session_tx_reset(s);
-	session_flush(s);
-	if (s->end_after >= 0)
-		session_end_with(s, (enum smtp_reply_id)s->end_after);
+	session_commit_end(s);
+}
+
+void
+session_commit_refused(struct session *s, enum smtp_reply_id id,
+    const char *arg)
+{
+	if (s->state != SESSION_ST_COMMIT)
+		log_fatal("can't happen: commit refused in state %s",
+		    session_state_name(s->state));
+	s->tx.spool_open = false;	/* the edge threw it away */
+	s->cur_verb = s->tx.bdat ? "BDAT" : "DATA";	/* the reply's command */
+	session_reply(s, id, arg);
+	s->cur_verb = NULL;
+	session_commit_end(s);
 }
 
 void
@@ -1646,6 +1877,13 @@ session_auth_done(struct session *s, enum session_auth_result r,
 		session_end_with(s, SMTP_R_AUTH_BANNED);
 	} else {
 		session_auth_end(s);
+		if (r == SESSION_AUTH_OK && s->chaos_live != NULL &&
+		    session_chaos(s, *s->chaos_live, CHAOS_AUTH, "auth",
+		    &(const char *){ data != NULL ? data : "" }, 1)) {
+			s->cur_verb = NULL;
+			session_flush(s);
+			return;
+		}
 		if (r == SESSION_AUTH_OK) {
 			s->authenticated = true;
 			(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s",
@@ -1654,7 +1892,7 @@ session_auth_done(struct session *s, enum session_auth_result r,
 		session_reply(s, session_auth_reply(r), NULL);
 	}
 	s->cur_verb = NULL;
-	session_flush(s);
+	session_hold_or_flush(s);
 }
 
 /*
@@ -1678,6 +1916,13 @@ void
 session_resume(struct session *s)
 {
 	s->paused = false;
+	if (s->commit_after_pause) {	/* a sink_chaos data delay */
+		s->commit_after_pause = false;
+		if (s->state == SESSION_ST_DATA || s->state == SESSION_ST_BDAT) {
+			session_commit(s);
+			return;
+		}
+	}
 	session_flush(s);
 }
 
@@ -1729,4 +1974,236 @@ session_eof(struct session *s)
 		s->tx.spool_open = false;
 	}
 	session_set_state(s, SESSION_ST_CLOSED);
+}
+
+/*
+ * session_filter_ask - stop at a filter stage: true when the answer
+ * comes later through session_filter_done (the session is busy until
+ * then), false to go on now.
+ */
+static bool
+session_filter_ask(struct session *s, enum session_filter_stage stage,
+    const struct session_filter_args *args)
+{
+	struct session_filter_args fa = { 0 };
+
+	if (s->ops->filter == NULL)
+		return false;
+	if (args != NULL)
+		fa = *args;
+	fa.auth_user = s->authenticated ? s->auth_user : NULL;
+	fa.tls_version = s->tls_active ? s->tls_version : NULL;
+	fa.tls_cipher = s->tls_active ? s->tls_cipher : NULL;
+	if (!s->ops->filter(s->ctx, stage, &fa))
+		return false;
+	s->filter_wait = true;
+	s->filter_stage = stage;
+	return true;
+}
+
+/* session_filter_custom - the table row for a filter's own reply code. */
+static enum smtp_reply_id
+session_filter_custom(unsigned code)
+{
+	static const struct {
+		unsigned		 code;
+		enum smtp_reply_id	 id;
+	} rows[] = {
+		{ 450, SMTP_R_FILTER_450 },
+		{ 452, SMTP_R_FILTER_452 }, { 551, SMTP_R_FILTER_551 },
+		{ 552, SMTP_R_FILTER_552 }, { 553, SMTP_R_FILTER_553 },
+		{ 554, SMTP_R_FILTER_554 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (rows[i].code == code)
+			return rows[i].id;
+	return code < 500 ? SMTP_R_FILTER_451 : SMTP_R_FILTER_550;
+}
+
+/*
+ * session_filter_refusal - the reply for a verdict that refuses (not
+ * CONTINUE or DISCARD), with its argument in *arg_out.
+ */
+static enum smtp_reply_id
+session_filter_refusal(const struct session *s,
+    const struct session_filter_verdict *v, const char **arg_out)
+{
+	*arg_out = NULL;
+	switch (v->action) {
+	case SESSION_FILTER_CUSTOM:
+		*arg_out = v->text != NULL && v->text[0] != '\0' ? v->text :
+		    NULL;
+		return session_filter_custom(v->code);
+	case SESSION_FILTER_TEMPFAIL:
+		return SMTP_R_FILTER_TEMPFAIL;
+	case SESSION_FILTER_SHUTDOWN:
+		*arg_out = s->cfg->hostname;
+		return SMTP_R_FILTER_SHUTDOWN;
+	case SESSION_FILTER_CONTINUE:
+	case SESSION_FILTER_DISCARD:
+	case SESSION_FILTER_REJECT:
+		break;
+	}
+	return SMTP_R_FILTER_REJECT;
+}
+
+/*
+ * session_filter_connect - the connect stage's answer: a refusal answers
+ * every later command but QUIT (5xx, as Postfix); a temporary one, or a
+ * shutdown, is 421 and the end.
+ */
+static void
+session_filter_connect(struct session *s,
+    const struct session_filter_verdict *v)
+{
+	const char *arg;
+	enum smtp_reply_id id = session_filter_refusal(s, v, &arg);
+
+	if (v->action == SESSION_FILTER_CONTINUE ||
+	    v->action == SESSION_FILTER_DISCARD)
+		return;
+	s->cur_verb = "CONNECT";
+	if (smtp_reply_code(id) < 500) {
+		session_end_with(s, v->action == SESSION_FILTER_SHUTDOWN ?
+		    SMTP_R_FILTER_SHUTDOWN : SMTP_R_FILTER_CONN_TEMPFAIL);
+		s->cur_verb = NULL;
+		return;
+	}
+	s->refused = (int)(v->action == SESSION_FILTER_CUSTOM ? id :
+	    SMTP_R_FILTER_CONN_REJECT);
+	(void)snprintf(s->refused_text, sizeof(s->refused_text), "%s",
+	    arg != NULL ? arg : "");
+	s->cur_verb = NULL;
+}
+
+/* session_filter_eom - the end-of-message answer: commit or not. */
+static void
+session_filter_eom(struct session *s, const struct session_filter_verdict *v)
+{
+	char qid[SESSION_QID_LEN + 1];
+	const char *arg;
+	enum smtp_reply_id id;
+
+	if (v->action == SESSION_FILTER_CONTINUE) {
+		s->ops->spool_commit(s->ctx, &s->tx);
+		return;
+	}
+	s->cur_verb = s->tx.bdat ? "BDAT" : "DATA";
+	(void)snprintf(qid, sizeof(qid), "%s", s->tx.queue_id);
+	id = session_filter_refusal(s, v, &arg);
+	session_tx_reset(s);
+	if (v->action == SESSION_FILTER_DISCARD) {
+		s->junk = 0;
+		session_reply(s, SMTP_R_QUEUED, qid);
+	} else if (v->action == SESSION_FILTER_SHUTDOWN) {
+		session_end_with(s, SMTP_R_FILTER_SHUTDOWN);
+	} else {
+		session_reply(s, id, arg);
+	}
+	s->cur_verb = NULL;
+	if (s->end_after >= 0)
+		session_end_with(s, (enum smtp_reply_id)s->end_after);
+}
+
+/* session_filter_cmd - the answer for HELO, MAIL or RCPT. */
+static void
+session_filter_cmd(struct session *s, const struct session_filter_verdict *v)
+{
+	const char *arg;
+	enum smtp_reply_id id = session_filter_refusal(s, v, &arg);
+	bool go = v->action == SESSION_FILTER_CONTINUE ||
+	    v->action == SESSION_FILTER_DISCARD;
+
+	s->cur_verb = s->filter_stage == SESSION_FILTER_HELO ? "HELO" :
+	    s->filter_stage == SESSION_FILTER_MAIL ? "MAIL" : "RCPT";
+	if (s->filter_stage == SESSION_FILTER_HELO && go) {
+		session_helo_reply(s);
+	} else if (s->filter_stage == SESSION_FILTER_HELO) {
+		s->helo[0] = '\0';
+		session_set_state(s, SESSION_ST_GREETED);
+	} else if (s->filter_stage == SESSION_FILTER_MAIL && go) {
+		session_reply(s, SMTP_R_MAIL_OK, NULL);
+	} else if (s->filter_stage == SESSION_FILTER_MAIL) {
+		session_tx_reset(s);
+	} else if (go) {
+		session_rcpt_accept(s);
+	} else {
+		route_reset(&s->pend_route);
+		s->cur_rcpt = &s->pend_rcpt.to;
+	}
+	if (!go && v->action == SESSION_FILTER_SHUTDOWN)
+		session_end_with(s, SMTP_R_FILTER_SHUTDOWN);
+	else if (!go)
+		session_reply(s, id, arg);
+	s->cur_verb = NULL;
+	s->cur_rcpt = NULL;
+}
+
+void
+session_filter_done(struct session *s, const struct session_filter_verdict *fv)
+{
+	struct session_filter_verdict w = *fv;
+	const struct session_filter_verdict *v = &w;
+
+	if (w.action == SESSION_FILTER_CUSTOM && w.code == 421)
+		w.action = SESSION_FILTER_SHUTDOWN;	/* 421 closes */
+	if (!s->filter_wait)
+		return;
+	s->filter_wait = false;
+	if (s->state == SESSION_ST_CLOSED) {
+		if (s->filter_stage == SESSION_FILTER_RCPT)
+			route_reset(&s->pend_route);
+		return;
+	}
+	switch (s->filter_stage) {
+	case SESSION_FILTER_CONNECT:
+		session_filter_connect(s, v);
+		break;
+	case SESSION_FILTER_HELO:
+	case SESSION_FILTER_MAIL:
+	case SESSION_FILTER_RCPT:
+		session_filter_cmd(s, v);
+		break;
+	case SESSION_FILTER_EOM:
+		session_filter_eom(s, v);
+		break;
+	case SESSION_FILTER_ABORT:
+		break;
+	}
+	session_flush(s);
+}
+
+void
+session_tx_set_sender(struct session *s, const struct smtp_addr *a)
+{
+	s->tx.from = *a;
+	smtp_addr_fmt(a, s->tx.from_str, sizeof(s->tx.from_str));
+}
+
+void
+session_tx_add_rcpt(struct session *s, const struct smtp_addr *a,
+    const struct route *r)
+{
+	struct smtp_rcpt_args args = { .to = *a };
+
+	session_rcpt_add(s, &args, r);
+	s->stats.rcpts--;	/* not a recipient the client gave */
+}
+
+void
+session_tx_del_rcpt(struct session *s, size_t i)
+{
+	if (i >= s->tx.nrcpt)
+		return;
+	route_reset(&s->tx.routes[i]);
+	free(s->tx.dsn[i].orcpt);
+	memmove(&s->tx.rcpts[i], &s->tx.rcpts[i + 1],
+	    (s->tx.nrcpt - i - 1) * sizeof(*s->tx.rcpts));
+	memmove(&s->tx.routes[i], &s->tx.routes[i + 1],
+	    (s->tx.nrcpt - i - 1) * sizeof(*s->tx.routes));
+	memmove(&s->tx.dsn[i], &s->tx.dsn[i + 1],
+	    (s->tx.nrcpt - i - 1) * sizeof(*s->tx.dsn));
+	s->tx.nrcpt--;
 }

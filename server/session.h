@@ -22,6 +22,9 @@
 #include "envelope.h"
 #include "route.h"
 #include "smtp_cmd.h"
+#include "smtp_reply.h"
+
+struct chaos;
 
 #define SESSION_ID_LEN		16	/* hex digits */
 #define SESSION_QID_LEN		16	/* hex digits */
@@ -85,9 +88,50 @@ struct session_tx {
 	char		 subject[SESSION_SUBJECT_MAX + 1];	/* raw, cleaned */
 	bool		 bdat;		/* a BDAT was accepted in this tx */
 	const char	*auth_user;	/* authorization id, or NULL */
+	struct chaos	*chaos;		/* sink_chaos rules (a ref), or NULL */
 	enum smtp_ret	 ret;		/* RET= (RFC 3461) */
 	char		 envid[SMTP_ENVID_MAX + 1];	/* ENVID=, or "" */
 	struct session_rcpt_dsn *dsn;	/* NOTIFY=, ORCPT= of each rcpt */
+};
+
+/*
+ * Content filters (milters, in the edge): the stages the session stops
+ * at, and what the filters decided.  The session asks through
+ * ops->filter and waits (busy: no input is read, so pipelined replies
+ * stay in order) until session_filter_done() on a later loop turn.
+ */
+enum session_filter_stage {
+	SESSION_FILTER_CONNECT,	/* after the greeting */
+	SESSION_FILTER_HELO,	/* HELO/EHLO accepted, before its reply */
+	SESSION_FILTER_MAIL,	/* MAIL accepted, before its 250 */
+	SESSION_FILTER_RCPT,	/* a recipient routed, before its 250 */
+	SESSION_FILTER_EOM,	/* the message spooled, before the commit */
+	SESSION_FILTER_ABORT,	/* the transaction ended early (no wait) */
+};
+
+enum session_filter_action {
+	SESSION_FILTER_CONTINUE,	/* go on (accepted, or not filtered) */
+	SESSION_FILTER_REJECT,		/* 550 5.7.1 (554 at connect) */
+	SESSION_FILTER_TEMPFAIL,	/* 451 4.7.1 (421 at connect) */
+	SESSION_FILTER_CUSTOM,		/* code and text from the filter */
+	SESSION_FILTER_DISCARD,		/* EOM: 250, nothing delivered */
+	SESSION_FILTER_SHUTDOWN,	/* 421 4.7.0, close */
+};
+
+struct session_filter_verdict {
+	enum session_filter_action action;
+	unsigned	 code;		/* CUSTOM: 4xx or 5xx */
+	const char	*text;		/* CUSTOM: sanitised, may be "" */
+};
+
+/* What a stage tells the filters (borrowed for the call). */
+struct session_filter_args {
+	const char	*helo;		/* HELO name, or NULL */
+	const char	*addr;		/* MAIL/RCPT path, "<a@b>" */
+	const char	*esmtp;		/* MAIL/RCPT parameters, space-sep. */
+	const char	*auth_user;	/* authenticated id, or NULL */
+	const char	*tls_version;	/* or NULL */
+	const char	*tls_cipher;	/* or NULL */
 };
 
 /*
@@ -129,10 +173,18 @@ struct session_ops {
 	/* the exchange ended early (cancelled, line too long, closed) */
 	void	(*auth_abort)(void *ctx);
 	/*
-	 * the error budget is half spent: hold everything for a second,
-	 * then call session_resume() (replies stay queued until then)
+	 * hold everything for ms milliseconds (a second when the error
+	 * budget is half spent; a sink_chaos delay), then call
+	 * session_resume() (replies stay queued until then)
 	 */
-	void	(*pause)(void *ctx);
+	void	(*pause)(void *ctx, unsigned ms);
+	/*
+	 * optional (NULL: no filters): a filter stage; true when the
+	 * answer will come through session_filter_done(), false to go on
+	 * at once (no filter, or none waits at this stage)
+	 */
+	bool	(*filter)(void *ctx, enum session_filter_stage stage,
+		    const struct session_filter_args *args);
 };
 
 struct session_params {
@@ -143,6 +195,9 @@ struct session_params {
 	bool		 tls_active;	/* implicit TLS: already encrypted */
 	bool		 tls_available;	/* STARTTLS may be offered */
 	const struct session_tls_info *tls;	/* when tls_active */
+	/* sink mode: the live sink_chaos rules (main's pointer, read at
+	 * each MAIL and AUTH; a transaction holds a ref), or NULL */
+	struct chaos *const *chaos;
 };
 
 struct session;
@@ -172,6 +227,14 @@ size_t	session_feed(struct session *s, const char *data, size_t len);
 void	session_commit_done(struct session *s, int err);
 
 /*
+ * session_commit_refused - instead of the commit, the message was
+ * refused (a data_hook): reply id (arg fills its %s, NULL for its own
+ * words); the edge has thrown the spool away.
+ */
+void	session_commit_refused(struct session *s, enum smtp_reply_id id,
+	    const char *arg);
+
+/*
  * session_starttls_done - the handshake finished; NULL info means it
  * failed (the session closes).  All state is forgotten (RFC 3207 §4.2):
  * the client must send EHLO again.
@@ -185,6 +248,23 @@ void	session_starttls_done(struct session *s,
  */
 void	session_auth_done(struct session *s, enum session_auth_result r,
 	    const char *data);
+
+/*
+ * session_filter_done - the filters answered the stage asked through
+ * ops->filter.  Ignored when nothing waits (the session ended since).
+ */
+void	session_filter_done(struct session *s,
+	    const struct session_filter_verdict *v);
+
+/*
+ * The envelope edits a filter may make at end of message, before the
+ * commit (edge only, while the EOM answer is pending): the sender, one
+ * more recipient with its plan (taken over), or recipient i removed.
+ */
+void	session_tx_set_sender(struct session *s, const struct smtp_addr *a);
+void	session_tx_add_rcpt(struct session *s, const struct smtp_addr *a,
+	    const struct route *r);
+void	session_tx_del_rcpt(struct session *s, size_t i);
 
 /* session_resume - the pause asked for through ops->pause is over. */
 void	session_resume(struct session *s);
@@ -219,6 +299,9 @@ bool	session_is_closed(const struct session *s);
 
 /* session_in_body - in DATA or BDAT (data timeouts apply). */
 bool	session_in_body(const struct session *s);
+
+/* session_helo_name - the client's HELO/EHLO name ("" before one). */
+const char *session_helo_name(const struct session *s);
 
 /* session_tx - the current transaction (valid during commit). */
 const struct session_tx *session_tx(const struct session *s);

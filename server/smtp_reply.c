@@ -12,6 +12,8 @@
 
 /* ERR - the reply counts against max_errors (see smtp_reply.h). */
 #define ERR	SMTP_REPLY_F_ERROR
+/* CHAOS - a reply a sink_chaos rule may name by its code. */
+#define CHAOS	SMTP_REPLY_F_CHAOS
 
 static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	[SMTP_R_GREETING] = { 220, NULL, "%s ESMTP inlet", 0 },
@@ -110,6 +112,37 @@ static const struct smtp_reply smtp_reply_table[SMTP_R_COUNT] = {
 	    "Parameter given more than once", ERR },
 	[SMTP_R_NUL] = { 554, "5.6.0", "Message rejected: NUL octet in "
 	    "message; binary data needs BDAT and BODY=BINARYMIME", 0 },
+	[SMTP_R_CHAOS_421] = { 421, "4.3.0", "%s", CHAOS },
+	[SMTP_R_CHAOS_450] = { 450, "4.2.0", "%s", CHAOS },
+	[SMTP_R_CHAOS_451] = { 451, "4.3.0", "%s", CHAOS },
+	[SMTP_R_CHAOS_452] = { 452, "4.3.1", "%s", CHAOS },
+	[SMTP_R_CHAOS_454] = { 454, "4.7.0", "%s", CHAOS },
+	[SMTP_R_CHAOS_535] = { 535, "5.7.8", "%s", CHAOS },
+	[SMTP_R_CHAOS_550] = { 550, "5.7.1", "%s", CHAOS },
+	[SMTP_R_CHAOS_552] = { 552, "5.2.2", "%s", CHAOS },
+	[SMTP_R_CHAOS_553] = { 553, "5.1.3", "%s", CHAOS },
+	[SMTP_R_CHAOS_554] = { 554, "5.7.1", "%s", CHAOS },
+	[SMTP_R_HOOK_REJECT] = { 550, "5.7.1", "%s", 0 },
+	[SMTP_R_HOOK_TEMPFAIL] = { 451, "4.7.1",
+	    "Message content check failed, try again later", 0 },
+	[SMTP_R_FILTER_REJECT] = { 550, "5.7.1",
+	    "Rejected by a content filter", 0 },
+	[SMTP_R_FILTER_TEMPFAIL] = { 451, "4.7.1",
+	    "Service unavailable - try again later", 0 },
+	[SMTP_R_FILTER_CONN_REJECT] = { 554, "5.7.1",
+	    "Service unavailable; rejected by a content filter", 0 },
+	[SMTP_R_FILTER_CONN_TEMPFAIL] = { 421, "4.7.1",
+	    "%s Service unavailable - try again later", 0 },
+	[SMTP_R_FILTER_SHUTDOWN] = { 421, "4.7.0",
+	    "%s Service unavailable - closing connection", 0 },
+	[SMTP_R_FILTER_450] = { 450, "4.7.1", "%s", 0 },
+	[SMTP_R_FILTER_451] = { 451, "4.7.1", "%s", 0 },
+	[SMTP_R_FILTER_452] = { 452, "4.7.1", "%s", 0 },
+	[SMTP_R_FILTER_550] = { 550, "5.7.1", "%s", 0 },
+	[SMTP_R_FILTER_551] = { 551, "5.7.1", "%s", 0 },
+	[SMTP_R_FILTER_552] = { 552, "5.7.1", "%s", 0 },
+	[SMTP_R_FILTER_553] = { 553, "5.7.1", "%s", 0 },
+	[SMTP_R_FILTER_554] = { 554, "5.7.1", "%s", 0 },
 };
 
 /*
@@ -141,6 +174,27 @@ static const char *const smtp_reply_noarg[SMTP_R_COUNT] = {
 	[SMTP_R_TOO_MANY_TX] = "Error: too many messages in one connection",
 	[SMTP_R_TOO_MANY_JUNK] =
 	    "Error: too many NOOP, RSET, VRFY, EXPN or HELP commands",
+	[SMTP_R_CHAOS_421] = "Service not available (sink_chaos)",
+	[SMTP_R_CHAOS_450] = "Mailbox unavailable (sink_chaos)",
+	[SMTP_R_CHAOS_451] = "Local error in processing (sink_chaos)",
+	[SMTP_R_CHAOS_452] = "Insufficient system storage (sink_chaos)",
+	[SMTP_R_CHAOS_454] = "Temporary authentication failure (sink_chaos)",
+	[SMTP_R_CHAOS_535] = "Authentication credentials invalid (sink_chaos)",
+	[SMTP_R_CHAOS_550] = "Rejected (sink_chaos)",
+	[SMTP_R_CHAOS_552] = "Mailbox full (sink_chaos)",
+	[SMTP_R_CHAOS_553] = "Mailbox name not allowed (sink_chaos)",
+	[SMTP_R_CHAOS_554] = "Transaction failed (sink_chaos)",
+	[SMTP_R_HOOK_REJECT] = "Message rejected by content policy",
+	[SMTP_R_FILTER_CONN_TEMPFAIL] = "Service unavailable - try again later",
+	[SMTP_R_FILTER_SHUTDOWN] = "Service unavailable - closing connection",
+	[SMTP_R_FILTER_450] = "Try again later",
+	[SMTP_R_FILTER_451] = "Try again later",
+	[SMTP_R_FILTER_452] = "Try again later",
+	[SMTP_R_FILTER_550] = "Rejected by a content filter",
+	[SMTP_R_FILTER_551] = "Rejected by a content filter",
+	[SMTP_R_FILTER_552] = "Rejected by a content filter",
+	[SMTP_R_FILTER_553] = "Rejected by a content filter",
+	[SMTP_R_FILTER_554] = "Rejected by a content filter",
 };
 
 const struct smtp_reply *
@@ -153,6 +207,20 @@ unsigned
 smtp_reply_code(enum smtp_reply_id id)
 {
 	return smtp_reply_table[id].code;
+}
+
+int
+smtp_reply_chaos(unsigned code, enum smtp_reply_id *out)
+{
+	size_t i;
+
+	for (i = 0; i < SMTP_R_COUNT; i++)
+		if ((smtp_reply_table[i].flags & SMTP_REPLY_F_CHAOS) != 0 &&
+		    smtp_reply_table[i].code == code) {
+			*out = (enum smtp_reply_id)i;
+			return 0;
+		}
+	return -1;
 }
 
 bool

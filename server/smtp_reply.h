@@ -78,6 +78,32 @@ enum smtp_reply_id {
 	SMTP_R_PARAM_REPEATED,	/* 501 5.5.4 a MAIL parameter twice */
 	SMTP_R_PARAM_TWICE,	/* 501 5.5.4 a once-only parameter twice */
 	SMTP_R_NUL,		/* 554 5.6.0 NUL in a message, not binary */
+	/* sink_chaos replies (chaos.h): %s the rule's text, if any */
+	SMTP_R_CHAOS_421,	/* 421 4.3.0, then close */
+	SMTP_R_CHAOS_450,	/* 450 4.2.0 */
+	SMTP_R_CHAOS_451,	/* 451 4.3.0 */
+	SMTP_R_CHAOS_452,	/* 452 4.3.1 */
+	SMTP_R_CHAOS_454,	/* 454 4.7.0 */
+	SMTP_R_CHAOS_535,	/* 535 5.7.8 */
+	SMTP_R_CHAOS_550,	/* 550 5.7.1 */
+	SMTP_R_CHAOS_552,	/* 552 5.2.2 */
+	SMTP_R_CHAOS_553,	/* 553 5.1.3 */
+	SMTP_R_CHAOS_554,	/* 554 5.7.1 */
+	SMTP_R_HOOK_REJECT,	/* 550 5.7.1 %s (the data_hook's line) */
+	SMTP_R_HOOK_TEMPFAIL,	/* 451 4.7.1 the data_hook failed */
+	SMTP_R_FILTER_REJECT,	/* 550 5.7.1 a content filter said no */
+	SMTP_R_FILTER_TEMPFAIL,	/* 451 4.7.1 a filter: later (or is down) */
+	SMTP_R_FILTER_CONN_REJECT, /* 554 5.7.1 refused at connect */
+	SMTP_R_FILTER_CONN_TEMPFAIL, /* 421 4.7.1 %s (host), at connect */
+	SMTP_R_FILTER_SHUTDOWN,	/* 421 4.7.0 %s (host), filter said '4' */
+	SMTP_R_FILTER_450,	/* a filter's own reply ('y'), by code: */
+	SMTP_R_FILTER_451,	/* 451 4.7.1 %s (any other 4xx) */
+	SMTP_R_FILTER_452,	/* 452 4.7.1 %s */
+	SMTP_R_FILTER_550,	/* 550 5.7.1 %s (any other 5xx) */
+	SMTP_R_FILTER_551,	/* 551 5.7.1 %s */
+	SMTP_R_FILTER_552,	/* 552 5.7.1 %s */
+	SMTP_R_FILTER_553,	/* 553 5.7.1 %s */
+	SMTP_R_FILTER_554,	/* 554 5.7.1 %s */
 	SMTP_R_COUNT		/* number of replies */
 };
 
@@ -91,6 +117,9 @@ enum smtp_reply_id {
  * login throttle counts instead.
  */
 #define SMTP_REPLY_F_ERROR	0x01
+/* SMTP_REPLY_F_CHAOS: a reply sink_chaos rules may ask for by its code
+ * (smtp_reply_chaos()). */
+#define SMTP_REPLY_F_CHAOS	0x02
 
 struct smtp_reply {
 	unsigned	 code;
@@ -119,6 +148,12 @@ int	smtp_reply_ehlo_fmt(struct buf *out, const char *host,
 
 /* smtp_reply_code - the reply code of id (for logs and error counting). */
 unsigned smtp_reply_code(enum smtp_reply_id id);
+
+/*
+ * smtp_reply_chaos - the sink_chaos row (SMTP_REPLY_F_CHAOS) whose code
+ * is code, into *out: 0, or -1 when there is none.
+ */
+int	smtp_reply_chaos(unsigned code, enum smtp_reply_id *out);
 
 /* smtp_reply_is_error - whether id spends the error budget. */
 bool	smtp_reply_is_error(enum smtp_reply_id id);

@@ -18,16 +18,19 @@ FUZZ_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 FUZZ_SECONDS = 60
 FUZZ_FLAGS =
 
-FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf envelope \
-	smtp_client
+FUZZ_TARGETS = smtp_line smtp_cmd smtp_data session conf search envelope \
+	smtp_client milter hook_out
 FUZZ_BINS = \
 	tests/fuzz/fuzz_smtp_line \
 	tests/fuzz/fuzz_smtp_cmd \
 	tests/fuzz/fuzz_smtp_data \
 	tests/fuzz/fuzz_session \
 	tests/fuzz/fuzz_conf \
+	tests/fuzz/fuzz_search \
 	tests/fuzz/fuzz_envelope \
-	tests/fuzz/fuzz_smtp_client
+	tests/fuzz/fuzz_smtp_client \
+	tests/fuzz/fuzz_milter \
+	tests/fuzz/fuzz_hook_out
 
 # The protocol core: CORE_SRCS and CORE_HDRS from Makefile.am (the one
 # list of server/libcore.a's sources), compiled here with clang into
@@ -41,8 +44,10 @@ EXTRA_DIST += \
 	tests/fuzz/harness.c tests/fuzz/harness.h \
 	tests/fuzz/fuzz_smtp_line.c tests/fuzz/fuzz_smtp_cmd.c \
 	tests/fuzz/fuzz_smtp_data.c tests/fuzz/fuzz_session.c \
-	tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_envelope.c \
-	tests/fuzz/fuzz_smtp_client.c \
+	tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_search.c \
+	tests/fuzz/fuzz_envelope.c tests/fuzz/fuzz_smtp_client.c \
+	tests/fuzz/fuzz_milter.c \
+	tests/fuzz/fuzz_hook_out.c \
 	tests/fuzz/smtp.dict \
 	tests/fuzz/corpus
 
@@ -119,6 +124,12 @@ tests/fuzz/fuzz_conf: $(top_srcdir)/tests/fuzz/fuzz_conf.c \
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_conf.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
+tests/fuzz/fuzz_search: $(top_srcdir)/tests/fuzz/fuzz_search.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_search.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
 tests/fuzz/fuzz_envelope: $(top_srcdir)/tests/fuzz/fuzz_envelope.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
@@ -129,6 +140,18 @@ tests/fuzz/fuzz_smtp_client: $(top_srcdir)/tests/fuzz/fuzz_smtp_client.c \
     tests/fuzz/obj/core.stamp
 	@echo "  FUZZLD   $@"
 	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_smtp_client.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
+tests/fuzz/fuzz_milter: $(top_srcdir)/tests/fuzz/fuzz_milter.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_milter.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+
+tests/fuzz/fuzz_hook_out: $(top_srcdir)/tests/fuzz/fuzz_hook_out.c \
+    tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -o $@ $(top_srcdir)/tests/fuzz/fuzz_hook_out.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 # fuzz-run - each target for FUZZ_SECONDS on its corpus, copied into
@@ -161,3 +184,16 @@ clean-fuzz:
 	-rm -f $(FUZZ_BINS)
 
 .PHONY: fuzz fuzz-run clean-fuzz
+
+# The sink API's MIME-to-JSON path: an edge module (GMime, jansson), so it
+# is linked with them and with config.h's directory, beside the core.
+FUZZ_TARGETS += msgview
+FUZZ_BINS += tests/fuzz/fuzz_msgview
+EXTRA_DIST += tests/fuzz/fuzz_msgview.c
+FUZZ_MSGVIEW_SRCS = $(top_srcdir)/tests/fuzz/fuzz_msgview.c \
+	$(top_srcdir)/server/msgview.c $(top_srcdir)/server/mime.c
+tests/fuzz/fuzz_msgview: $(FUZZ_MSGVIEW_SRCS) tests/fuzz/obj/core.stamp
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_LINK) -I$(top_builddir) $(GMIME_CFLAGS) $(JANSSON_CFLAGS) \
+	  -o $@ $(FUZZ_MSGVIEW_SRCS) $(FUZZ_OBJS) $(GMIME_LIBS) \
+	  $(JANSSON_LIBS) $(FUZZ_LIBS)

@@ -2,7 +2,9 @@
 /*
  * fuzz_session - libFuzzer target for the SMTP session state machine,
  * driven through fake session_ops as tests/unit/check_session.c does.
- * The first three octets choose the configuration, the TLS situation,
+ * The first three octets choose the configuration (the sink ones with
+ * sink_chaos rules: replies, delays that hold a reply or a commit,
+ * disconnects), the TLS situation,
  * injected spool failures, AUTH outcomes, timer events (greet_pause,
  * timeouts, shutdown) and the feeding; the rest is what the client sends.
  * Commits, STARTTLS handshakes, AUTH steps and error-budget pauses
@@ -11,7 +13,9 @@
  * "NNN-text" with CRLF and at most 512 octets (RFC 5321 §4.2,
  * §4.5.3.1.5), nothing sent or consumed while the session waits for a
  * completion, nothing executed during a handshake (RFC 3207 §4.2), spool
- * and AUTH calls in order, no "queued" without a successful commit, size
+ * and AUTH calls in order, no "queued" without a successful commit (or a
+ * content filter's discard: with seed bit 0x80 the filters stop the session
+ * at every stage now and then and answer with a random verdict), size
  * limits honoured.
  */
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "chaos.h"
 #include "conf.h"
 #include "harness.h"
 #include "log.h"
@@ -47,16 +52,23 @@
 #define OPT_EVENTS		0x40	/* timeouts, shutdowns, slow turns */
 #define OPT_EOF			0x80	/* the client vanishes at the end */
 
-/* Overrides on BASE_CONF, one configuration each. */
-static const char *const conf_variants[][4] = {
+/* Overrides on BASE_CONF, one configuration each; the sinks have
+ * sink_chaos rules (replies, delays, disconnects at every stage). */
+static const char *const conf_variants[][6] = {
 	{ NULL },
 	{ "bare_newline=reject", "max_errors=3", NULL },
 	{ "message_size_limit=100", "recipient_limit=2", NULL },
 	{ "strict_envelope=yes", "mx_auth=yes", "sasl_db=/nonexistent", NULL },
 	{ "listen=127.0.0.1:0 submission", "sasl_db=/nonexistent", NULL },
-	{ "sink=yes", "message_size_limit=0", NULL },
+	{ "sink=yes", "message_size_limit=0",
+	    "sink_chaos=mail *x* 50% reply 451 Try later",
+	    "sink_chaos=rcpt *@example.org 50% delay 10ms",
+	    "sink_chaos=data * 30% delay 5ms", NULL },
 	{ "message_size_limit=1K", "bare_newline=reject", NULL },
-	{ "listen=127.0.0.1:0 submission", "sink=yes", NULL },
+	{ "listen=127.0.0.1:0 submission", "sink=yes",
+	    "sink_chaos=auth * 50% reply 535",
+	    "sink_chaos=rcpt *z* disconnect",
+	    "sink_chaos=data *@example.test 50% reply 421", NULL },
 };
 #define NCONF	(sizeof(conf_variants) / sizeof(conf_variants[0]))
 
@@ -72,6 +84,7 @@ static const enum session_auth_result auth_results[] = {
 #define NAUTH_RESULTS	(sizeof(auth_results) / sizeof(auth_results[0]))
 
 static struct config *configs[NCONF];
+static struct chaos *chaos_sets[NCONF];	/* from each one's sink_chaos */
 static char queued_prefix[64];		/* "250 2.0.0 Ok: queued as " */
 
 struct fake {
@@ -108,6 +121,10 @@ struct fake {
 	bool			 cont;		/* the previous line was NNN- */
 	bool			 cr;
 	unsigned		 queued;	/* "250 ... queued as" lines */
+	bool			 filters;	/* ops->filter stops the session */
+	bool			 filter_pending;	/* a verdict is due */
+	enum session_filter_stage filter_stage;
+	unsigned		 discards;	/* "queued as" by a discard */
 	char			 spool[SPOOL_MAX];
 };
 
@@ -136,7 +153,7 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const struct smtp_reply *q = smtp_reply_get(SMTP_R_QUEUED);
-	const char *ov;
+	const char *ov, *why;
 	char *err = NULL;
 	size_t i, k;
 
@@ -153,6 +170,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			if (conf_set(configs[i], ov, &err) != 0)
 				harness_fail("%s: %s", ov, err);
 		}
+		chaos_sets[i] = chaos_new();
+		for (k = 0; k < configs[i]->nsink_chaos; k++)
+			if (chaos_add(chaos_sets[i], configs[i]->sink_chaos[k],
+			    &why) != 0)
+				harness_fail("sink_chaos: %s", why);
 	}
 	(void)snprintf(queued_prefix, sizeof(queued_prefix), "%u %s %.*s",
 	    q->code, q->enh, (int)strcspn(q->text, "%"), q->text);
@@ -387,13 +409,49 @@ fake_auth_abort(void *ctx)
 }
 
 static void
-fake_pause(void *ctx)
+fake_pause(void *ctx, unsigned ms)
 {
 	struct fake *f = ctx;
 
+	(void)ms;
 	FAKE_CHECK(f, !f->closed && !f->paused);
 	f->paused = true;
 }
+
+/* fake_filter - content filters: wait (most of the time) at a stage. */
+static bool
+fake_filter(void *ctx, enum session_filter_stage stage,
+    const struct session_filter_args *args)
+{
+	struct fake *f = ctx;
+
+	FAKE_CHECK(f, !f->filter_pending && !f->commit_pending);
+	FAKE_CHECK(f, args == NULL || stage == SESSION_FILTER_ABORT ||
+	    (stage != SESSION_FILTER_MAIL && stage != SESSION_FILTER_RCPT) ||
+	    (args->addr != NULL && args->addr[0] == '<'));
+	if (!f->filters || stage == SESSION_FILTER_ABORT ||
+	    harness_rand(&f->split) % 4 == 0)
+		return false;
+	f->filter_pending = true;
+	f->filter_stage = stage;
+	return true;
+}
+
+/* The verdicts a filter gives, continue the likeliest. */
+static const struct session_filter_verdict verdicts[] = {
+	{ SESSION_FILTER_CONTINUE, 0, NULL },
+	{ SESSION_FILTER_CONTINUE, 0, NULL },
+	{ SESSION_FILTER_CONTINUE, 0, NULL },
+	{ SESSION_FILTER_CONTINUE, 0, NULL },
+	{ SESSION_FILTER_REJECT, 0, NULL },
+	{ SESSION_FILTER_TEMPFAIL, 0, NULL },
+	{ SESSION_FILTER_CUSTOM, 553, "no thanks" },
+	{ SESSION_FILTER_CUSTOM, 451, "" },
+	{ SESSION_FILTER_CUSTOM, 421, "going" },
+	{ SESSION_FILTER_DISCARD, 0, NULL },
+	{ SESSION_FILTER_SHUTDOWN, 0, NULL },
+};
+#define NVERDICTS	(sizeof(verdicts) / sizeof(verdicts[0]))
 
 static const struct session_ops fake_ops = {
 	.send = fake_send,
@@ -409,6 +467,7 @@ static const struct session_ops fake_ops = {
 	.auth_step = fake_auth_step,
 	.auth_abort = fake_auth_abort,
 	.pause = fake_pause,
+	.filter = fake_filter,
 };
 
 /* ---- the event loop ------------------------------------------------- */
@@ -422,8 +481,17 @@ turn(struct fake *f)
 	};
 
 	enum session_auth_result r;
+	const struct session_filter_verdict *v;
 
-	if (f->commit_pending) {
+	if (f->filter_pending) {
+		v = &verdicts[harness_rand(&f->split) % NVERDICTS];
+		f->filter_pending = false;
+		if (f->filter_stage == SESSION_FILTER_EOM &&
+		    v->action == SESSION_FILTER_DISCARD &&
+		    session_state(f->s) == SESSION_ST_COMMIT)
+			f->discards++;		/* 250, nothing stored */
+		session_filter_done(f->s, v);
+	} else if (f->commit_pending) {
 		f->commit_pending = false;
 		if (f->commit_err == 0)
 			f->commits_ok++;
@@ -454,7 +522,7 @@ static bool
 is_pending(const struct fake *f)
 {
 	return f->commit_pending || f->tls_pending || f->auth_pending ||
-	    f->paused;
+	    f->paused || f->filter_pending;
 }
 
 /* event - now and then a timer fires between two reads. */
@@ -491,7 +559,8 @@ feed(struct fake *f, const char *p, size_t n)
 		if ((f->opts & OPT_EVENTS) == 0 ||
 		    harness_rand(&f->split) % 8 != 0)
 			turn(f);
-		waiting = f->commit_pending || f->auth_pending || f->paused;
+		waiting = f->commit_pending || f->auth_pending || f->paused ||
+		    f->filter_pending;
 		f->quiet = is_pending(f);
 		f->fed += n;
 		sent = f->sent;
@@ -505,6 +574,8 @@ feed(struct fake *f, const char *p, size_t n)
 		else if (f->auth_pending)
 			FAKE_CHECK(f, session_state(f->s) ==
 			    SESSION_ST_AUTH_WAIT);
+		else if (f->filter_pending)	/* a stage waits */
+			FAKE_CHECK(f, session_is_busy(f->s));
 		else if (!f->paused)	/* or it stopped after a flush's worth */
 			FAKE_CHECK(f, used == n || (used > 0 &&
 			    f->sent - sent >= SESSION_OUT_FLUSH_MIN));
@@ -529,6 +600,7 @@ fake_run(struct fake *f, const char *in, size_t len)
 	p.role = f->cfg->listens[0].role;
 	p.id = "0123456789ABCDEF";
 	p.client_addr = "192.0.2.1";
+	p.chaos = &chaos_sets[f->opts % NCONF];
 	p.tls_available = (f->opts & OPT_TLS_AVAILABLE) != 0;
 	p.tls_active = (f->opts & OPT_TLS_ACTIVE) != 0;
 	p.tls = p.tls_active ? &tls : NULL;
@@ -551,7 +623,7 @@ fake_run(struct fake *f, const char *in, size_t len)
 		session_eof(f->s);
 	FAKE_CHECK(f, f->col == 0);
 	FAKE_CHECK(f, session_stats(f->s)->messages == f->commits_ok);
-	FAKE_CHECK(f, f->queued == f->commits_ok);
+	FAKE_CHECK(f, f->queued == f->commits_ok + f->discards);
 	session_free(&f->s);
 	FAKE_CHECK(f, f->s == NULL && !f->spool_open);
 }
@@ -576,6 +648,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->commit_err = fault_errs[(faults >> 4) & 3];
 	f->no_mechs = (faults & 0x40) != 0;
 	f->pregreet = (faults & 0x80) != 0;
+	f->filters = (seed & 0x80) != 0;	/* the split takes the rest */
 	buf_init(&f->out, OUT_KEEP);
 	fake_run(f, (const char *)data, size);
 	buf_release(&f->out);

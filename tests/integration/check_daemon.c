@@ -789,12 +789,13 @@ START_TEST(test_config_check)
 }
 END_TEST
 
-/* test_sink - --sink takes any recipient of any domain into one Maildir
- * and prints one line per message on stdout. */
+/* test_sink - --sink takes any recipient of any domain into one Maildir,
+ * one file per message, and prints one line per message on stdout. */
 START_TEST(test_sink)
 {
 	char mdir[300], out[320], text[4096];
 	char *argv[16], listen0[] = "listen=127.0.0.1:0";
+	char http0[] = "http_listen=127.0.0.1:0";
 	struct daemon d;
 	struct client c;
 	FILE *fp;
@@ -808,7 +809,9 @@ START_TEST(test_sink)
 	argv[2] = mdir;
 	argv[3] = a_o;
 	argv[4] = listen0;
-	argv[5] = NULL;
+	argv[5] = a_o;
+	argv[6] = http0;
+	argv[7] = NULL;
 	daemon_exec(&d, argv, 0);
 	client_connect(&c, &d);
 	begin_tx(&c, true, "anyone@anywhere.example");
@@ -821,7 +824,7 @@ START_TEST(test_sink)
 	say(&c, "QUIT");
 	expect(&c, "221");
 	client_close(&c);
-	ck_assert_int_eq(maildir_new_count(mdir), 2);
+	ck_assert_int_eq(maildir_new_count(mdir), 1);	/* one per message */
 	ck_assert_int_eq(daemon_stop_keep(&d), 0);
 	(void)snprintf(out, sizeof(out), "%s/stdout", d.dir);
 	fp = fopen(out, "r");

@@ -106,6 +106,9 @@ class Daemon:
         wrap, with env added to ours; with report, pass -R and wait
         (bounded) for the listeners and "ready"."""
         cmd = list(wrap) + [INLETD] + list(args or ["-d", "-c", self.conf])
+        if "--sink" in cmd and not any(a.startswith("http_listen=")
+                                       for a in cmd):
+            cmd += ["-o", "http_listen=127.0.0.1:0"]  # never a fixed port
         fds = ()
         if report:
             rfd, wfd = os.pipe()

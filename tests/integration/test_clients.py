@@ -187,8 +187,9 @@ class Sink(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0)
         try:
+            # one file per message, however many recipients
             self.assertEqual(len(d.new_files(os.path.join(tmp, "Maildir"))),
-                             2)
+                             1)
             with open(os.path.join(d.dir, "stdout")) as f:
                 out = f.read()
             self.assertIn("to=<x@example.test>,<dev@anything.invalid> "

@@ -152,22 +152,66 @@ class SinkLine(SinkCase):
             lines = d.out_text().splitlines()
             files = d.new_files(self.sinkdir)
             self.assertEqual(len(lines), len(cases), lines)
-            self.assertEqual(len(files), len(rcpts) + len(cases) - 1)
+            self.assertEqual(len(files), len(cases))   # one per message
             for line, (_, shown) in zip(lines, cases):
                 self.assertIn(f' subject="{shown}" ', line)
             first = lines[0]
             self.assertIn(" to=<one@example.test>,<two@example.org>,"
                           "<three@anywhere.invalid> ", first)
             named = re.findall(r" file=(\S+)", first)
-            self.assertEqual(len(named), len(rcpts), first)
-            self.assertTrue(first.endswith(" file=" + named[-1]))
-            for f in named:
-                self.assertIn(f, files)
-                with open(f, "rb") as fp:     # stored as sent
-                    self.assertIn(b"Subject: " + cases[0][0], fp.read())
-            self.assertEqual(
-                [re.findall(r"Delivered-To: (\S+)", open(f).read())[0]
-                 for f in named], rcpts)
+            self.assertEqual(len(named), 1, first)
+            self.assertTrue(first.endswith(" file=" + named[0]))
+            self.assertIn(named[0], files)
+            with open(named[0], "rb") as fp:     # stored as sent
+                data = fp.read()
+            self.assertIn(b"Subject: " + cases[0][0], data)
+            self.assertTrue(data.startswith(
+                b"Return-Path: <app@example.net>\nReceived: "), data)
+            self.assertNotIn(b"Delivered-To:", data)
+            # its envelope record, under the same name in env/
+            env = os.path.join(self.sinkdir, "env")
+            self.assertEqual(sorted(os.listdir(env)),
+                             sorted(os.path.basename(f) for f in files))
+            with open(os.path.join(env, os.path.basename(named[0]))) as fp:
+                rec = fp.read()
+            self.assertEqual(re.findall(r"^recipient <(\S+)>", rec, re.M),
+                             rcpts)
+            self.assertIn("\nsender <app@example.net>\n", rec)
+            self.assertIn(f"\nsize {len(data)}\n", rec)
+            self.assertIn("\nuser -\n", rec)
+            # one delivery line per recipient, all naming the one file
+            log = [l for l in d.log_text().splitlines()
+                   if "event=delivery" in l]
+            self.assertEqual(len(log), len(rcpts) + len(cases) - 1, log)
+            for l in log[:len(rcpts)]:
+                self.assertIn(f'file="{named[0]}"', l)
+        finally:
+            d.cleanup()
+
+
+class SinkTemplate(unittest.TestCase):
+    """A sink whose maildir is a template keeps one copy per recipient,
+    each with its own Delivered-To:, and no env/ records."""
+
+    def test_template_sink_stores_per_recipient(self):
+        d = harness.Daemon("sink yes\n", maildir="Maildir/%d/%u",
+                           prefix="inlet-sinkt-")
+        try:
+            with smtplib.SMTP("127.0.0.1", d.port("mx"), timeout=WAIT) as s:
+                self.assertEqual(s.sendmail(
+                    "app@example.net", ["a@one.test", "b@two.test"],
+                    b"Subject: t\r\n\r\nhi\r\n"), {})
+        finally:
+            self.assertEqual(d.stop(), 0)
+        try:
+            for box, rcpt in (("one.test/a", "a@one.test"),
+                              ("two.test/b", "b@two.test")):
+                files = d.new_files(os.path.join(d.maildir, box))
+                self.assertEqual(len(files), 1, box)
+                with open(files[0]) as fp:
+                    self.assertIn(f"Delivered-To: {rcpt}\n", fp.read())
+                self.assertFalse(os.path.exists(
+                    os.path.join(d.maildir, box, "env")))
         finally:
             d.cleanup()
 

@@ -272,6 +272,33 @@ static const struct {
 	{ "relay_retry_min 1", "relay_retry_min 1s", NULL },
 	{ "relay_retry_max 2h", "relay_retry_max 2h", NULL },
 	{ "relay_user inlet-relay", "relay_user inlet-relay", NULL },
+	{ "milter inet:127.0.0.1:11332 mx", "milter inet:127.0.0.1:11332 mx",
+	  NULL },
+	{ "milter unix:/run/f.sock submission submissions",
+	  "milter unix:/run/f.sock submission submissions", NULL },
+	{ "milter inet:[::1]:8891", "milter inet:[::1]:8891", NULL },
+	{ "milter inet:h:0", NULL, "t.conf:1: milter: bad value 'inet:h:0' "
+	  "(inet: needs HOST:PORT)" },
+	{ "milter inet:h:65536", NULL, "t.conf:1: milter: bad value "
+	  "'inet:h:65536' (inet: needs HOST:PORT)" },
+	{ "milter inet:h", NULL, "t.conf:1: milter: bad value 'inet:h' "
+	  "(inet: needs HOST:PORT)" },
+	{ "milter unix:run", NULL, "t.conf:1: milter: bad value 'unix:run' "
+	  "(unix: needs an absolute path)" },
+	{ "milter inet:h:1 relay", NULL, "t.conf:1: milter: bad value 'relay' "
+	  "(inet:HOST:PORT, unix:/PATH or a role)" },
+	{ "milter_default_action accept", "milter_default_action accept",
+	  NULL },
+	{ "milter_default_action reject", "milter_default_action reject",
+	  NULL },
+	{ "milter_default_action quarantine", NULL, "t.conf:1: "
+	  "milter_default_action: bad value 'quarantine' (accept|tempfail|reject)" },
+	{ "milter_connect_timeout 1s", "milter_connect_timeout 1s", NULL },
+	{ "milter_command_timeout 0s", NULL, "t.conf:1: "
+	  "milter_command_timeout: '0s' out of range (1s..1h)" },
+	{ "milter_content_timeout 5m", "milter_content_timeout 5m", NULL },
+	{ "milter_quarantine /var/mail/quarantine",
+	  "milter_quarantine /var/mail/quarantine", NULL },
 	{ "hostname [192.0.2.1]", "hostname [192.0.2.1]", NULL },
 	{ "hostname", NULL, "t.conf:1: hostname: missing value" },
 	{ "hostname a b", NULL, "t.conf:1: hostname: extra value 'b'" },
@@ -368,6 +395,23 @@ static const struct {
 	{ "sink no", "sink no", NULL },
 	{ "sink 1", NULL, "t.conf:1: sink: bad value '1' (yes|no)" },
 	{ "sink YES", NULL, "t.conf:1: sink: bad value 'YES' (yes|no)" },
+	{ "sink_chaos rcpt *@fail.test reply 550",
+	  "sink_chaos rcpt *@fail.test reply 550", NULL },
+	{ "sink_chaos  mail\tbad@*  reply 451  Try later",
+	  "sink_chaos mail bad@* reply 451 Try later", NULL },
+	{ "sink_chaos data *@slow.test delay 5s",
+	  "sink_chaos data *@slow.test delay 5s", NULL },
+	{ "sink_chaos rcpt *@drop.test disconnect",
+	  "sink_chaos rcpt *@drop.test disconnect", NULL },
+	{ "sink_chaos auth * 30% reply 535 # a comment",
+	  "sink_chaos auth * 30% reply 535", NULL },
+	{ "sink_chaos", NULL, "t.conf:1: sink_chaos: missing value" },
+	{ "sink_chaos rcpt * reply 250", NULL, "t.conf:1: sink_chaos: bad "
+	  "value 'rcpt * reply 250' (bad reply code (one of 421 450 451 452 "
+	  "454 535 550 552 553 554))" },
+	{ "sink_chaos helo * disconnect", NULL, "t.conf:1: sink_chaos: bad "
+	  "value 'helo * disconnect' (unknown stage (mail, rcpt, data or "
+	  "auth))" },
 	{ "command_timeout 0", NULL,
 	  "t.conf:1: command_timeout: '0' out of range (1s..1h)" },
 	{ "command_timeout 1", "command_timeout 1s", NULL },
@@ -434,9 +478,38 @@ static const struct {
 	{ "user inlet", "user inlet", NULL },
 	{ "user", NULL, "t.conf:1: user: missing value" },
 	{ "user a b", NULL, "t.conf:1: user: extra value 'b'" },
+	{ "data_hook /etc/inlet/post-data", "data_hook /etc/inlet/post-data",
+	  NULL },
+	{ "data_hook post-data", NULL, "t.conf:1: data_hook: bad value "
+	  "'post-data' (an absolute path)" },
+	{ "data_hook /a\xc3\xa9", NULL, "t.conf:1: data_hook: bad value "
+	  "'/a\xc3\xa9' (printable ASCII only)" },
+	{ "data_hook /a b", NULL, "t.conf:1: data_hook: extra value 'b'" },
+	{ "data_hook", NULL, "t.conf:1: data_hook: missing value" },
+	{ "data_hook_timeout 1", "data_hook_timeout 1s", NULL },
+	{ "data_hook_timeout 60", "data_hook_timeout 1m", NULL },
+	{ "data_hook_timeout 1h", "data_hook_timeout 1h", NULL },
+	{ "data_hook_timeout 0", NULL,
+	  "t.conf:1: data_hook_timeout: '0' out of range (1s..1h)" },
+	{ "data_hook_timeout 3601", NULL,
+	  "t.conf:1: data_hook_timeout: '3601' out of range (1s..1h)" },
 	{ "foo bar", NULL, "t.conf:1: unknown key 'foo'" },
 	{ "Hostname x", NULL, "t.conf:1: unknown key 'Hostname'" },
 	{ "hostname=x", NULL, "t.conf:1: unknown key 'hostname=x'" },
+	{ "http_listen 127.0.0.1:8025", "http_listen 127.0.0.1:8025", NULL },
+	{ "http_listen [::1]:0", "http_listen [::1]:0", NULL },
+	{ "http_listen 127.0.0.1", NULL, "t.conf:1: http_listen: bad value "
+	  "'127.0.0.1' (missing :PORT)" },
+	{ "http_listen localhost:80", NULL, "t.conf:1: http_listen: bad "
+	  "value 'localhost:80' (bad address)" },
+	{ "http_auth /etc/inlet/htpasswd", "http_auth /etc/inlet/htpasswd",
+	  NULL },
+	{ "sink_max_messages 0", "sink_max_messages 0", NULL },
+	{ "sink_max_messages 10000001", NULL, "t.conf:1: sink_max_messages: "
+	  "'10000001' out of range (0..10000000)" },
+	{ "sink_max_age 7d", NULL, "t.conf:1: sink_max_age: bad duration "
+	  "'7d'" },
+	{ "sink_max_age 2h", "sink_max_age 2h", NULL },
 };
 
 START_TEST(t_key)
@@ -843,6 +916,11 @@ static const struct {
 	  "-o hostname=a b: hostname: extra value 'b'" },
 	{ "", "user=a\tb", NULL, NULL, "-o user=a\tb: user: extra value 'b'" },
 	{ "", "user=a\nb", NULL, NULL, "-o user=a\nb: control character" },
+	{ "sink_chaos mail * disconnect\n", "sink_chaos=rcpt * reply 550",
+	  "sink_chaos rcpt * reply 550", NULL, NULL },
+	{ "", "sink_chaos=rcpt * delay 1x", NULL, NULL,
+	  "-o sink_chaos=rcpt * delay 1x: sink_chaos: bad value 'rcpt * "
+	  "delay 1x' (bad delay (1ms to 5m: a number and ms, s or m))" },
 	{ "", "sink=maybe", NULL, NULL,
 	  "-o sink=maybe: sink: bad value 'maybe' (yes|no)" },
 	{ "", "hostname=#x", NULL, NULL, "-o hostname=#x: hostname: bad value "
@@ -925,6 +1003,14 @@ static const struct {
 	{ "maildir /m\nlisten 127.0.0.1:25\n",
 	  "t.conf:2: an mx listener needs domains (or sink yes)" },
 	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n", NULL },
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "sink_chaos rcpt * reply 550\n", NULL },
+	{ BASE "listen 127.0.0.1:25\nsink_chaos rcpt * reply 550\n",
+	  "sink_chaos: fault rules only with sink yes" },
+	{ BASE "listen 127.0.0.1:25\nmilter mx inet:h:1\n", "milter: a line "
+	  "begins with a socket (inet:HOST:PORT or unix:PATH), not 'mx'" },
+	{ BASE "listen 127.0.0.1:25\nmilter inet:h:1 mx\nmilter unix:/s\n",
+	  NULL },
 #define TLS	"tls_cert /c.pem\ntls_key /k.pem\n"
 	{ TLS "maildir /m\nlisten 127.0.0.1:587\nlisten 127.0.0.1:465\n"
 	  "sasl_db /s\n", NULL },
@@ -964,6 +1050,21 @@ static const struct {
 	{ BASE "listen 127.0.0.1:587 submission notls\nsink yes\n", NULL },
 	{ TLS BASE "listen 127.0.0.1:587 submission starttls\nsasl_db /s\n",
 	  NULL },
+	/* the sink's HTTP API */
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen 127.0.0.1:0\n", NULL },
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen [::1]:8025\n", NULL },
+	{ BASE "listen 127.0.0.1:25\nhttp_listen 127.0.0.1:0\n",
+	  "t.conf:4: http_listen needs sink yes and one Maildir (no %d or %u)" },
+	{ "maildir /m/%d\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen 127.0.0.1:0\n",
+	  "t.conf:4: http_listen needs sink yes and one Maildir (no %d or %u)" },
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen 0.0.0.0:8025\n", "t.conf:4: http_listen 0.0.0.0:8025 "
+	  "is not a loopback address: set http_auth" },
+	{ "maildir /m\nlisten 127.0.0.1:25\nsink yes\n"
+	  "http_listen 0.0.0.0:8025\nhttp_auth /h\n", NULL },
 };
 
 START_TEST(t_check)
@@ -1100,6 +1201,8 @@ static const char *const fmt_cases[] = {
 	"shutdown_timeout 2m\n"
 	"user inlet\n",
 	"listen 127.0.0.1:0\nmaildir ./Maildir\nsink yes\n",
+	"sink yes\nsink_chaos rcpt *@a reply 550 No such user\n"
+	"sink_chaos data * 5% delay 250ms\nsink_chaos mail <> disconnect\n",
 	"message_size_limit 1025\ncommand_timeout 61\n",
 	"\r\n# nothing but a comment\r\n",
 };

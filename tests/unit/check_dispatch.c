@@ -209,10 +209,17 @@ fake_auth_step(void *ctx, const char *resp, size_t len)
 	(void)len;
 }
 
+static void
+fake_pause(void *ctx, unsigned ms)
+{
+	(void)ctx;
+	(void)ms;
+}
+
 static const struct session_ops fake_ops = {
 	fake_send, fake_nop, fake_nop, fake_spool_open, fake_spool_write,
 	fake_spool_commit, fake_nop, fake_now, fake_auth_mechs,
-	fake_auth_start, fake_auth_step, fake_nop, fake_nop,
+	fake_auth_start, fake_auth_step, fake_nop, fake_pause, NULL,
 };
 
 /* feed - all of in, whole or one byte at a time; commits complete. */

@@ -405,6 +405,93 @@ START_TEST(test_queue_copy)
 }
 END_TEST
 
+/* The sink's copy of a whole transaction (no address): Return-Path:
+ * alone, and its envelope (set after open) in env/ under its name. */
+START_TEST(test_sink_copy)
+{
+	static const char body[] = "Received: x\n\nsunk\n";
+	static const char env[] = "sender <a@example.org>\n"
+	    "recipient <x@one.example>\nrecipient <y@two.example>\n";
+	const char *sink = tpath("S");
+	struct maildir_rcpt r = { NULL, sink, "" };
+	struct maildir_spool *sp;
+	char envpath[TEST_PATH], want[256];
+	const char *path;
+	size_t len;
+	char *got;
+
+	ck_assert_int_eq(maildir_open(&sp, "a@example.org", &r, 1, "mx", &seq),
+	    0);
+	ck_assert_int_eq(maildir_write(sp, body, strlen(body)), 0);
+	maildir_set_envelope(sp, env);
+	ck_assert_int_eq(maildir_commit(sp), 0);
+	path = maildir_path(sp, 0);
+	snprintf(want, sizeof(want), "Return-Path: <a@example.org>\n%s", body);
+	assert_file(path, want);
+	ck_assert_uint_eq(maildir_size(sp), strlen(want));
+	snprintf(envpath, sizeof(envpath), "%s/env/%s", sink,
+	    strrchr(path, '/') + 1);
+	got = slurp(envpath, &len);
+	ck_assert_str_eq(got, env);
+	free(got);
+	assert_counts(sink, 0, 1);
+	maildir_free(&sp);
+}
+END_TEST
+
+/*
+ * maildir_reader sees the message (buffered bytes included) from after
+ * the delivery lines; maildir_prepend puts header lines before it in
+ * every copy, a queue copy too (first or second, _i), and leaves tmp/
+ * with one file per copy until the commit.
+ */
+START_TEST(test_prepend)
+{
+	static const char body[] = "Received: x\n\nprepended\n";
+	static const char hdrs[] = "X-Hook: yes\n";
+	const char *local = tpath("L"), *queue = tpath("Q");
+	struct maildir_rcpt r[] = {
+		{ "u@example.org", local, NULL },
+		{ "x@remote.example", queue, "sender <a@example.org>\n" },
+	};
+	struct maildir_spool *sp;
+	char got[64], want[256];
+	ssize_t n;
+	int fd;
+
+	if (_i == 1) {
+		struct maildir_rcpt t = r[0];
+
+		r[0] = r[1];
+		r[1] = t;
+	}
+	ck_assert_int_eq(maildir_open(&sp, "a@example.org", r, 2, "mx", &seq),
+	    0);
+	ck_assert_int_eq(maildir_write(sp, body, strlen(body)), 0);
+	ck_assert_int_ne(fd = maildir_reader(sp), -1);
+	n = read(fd, got, sizeof(got) - 1);
+	ck_assert_int_eq(n, (ssize_t)strlen(body));
+	got[n] = '\0';
+	ck_assert_str_eq(got, body);
+	close(fd);
+	ck_assert_int_eq(maildir_prepend(sp, hdrs, strlen(hdrs)), 0);
+	ck_assert_int_eq(maildir_prepend(sp, "", 0), 0);
+	ck_assert_int_eq(count_entries(tpath(_i == 1 ? "Q/tmp" : "L/tmp")),
+	    1);
+	ck_assert_int_eq(maildir_commit(sp), 0);
+	snprintf(want, sizeof(want), "%s%s", hdrs, body);
+	assert_file(maildir_path(sp, _i == 1 ? 0 : 1), want);
+	snprintf(want, sizeof(want), "Return-Path: <a@example.org>\n"
+	    "Delivered-To: u@example.org\n%s%s", hdrs, body);
+	assert_file(maildir_path(sp, _i == 1 ? 1 : 0), want);
+	ck_assert_uint_eq(maildir_size(sp), _i == 1 ?
+	    strlen(hdrs) + strlen(body) : strlen(want));
+	assert_counts(queue, 0, 1);
+	assert_counts(local, 0, 1);
+	maildir_free(&sp);
+}
+END_TEST
+
 /*
  * A copy on another filesystem (tmpfs) takes the pread/write path after
  * copy_file_range() says EXDEV; without /dev/shm both share /tmp.
@@ -1027,6 +1114,8 @@ maildir_suite(TCase **fail_out)
 	tcase_add_test(tc, test_name_format);
 	tcase_add_test(tc, test_three_rcpts);
 	tcase_add_loop_test(tc, test_queue_copy, 0, 2);
+	tcase_add_test(tc, test_sink_copy);
+	tcase_add_loop_test(tc, test_prepend, 0, 2);
 	tcase_add_test(tc, test_other_fs);
 	tcase_add_test(tc, test_big_body);
 	tcase_add_test(tc, test_unique);

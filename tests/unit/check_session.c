@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "chaos.h"
 #include "chat.h"
 #include "conf.h"
 #include "envelope.h"
@@ -48,6 +49,8 @@ struct fake {
 	int		 auth_step;	/* LOGIN: 1 user sent, 2 password */
 	bool		 pause_pending;	/* ops->pause: resume next turn */
 	unsigned	 pauses;
+	unsigned	 pause_ms;	/* the last pause's length */
+	struct chaos	*chaos;		/* from the config's sink_chaos */
 	char		*envelope;	/* the last commit's envelope record */
 };
 
@@ -139,7 +142,8 @@ fake_spool_commit(void *ctx, const struct session_tx *tx)
 	ck_assert(f->spool_open);
 	f->spool_open = false;
 	f->commit_pending = true;
-	f->commit_nrcpt = route_copies(tx->routes, tx->nrcpt, NULL);
+	f->commit_nrcpt = conf_is_sink_store(f->cfg) ? 1 :
+	    route_copies(tx->routes, tx->nrcpt, NULL);
 	f->commit_err = has_rcpt(tx, "enospc") ? ENOSPC : 0;
 	fake_envelope(f, tx);
 }
@@ -231,19 +235,20 @@ fake_auth_abort(void *ctx)
 }
 
 static void
-fake_pause(void *ctx)
+fake_pause(void *ctx, unsigned ms)
 {
 	struct fake *f = ctx;
 
 	f->pause_pending = true;
 	f->pauses++;
+	f->pause_ms = ms;
 }
 
 static const struct session_ops fake_ops = {
 	fake_send, fake_close, fake_starttls, fake_spool_open,
 	fake_spool_write, fake_spool_commit, fake_spool_abort, fake_now,
 	fake_auth_mechs, fake_auth_start, fake_auth_step, fake_auth_abort,
-	fake_pause,
+	fake_pause, NULL,
 };
 
 /* fake_pump - feed pending input; deliver completions "next turn". */
@@ -288,6 +293,7 @@ fake_init_from(struct fake *f, char *const *ov, size_t nov, bool tls,
 {
 	struct session_params p;
 	char *err = NULL;
+	const char *why;
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
@@ -301,8 +307,13 @@ fake_init_from(struct fake *f, char *const *ov, size_t nov, bool tls,
 		if (conf_set(f->cfg, ov[i], &err) != 0)
 			ck_abort_msg("override %s: %s", ov[i], err);
 	}
+	f->chaos = chaos_new();
+	for (i = 0; i < f->cfg->nsink_chaos; i++)
+		ck_assert_int_eq(chaos_add(f->chaos, f->cfg->sink_chaos[i],
+		    &why), 0);
 	memset(&p, 0, sizeof(p));
 	p.cfg = f->cfg;
+	p.chaos = &f->chaos;
 	p.role = f->cfg->listens[0].role;
 	p.id = "0123456789ABCDEF";
 	p.client_addr = addr;
@@ -324,6 +335,7 @@ fake_fini(struct fake *f)
 	session_free(&f->s);
 	free(f->envelope);
 	ck_assert(!f->spool_open);
+	chaos_unref(&f->chaos);
 	conf_free(&f->cfg);
 	buf_release(&f->in);
 	buf_release(&f->out);

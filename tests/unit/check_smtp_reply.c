@@ -58,6 +58,11 @@ static const struct fmt_case fmt_cases[] = {
 	{ SMTP_R_BAD_SEQ, "need MAIL command",
 	    "503 5.5.1 Error: need MAIL command\r\n" },
 	{ SMTP_R_BAD_SEQ, "", "503 5.5.1 Error: \r\n" },
+	{ SMTP_R_CHAOS_550, NULL, "550 5.7.1 Rejected (sink_chaos)\r\n" },
+	{ SMTP_R_CHAOS_451, "Try again later",
+	    "451 4.3.0 Try again later\r\n" },
+	{ SMTP_R_CHAOS_421, NULL,
+	    "421 4.3.0 Service not available (sink_chaos)\r\n" },
 	{ SMTP_R_TIMEOUT, NULL, "421 4.4.2 Error: timeout exceeded\r\n" },
 	{ SMTP_R_AUTH_CHALLENGE, NULL, "334 \r\n" },
 	{ SMTP_R_PARAM_REPEATED, NULL,
@@ -72,6 +77,12 @@ static const struct fmt_case fmt_cases[] = {
 	{ SMTP_R_STORAGE_FULL, NULL, "452 4.3.1 Insufficient system storage\r\n" },
 	{ SMTP_R_LOCAL_ERROR, NULL, "451 4.3.0 Local error in processing\r\n" },
 	{ SMTP_R_RELAY_DENIED, NULL, "550 5.7.1 Relay access denied\r\n" },
+	{ SMTP_R_HOOK_REJECT, "Spam score 12 > 10",
+	    "550 5.7.1 Spam score 12 > 10\r\n" },
+	{ SMTP_R_HOOK_REJECT, NULL,
+	    "550 5.7.1 Message rejected by content policy\r\n" },
+	{ SMTP_R_HOOK_TEMPFAIL, NULL,
+	    "451 4.7.1 Message content check failed, try again later\r\n" },
 };
 
 START_TEST(test_fmt)
@@ -186,6 +197,27 @@ START_TEST(test_budget)
 }
 END_TEST
 
+/* test_chaos - smtp_reply_chaos finds the sink_chaos row by its code,
+ * and only those. */
+START_TEST(test_chaos)
+{
+	static const unsigned codes[] = { 421, 450, 451, 452, 454, 535, 550,
+	    552, 553, 554 };
+	enum smtp_reply_id id;
+	size_t k;
+
+	for (k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
+		ck_assert_int_eq(smtp_reply_chaos(codes[k], &id), 0);
+		ck_assert_uint_eq(smtp_reply_code(id), codes[k]);
+		ck_assert(smtp_reply_get(id)->flags & SMTP_REPLY_F_CHAOS);
+		ck_assert(!smtp_reply_is_error(id));
+	}
+	ck_assert_int_eq(smtp_reply_chaos(250, &id), -1);
+	ck_assert_int_eq(smtp_reply_chaos(500, &id), -1);
+	ck_assert_int_eq(smtp_reply_chaos(0, &id), -1);
+}
+END_TEST
+
 START_TEST(test_full_buffer)
 {
 	struct buf b;
@@ -247,6 +279,7 @@ reply_suite(void)
 	tcase_add_loop_test(tc, test_fmt, 0,
 	    (int)(sizeof(fmt_cases) / sizeof(fmt_cases[0])));
 	tcase_add_test(tc, test_full_buffer);
+	tcase_add_test(tc, test_chaos);
 	tcase_add_test(tc, test_ehlo);
 	tcase_add_test(tc, test_ehlo_long);
 	suite_add_tcase(s, tc);
