@@ -54,6 +54,13 @@ fake_nop(void *ctx)
 	(void)ctx;
 }
 
+static void
+fake_pause(void *ctx, unsigned ms)
+{
+	(void)ctx;
+	(void)ms;
+}
+
 static int
 fake_spool_open(void *ctx, const struct session_tx *tx)
 {
@@ -141,7 +148,7 @@ fake_filter(void *ctx, enum session_filter_stage stage,
 static const struct session_ops fake_ops = {
 	fake_send, fake_close, fake_nop, fake_spool_open, fake_spool_write,
 	fake_spool_commit, fake_spool_abort, fake_now, fake_auth_mechs,
-	fake_auth_start, fake_auth_step, fake_nop, fake_nop, fake_filter,
+	fake_auth_start, fake_auth_step, fake_nop, fake_pause, fake_filter,
 };
 
 /* answer - the next scripted verdict, as the edge delivers it. */
