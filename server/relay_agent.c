@@ -295,6 +295,7 @@ scan_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < n; i++)
 		look(a, names[i], now, &next);
 	relay_queue_names_free(names, n);
+	relay_queue_clean(a->env.cfg->queue);
 	a->flush_work = a->flush;
 	a->flush = false;
 	/* states that wait for the disk: try them again in a while */

@@ -615,6 +615,14 @@ class RelayTest(unittest.TestCase):
                                                      names[0])))
         r = self.relay_cmd("-D", names[0])
         self.assertEqual(r.returncode, 1)
+        # a state left behind (a -D while it was being sent) is cleaned
+        os.makedirs(os.path.join(self.queue, "state"), exist_ok=True)
+        orphan = os.path.join(self.queue, "state", names[0])
+        with open(orphan, "w") as f:
+            f.write("<bob@remote.example> sent 0 1 no 250 ok\n")
+        self.start_relay()
+        wait_for(lambda: not os.path.exists(orphan), what="the cleanup")
+        self.stop_relay()
         self.assertEqual(self.relay_cmd("-n").returncode, 0)
         os.chmod(self.authfile, 0o644)
         r = self.relay_cmd("-n")
