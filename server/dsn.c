@@ -10,10 +10,8 @@
 #include <string.h>
 
 #include "dsn.h"
+#include "envelope.h"
 #include "log.h"
-
-#define DSN_NOTIFY_FAILURE	2u	/* RFC 3461 bits, as envelope.h */
-#define DSN_NOTIFY_NEVER	8u
 
 bool
 dsn_is_wanted(const char *sender, unsigned notify)
@@ -22,8 +20,8 @@ dsn_is_wanted(const char *sender, unsigned notify)
 		return false;
 	if (notify == 0)
 		return true;
-	return (notify & DSN_NOTIFY_NEVER) == 0 &&
-	    (notify & DSN_NOTIFY_FAILURE) != 0;
+	return (notify & ENVELOPE_NOTIFY_NEVER) == 0 &&
+	    (notify & ENVELOPE_NOTIFY_FAILURE) != 0;
 }
 
 /* is_status - "X.Y.Z" (RFC 3463: class 2/4/5, 1-3 and 1-3 digits). */
@@ -102,6 +100,16 @@ dsn_date_fmt(time_t t, char *dst, size_t dstlen)
 	return dst;
 }
 
+/* is_ascii - whether s is all ASCII. */
+static bool
+is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
 /* header - the report's own header and the text part for people. */
 static int
 header(struct buf *b, const struct dsn_report *r)
@@ -141,8 +149,9 @@ status_part(struct buf *b, const struct dsn_report *r)
 	int rc = 0;
 
 	rc |= buf_addf(b, "\n--%s\nContent-Description: Delivery report\n"
-	    "Content-Type: message/delivery-status\n\n"
-	    "Reporting-MTA: dns; %s\n", r->boundary, r->reporting_mta);
+	    "Content-Type: message/%sdelivery-status\n\n"
+	    "Reporting-MTA: dns; %s\n", r->boundary, r->utf8 ? "global-" : "",
+	    r->reporting_mta);
 	if (r->envid != NULL)
 		rc |= buf_addf(b, "Original-Envelope-Id: %s\n", r->envid);
 	rc |= buf_addf(b, "Arrival-Date: %s\n", dsn_date_fmt(r->arrival,
@@ -154,8 +163,10 @@ status_part(struct buf *b, const struct dsn_report *r)
 		if (d->orcpt != NULL)
 			rc |= buf_addf(b, "Original-Recipient: %s\n",
 			    d->orcpt);
-		rc |= buf_addf(b, "Final-Recipient: rfc822; %s\n"
-		    "Action: failed\nStatus: %s\n", d->addr,
+		/* RFC 6533 §3: a UTF-8 address is of type utf-8 */
+		rc |= buf_addf(b, "Final-Recipient: %s; %s\n"
+		    "Action: failed\nStatus: %s\n", is_ascii(d->addr) ?
+		    "rfc822" : "utf-8", d->addr,
 		    dsn_status(d->reply, status, sizeof(status)));
 		if (r->remote_mta != NULL)
 			rc |= buf_addf(b, "Remote-MTA: dns; %s\n",
@@ -198,7 +209,8 @@ dsn_fmt(struct buf *b, const struct dsn_report *r)
 	rc |= buf_addf(b, "\n--%s\nContent-Description: %s\n"
 	    "Content-Type: %s\n%s\n", r->boundary,
 	    r->full ? "Undelivered Message" : "Undelivered Message Headers",
-	    r->full ? "message/rfc822" : "text/rfc822-headers",
+	    r->full ? (r->utf8 ? "message/global" : "message/rfc822") :
+	    (r->utf8 ? "message/global-headers" : "text/rfc822-headers"),
 	    r->full ? "Content-Transfer-Encoding: 8bit\n" : "");
 	rc |= buf_add(b, r->original, n);
 	if (n > 0 && r->original[n - 1] != '\n')

@@ -39,6 +39,7 @@ struct dsn_report {
 	const char	*original;	/* the stored message (LF lines) */
 	size_t		 original_len;
 	bool		 full;		/* RET=FULL: all of it, else headers */
+	bool		 utf8;		/* an SMTPUTF8 message: RFC 6533 */
 };
 
 /*

@@ -26,6 +26,13 @@
 
 #define RELAY_MSG_MAX	(1024u * 1024 * 1024)	/* what we will read */
 
+/* A message whose state could not be saved (a full disk): kept here so
+ * that what was sent is not sent again while the process lives. */
+struct relay_unsaved {
+	char			*name;
+	struct relay_state	 st;
+};
+
 struct relay_agent {
 	struct event_base	*base;
 	struct evdns_base	*dns;
@@ -42,6 +49,8 @@ struct relay_agent {
 	void			(*stop_done)(void *);
 	void			*stop_arg;
 	unsigned long		 seq;		/* DSN file names */
+	struct relay_unsaved	*unsaved;
+	size_t			 nunsaved;
 	/* The message in flight: */
 	bool			 busy;
 	struct relay_msg	 cur;
@@ -83,6 +92,77 @@ log_rcpt(const struct relay_msg *m, size_t i, const char *relay, time_t now)
 	    LOG_TOK("dsn", dsn), LOG_Q("reply", r->reply));
 }
 
+/* state_copy - dst (the same recipients) takes src's outcomes. */
+static void
+state_copy(struct relay_state *dst, const struct relay_state *src)
+{
+	size_t i;
+
+	for (i = 0; i < dst->n && i < src->n; i++) {
+		char *addr = dst->r[i].addr;
+
+		dst->r[i] = src->r[i];
+		dst->r[i].addr = addr;
+	}
+}
+
+/* unsaved_find - the index of name's unsaved state, or nunsaved. */
+static size_t
+unsaved_find(const struct relay_agent *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->nunsaved; i++)
+		if (strcmp(a->unsaved[i].name, name) == 0)
+			break;
+	return i;
+}
+
+/* unsaved_drop - forget entry i. */
+static void
+unsaved_drop(struct relay_agent *a, size_t i)
+{
+	free(a->unsaved[i].name);
+	relay_state_clear(&a->unsaved[i].st);
+	a->unsaved[i] = a->unsaved[--a->nunsaved];
+}
+
+/* unsaved_put - remember m's state, which is not on disk. */
+static void
+unsaved_put(struct relay_agent *a, const struct relay_msg *m)
+{
+	size_t i = unsaved_find(a, m->name), k;
+	const char **addrs = xcalloc(m->st.n + 1, sizeof(*addrs));
+
+	if (i == a->nunsaved) {
+		a->unsaved = xrealloc(a->unsaved, a->nunsaved + 1,
+		    sizeof(*a->unsaved));
+		a->unsaved[a->nunsaved++].name = xstrdup(m->name);
+	} else
+		relay_state_clear(&a->unsaved[i].st);
+	for (k = 0; k < m->st.n; k++)
+		addrs[k] = m->st.r[k].addr;
+	relay_state_init(&a->unsaved[i].st, addrs, m->st.n);
+	state_copy(&a->unsaved[i].st, &m->st);
+	free(addrs);
+}
+
+/*
+ * unsaved_apply - a message read from disk takes the state it has in
+ * memory only, which is saved now if the disk lets it.
+ */
+static void
+unsaved_apply(struct relay_agent *a, struct relay_msg *m)
+{
+	size_t i = unsaved_find(a, m->name);
+
+	if (i == a->nunsaved)
+		return;
+	state_copy(&m->st, &a->unsaved[i].st);
+	if (relay_msg_save(a->env.cfg->queue, m) == 0)
+		unsaved_drop(a, i);
+}
+
 /*
  * settle - after a change: save the state, make the DSN of new failures
  * (and save again), remove the message once finished.  text is the
@@ -98,11 +178,15 @@ settle(struct relay_agent *a, struct relay_msg *m, const char *text,
 	int err;
 
 	if ((err = relay_msg_save(q, m)) != 0) {
+		/* sent stays sent: kept in memory, saved when it can be */
 		log_event(LOG_LEVEL_WARN, NULL, "event=state",
 		    LOG_TOK("id", m->env.queue_id), LOG_Q("error",
 		    strerror(err)));
+		unsaved_put(a, m);
 		return;
 	}
+	if ((i = unsaved_find(a, m->name)) < a->nunsaved)
+		unsaved_drop(a, i);
 	for (i = 0; i < m->st.n; i++)
 		if (m->st.r[i].state == RELAY_R_FAILED && !m->st.r[i].reported)
 			break;
@@ -112,10 +196,12 @@ settle(struct relay_agent *a, struct relay_msg *m, const char *text,
 			text = own;
 		if (text != NULL && relay_dsn_deliver(a->env.cfg, m, text, len,
 		    remote, now, &a->seq) == 0 &&
-		    (err = relay_msg_save(q, m)) != 0)
+		    (err = relay_msg_save(q, m)) != 0) {
 			log_event(LOG_LEVEL_WARN, NULL, "event=state",
 			    LOG_TOK("id", m->env.queue_id), LOG_Q("error",
 			    strerror(err)));
+			unsaved_put(a, m);
+		}
 		free(own);
 	}
 	if (relay_state_is_done(&m->st)) {
@@ -152,6 +238,7 @@ look(struct relay_agent *a, const char *name, time_t now, time_t *next)
 		relay_msg_clear(&m);
 		return;
 	}
+	unsaved_apply(a, &m);
 	if (relay_state_expire(&m.st, m.arrival, now, &s) > 0) {
 		for (i = 0; i < m.st.n; i++)
 			if (m.st.r[i].state == RELAY_R_FAILED &&
@@ -208,8 +295,13 @@ scan_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < n; i++)
 		look(a, names[i], now, &next);
 	relay_queue_names_free(names, n);
+	relay_queue_clean(a->env.cfg->queue);
 	a->flush_work = a->flush;
 	a->flush = false;
+	/* states that wait for the disk: try them again in a while */
+	if (a->nunsaved > 0 && (next == -1 ||
+	    next > now + (time_t)a->env.cfg->relay_retry_min))
+		next = now + (time_t)a->env.cfg->relay_retry_min;
 	arm(a, next, now);
 	if (a->nwork > 0) {
 		a->host = 0;
@@ -230,6 +322,7 @@ msg_prepare(struct relay_agent *a, const char *name, time_t now)
 		relay_msg_clear(m);
 		return -1;
 	}
+	unsaved_apply(a, m);
 	a->crcpts = xcalloc(m->st.n + 1, sizeof(*a->crcpts));
 	a->cmap = xcalloc(m->st.n + 1, sizeof(*a->cmap));
 	for (i = 0; i < m->st.n; i++) {
@@ -523,6 +616,9 @@ relay_agent_free(struct relay_agent **ap)
 	for (i = 0; i < a->nwork; i++)
 		free(a->work[i]);
 	free(a->work);
+	while (a->nunsaved > 0)
+		unsaved_drop(a, 0);
+	free(a->unsaved);
 	event_free(a->scan_ev);
 	event_free(a->timer);
 	free(a);

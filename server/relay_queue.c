@@ -131,6 +131,27 @@ relay_queue_list(const char *queue, char ***names_out, size_t *n_out)
 }
 
 void
+relay_queue_clean(const char *queue)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	if (path(dir, sizeof(dir), queue, "state", NULL) != 0 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || path(p, sizeof(p), queue, "new",
+		    de->d_name) != 0 || stat(p, &sb) == 0 || errno != ENOENT)
+			continue;
+		if (path(p, sizeof(p), queue, "state", de->d_name) == 0)
+			(void)unlink(p);
+	}
+	(void)closedir(d);
+}
+
+void
 relay_queue_names_free(char **names, size_t n)
 {
 	size_t i;
@@ -424,7 +445,8 @@ dsn_text(const struct config *cfg, const struct relay_msg *m,
 	    .sender = m->env.sender, .envid = m->env.envid,
 	    .arrival = m->arrival, .now = now, .boundary = boundary,
 	    .rcpts = d, .nrcpt = n, .original = text, .original_len = len,
-	    .full = m->env.ret == ENVELOPE_RET_FULL };
+	    .full = m->env.ret == ENVELOPE_RET_FULL,
+	    .utf8 = m->env.smtputf8 };
 	if (n > 0 && dsn_fmt(b, &r) != 0) {
 		/* too big with the whole message: the headers will do */
 		buf_reset(b);

@@ -39,6 +39,13 @@ int	relay_queue_list(const char *queue, char ***names_out, size_t *n_out);
 void	relay_queue_names_free(char **names, size_t n);
 
 /*
+ * relay_queue_clean - remove state/ files whose message is gone from
+ * new/ (deleted with -D while it was being sent, or a crash between the
+ * removals).  Only the agent writes state/, and only between scans.
+ */
+void	relay_queue_clean(const char *queue);
+
+/*
  * relay_msg_load - the message name: its envelope and its state (all
  * pending when there is no state file yet).  0, or -1 with *err_out
  * (heap) naming the file.

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "envelope.h"
 #include "log.h"
 #include "smtp_client.h"
 #include "xalloc.h"
@@ -271,22 +272,6 @@ tx_done(struct smtp_client *c)
 	return SMTP_CLIENT_DONE;
 }
 
-/* notify_fmt - NOTIFY= value (RFC 3461 §4.1) into dst. */
-static void
-notify_fmt(unsigned notify, char *dst, size_t dstlen)
-{
-	if (notify & SMTP_CLIENT_NOTIFY_NEVER) {
-		(void)snprintf(dst, dstlen, "NEVER");
-		return;
-	}
-	(void)snprintf(dst, dstlen, "%s%s%s",
-	    notify & SMTP_CLIENT_NOTIFY_SUCCESS ? "SUCCESS," : "",
-	    notify & SMTP_CLIENT_NOTIFY_FAILURE ? "FAILURE," : "",
-	    notify & SMTP_CLIENT_NOTIFY_DELAY ? "DELAY," : "");
-	if (dst[0] != '\0')
-		dst[strlen(dst) - 1] = '\0';
-}
-
 /* send_rcpt - RCPT TO for recipient i, with its DSN parameters. */
 static void
 send_rcpt(struct smtp_client *c, size_t i)
@@ -294,8 +279,9 @@ send_rcpt(struct smtp_client *c, size_t i)
 	const struct smtp_client_rcpt *r = &c->msg->rcpts[i];
 	char notify[64] = "";
 
+	/* RFC 3461 §4.1: NOTIFY=NEVER or SUCCESS,FAILURE,DELAY */
 	if (c->ehlo.dsn && r->notify != 0)
-		notify_fmt(r->notify, notify, sizeof(notify));
+		(void)envelope_notify_fmt(r->notify, notify, sizeof(notify));
 	cmd(c, SMTP_CLIENT_EXP_RCPT, "RCPT TO:<%s>%s%s%s%s", r->addr,
 	    notify[0] != '\0' ? " NOTIFY=" : "", notify,
 	    c->ehlo.dsn && r->orcpt != NULL ? " ORCPT=" : "",

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "envelope.h"
 #include "smtp_line.h"
 
 #define SMTP_CLIENT_LINE_MAX	2048	/* a reply line, CRLF included */
@@ -46,10 +47,11 @@ enum smtp_client_ret {
 	SMTP_CLIENT_RET_HDRS,
 };
 
-#define SMTP_CLIENT_NOTIFY_SUCCESS	1u
-#define SMTP_CLIENT_NOTIFY_FAILURE	2u
-#define SMTP_CLIENT_NOTIFY_DELAY	4u
-#define SMTP_CLIENT_NOTIFY_NEVER	8u
+/* The NOTIFY bits are the envelope's (RFC 3461 §4.1). */
+#define SMTP_CLIENT_NOTIFY_SUCCESS	ENVELOPE_NOTIFY_SUCCESS
+#define SMTP_CLIENT_NOTIFY_FAILURE	ENVELOPE_NOTIFY_FAILURE
+#define SMTP_CLIENT_NOTIFY_DELAY	ENVELOPE_NOTIFY_DELAY
+#define SMTP_CLIENT_NOTIFY_NEVER	ENVELOPE_NOTIFY_NEVER
 
 /* A recipient's verdict from this transaction. */
 enum smtp_client_verdict {

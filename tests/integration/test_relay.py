@@ -70,8 +70,11 @@ class FakeServer(threading.Thread):
     answers the final dot (so a test can kill the client then)."""
 
     def __init__(self, tls=None, greeting=b"220 fake ESMTP",
-                 final=b"250 2.0.0 ok", hang_after_data=False):
+                 final=b"250 2.0.0 ok", hang_after_data=False,
+                 eightbit=True, release=None):
         super().__init__(daemon=True)
+        self.eightbit = eightbit
+        self.release = release  # an Event: the final reply waits for it
         self.tls, self.greeting, self.final = tls, greeting, final
         self.hang = hang_after_data
         self.lsock = socket.socket()
@@ -118,7 +121,8 @@ class FakeServer(threading.Thread):
                 c.sendall(b"250-fake\r\n" +
                           (b"250-STARTTLS\r\n" if self.tls and
                            not isinstance(c, ssl.SSLSocket) else b"") +
-                          b"250 8BITMIME\r\n")
+                          (b"250 8BITMIME\r\n" if self.eightbit else
+                           b"250 SIZE 1000000\r\n"))
             elif verb == b"STARTTLS" and self.tls:
                 c.sendall(b"220 2.0.0 go\r\n")
                 c = self.tls.wrap_socket(c, server_side=True)
@@ -132,6 +136,8 @@ class FakeServer(threading.Thread):
                 if self.hang:
                     self.stop_ev.wait(SLOW)
                     return
+                if self.release is not None:
+                    self.release.wait(SLOW)
                 c.sendall(self.final + b"\r\n")
             elif verb == b"QUIT":
                 c.sendall(b"221 bye\r\n")
@@ -337,10 +343,11 @@ class RelayTest(unittest.TestCase):
         self.assertEqual(len(delivered(self.smarthost, "carol@remote.example",
                                        "one")), 1)
         # one session: AUTH once, two transactions, RSET between them
-        self.assertRegex(self.smarthost.log_text(),
-                         r"disconnect from localhost\[127\.0\.0\.1\] ehlo=2 "
-                         r"starttls=1 auth=1 mail=2 rcpt=3 data=2 rset=1 "
-                         r"quit=1")
+        # (Postfix logs it once the QUIT is in)
+        session = (r"disconnect from localhost\[127\.0\.0\.1\] ehlo=2 "
+                   r"starttls=1 auth=1 mail=2 rcpt=3 data=2 rset=1 quit=1")
+        wait_for(lambda: re.search(session, self.smarthost.log_text()),
+                 what=session + " in\n" + self.smarthost.log_text())
 
     def test_implicit_tls(self):
         self.set_conf(relay_host="smtps://localhost:%d" %
@@ -420,6 +427,66 @@ class RelayTest(unittest.TestCase):
         self.assertEqual(len(self.queue_names()), 1)
         self.assertEqual(self.alice_dsns(), [])
 
+    @staticmethod
+    def can_write(path):
+        """Whether a small file can be written and fsynced at path (it
+        is removed again)."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        except OSError:
+            return False
+        try:
+            os.write(fd, b"x" * 200)
+            os.fsync(fd)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+            os.unlink(path)
+
+    def test_disk_full_while_writing_state_sends_once(self):
+        """The state cannot be written (state/ is a full tmpfs): what was
+        sent is not sent again while the agent runs, and the message
+        leaves once there is room.  Needs mount(2) (root); else skipped."""
+        state = os.path.join(self.queue, "state")
+        os.makedirs(state)
+        if run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                state]).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        try:
+            # dot files: the agent's clean-up of state/ leaves them be
+            filler = os.path.join(state, ".filler")
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                while os.write(fd, b"x" * 4096) > 0:
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            if self.can_write(os.path.join(state, ".probe")):
+                self.skipTest("this tmpfs does not fill up")
+            self.start_relay()
+            self.submit(["bob@remote.example"], subject="diskfull")
+            wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                       "diskfull"), what="the delivery")
+            self.wait_relay_log(r"event=state .*error=\"No space left")
+            # retries come every 1-2 s here: more tries, no second copy
+            self.wait_relay_log(r"event=state .*error=", count=3)
+            self.assertEqual(len(delivered(
+                self.smarthost, "bob@remote.example", "diskfull")), 1)
+            self.assertEqual(len(self.queue_names()), 1)
+            os.unlink(filler)
+            self.relay_cmd("-f")
+            wait_for(lambda: self.queue_names() == [], what="empty queue")
+            self.assertEqual(len(delivered(
+                self.smarthost, "bob@remote.example", "diskfull")), 1)
+            self.stop_relay()
+        finally:
+            self.stop_relay()
+            run(["umount", state])
+
     def test_421_greeting_and_552_after_data(self):
         fake = FakeServer(greeting=b"421 4.3.2 not now")
         fake.start()
@@ -444,6 +511,64 @@ class RelayTest(unittest.TestCase):
                                 r"status=bounced dsn=5\.3\.4")
             wait_for(self.alice_dsns, what="the DSN for the 552")
             wait_for(lambda: self.queue_names() == [], what="empty queue")
+        finally:
+            fake.close()
+
+    def test_no_silent_downgrade(self):
+        """An 8-bit message (BODY=8BITMIME) and a smarthost without
+        8BITMIME: bounced with 5.6.3, nothing sent."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fake8"))
+        fake = FakeServer(tls=ctx, eightbit=False)
+        fake.start()
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca)
+            self.start_relay()
+            c = ssl.create_default_context(cafile=self.inlet_cert[0])
+            with smtplib.SMTP("127.0.0.1", self.d.port("submission"),
+                              timeout=WAIT) as s:
+                s.starttls(context=c)
+                s.login("alice@example.test", "alicepw")
+                s.sendmail("alice@example.test", ["bob@remote.example"],
+                           "Subject: caf\u00e9\r\n\r\nd\u00e9j\u00e0 vu\r\n"
+                           .encode(), mail_options=["BODY=8BITMIME"])
+            self.wait_relay_log(r"to=\"<bob@remote\.example>\".*"
+                                r"status=bounced dsn=5\.6\.3 reply=\"5\.6\.3 "
+                                r"the message has 8-bit data")
+            dsns = wait_for(self.alice_dsns, what="the DSN")
+            with open(dsns[0], "rb") as f:
+                m = email.message_from_binary_file(
+                    f, policy=email.policy.default)
+            status = list(m.iter_parts())[1].get_payload()[1]
+            self.assertEqual(status["Status"], "5.6.3")
+            verbs = [c.split(b" ")[0].upper() for c in fake.commands]
+            self.assertIn(b"EHLO", verbs)
+            self.assertNotIn(b"MAIL", verbs)
+        finally:
+            fake.close()
+
+    def test_sigterm_finishes_the_transaction(self):
+        """SIGTERM while the smarthost holds the final reply: the agent
+        waits for it, records the recipient as sent, QUITs and exits 0."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "faketerm"))
+        release = threading.Event()
+        fake = FakeServer(tls=ctx, release=release)
+        fake.start()
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca)
+            self.start_relay()
+            self.submit(["bob@remote.example"], subject="term")
+            self.assertTrue(fake.got_data.wait(SLOW), "no DATA at the fake")
+            self.relay.send_signal(signal.SIGTERM)
+            self.wait_relay_log(r"event=stop signal=TERM")
+            release.set()
+            self.assertEqual(self.stop_relay(), 0)
+            self.assertRegex(self.relay_text(),
+                             r"event=stop[^\n]*\n(.*\n)*.*"
+                             r"to=\"<bob@remote\.example>\".*status=sent")
+            self.assertEqual(self.queue_names(), [])
+            wait_for(lambda: b"QUIT" in fake.commands, what="QUIT")
         finally:
             fake.close()
 
@@ -511,6 +636,14 @@ class RelayTest(unittest.TestCase):
                                                      names[0])))
         r = self.relay_cmd("-D", names[0])
         self.assertEqual(r.returncode, 1)
+        # a state left behind (a -D while it was being sent) is cleaned
+        os.makedirs(os.path.join(self.queue, "state"), exist_ok=True)
+        orphan = os.path.join(self.queue, "state", names[0])
+        with open(orphan, "w") as f:
+            f.write("<bob@remote.example> sent 0 1 no 250 ok\n")
+        self.start_relay()
+        wait_for(lambda: not os.path.exists(orphan), what="the cleanup")
+        self.stop_relay()
         self.assertEqual(self.relay_cmd("-n").returncode, 0)
         os.chmod(self.authfile, 0o644)
         r = self.relay_cmd("-n")

@@ -166,6 +166,36 @@ START_TEST(test_full)
 }
 END_TEST
 
+START_TEST(test_utf8)
+{
+	struct dsn_report r;
+	struct dsn_rcpt rc[2];
+	struct buf b;
+	const char *t;
+
+	report(&r, rc);
+	rc[1].addr = "j\xc3\xb6rg@y.example";
+	r.utf8 = true;
+	buf_init(&b, 1 << 16);
+	ck_assert_int_eq(dsn_fmt(&b, &r), 0);
+	t = buf_cstr(&b);
+	ck_assert_ptr_nonnull(strstr(t, "Content-Type: "
+	    "message/global-delivery-status\n"));
+	ck_assert_ptr_nonnull(strstr(t, "Content-Type: "
+	    "message/global-headers\n"));
+	ck_assert_ptr_nonnull(strstr(t, "Final-Recipient: rfc822; "
+	    "b@y.example\n"));
+	ck_assert_ptr_nonnull(strstr(t, "Final-Recipient: utf-8; "
+	    "j\xc3\xb6rg@y.example\n"));
+	buf_reset(&b);
+	r.full = true;
+	ck_assert_int_eq(dsn_fmt(&b, &r), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "Content-Type: "
+	    "message/global\n"));
+	buf_release(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -180,6 +210,7 @@ main(void)
 	    (int)(sizeof(statuses) / sizeof(statuses[0])));
 	tcase_add_test(tc, test_golden);
 	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_utf8);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
