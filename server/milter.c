@@ -94,6 +94,7 @@ struct milter_set {
 	char			 path[SMTP_PATH_MAX + 3];
 	char			 esmtp[512];
 	char			 auth[256];
+	char			 auth_type[21];	/* {auth_type}: the mechanism */
 	char			 tls_version[32];
 	char			 tls_cipher[64];
 	char			 qid[SESSION_QID_LEN + 1];
@@ -306,7 +307,7 @@ mf_build_path(struct milter_filter *f, char cmd)
 	const char *strs[32];
 	char params[sizeof(set->esmtp)], *p, *save = NULL;
 	const char *mac_m[] = { "{mail_addr}", set->path, "{auth_authen}",
-	    set->auth, "i", set->qid };
+	    set->auth, "{auth_type}", set->auth_type, "i", set->qid };
 	const char *mac_r[] = { "{rcpt_addr}", set->path };
 	size_t n = 0;
 
@@ -316,7 +317,7 @@ mf_build_path(struct milter_filter *f, char cmd)
 	    p = strtok_r(NULL, " ", &save))
 		strs[n++] = p;
 	if (cmd == MILTER_C_MAIL) {
-		mf_macros(f, cmd, mac_m, 3);
+		mf_macros(f, cmd, mac_m, 4);
 		mf_strings(f, cmd, strs, n, MILTER_P_NR_MAIL);
 	} else {
 		mf_macros(f, cmd, mac_r, 1);
@@ -1015,6 +1016,8 @@ set_args(struct milter_set *set, const struct session_filter_args *a,
 	    a->esmtp != NULL ? a->esmtp : "");
 	(void)snprintf(set->auth, sizeof(set->auth), "%s",
 	    a->auth_user != NULL ? a->auth_user : "");
+	(void)snprintf(set->auth_type, sizeof(set->auth_type), "%s",
+	    a->auth_type != NULL ? a->auth_type : "");
 	(void)snprintf(set->tls_version, sizeof(set->tls_version), "%s",
 	    a->tls_version != NULL ? a->tls_version : "");
 	(void)snprintf(set->tls_cipher, sizeof(set->tls_cipher), "%s",

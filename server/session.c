@@ -78,6 +78,7 @@ struct session {
 	bool			 esmtp;
 	bool			 authenticated;
 	char			 auth_user[256];	/* authorization id */
+	char			 auth_mech[21];	/* its mechanism ({auth_type}) */
 	char			 helo[SESSION_CMD_LINE_MAX];
 	struct smtp_line	 line;
 	struct buf		 out;
@@ -1300,6 +1301,7 @@ session_auth(struct session *s, const struct smtp_cmd *cmd)
 	}
 	session_set_state(s, SESSION_ST_AUTH_WAIT);
 	smtp_line_set_max(&s->line, SESSION_AUTH_LINE_MAX);
+	memcpy(s->auth_mech, mech, sizeof(s->auth_mech));
 	s->ops->auth_start(s->ctx, mech, ir, irlen);
 }
 
@@ -1992,6 +1994,7 @@ session_filter_ask(struct session *s, enum session_filter_stage stage,
 	if (args != NULL)
 		fa = *args;
 	fa.auth_user = s->authenticated ? s->auth_user : NULL;
+	fa.auth_type = s->authenticated ? s->auth_mech : NULL;
 	fa.tls_version = s->tls_active ? s->tls_version : NULL;
 	fa.tls_cipher = s->tls_active ? s->tls_cipher : NULL;
 	if (!s->ops->filter(s->ctx, stage, &fa))

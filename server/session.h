@@ -130,6 +130,7 @@ struct session_filter_args {
 	const char	*addr;		/* MAIL/RCPT path, "<a@b>" */
 	const char	*esmtp;		/* MAIL/RCPT parameters, space-sep. */
 	const char	*auth_user;	/* authenticated id, or NULL */
+	const char	*auth_type;	/* its SASL mechanism, or NULL */
 	const char	*tls_version;	/* or NULL */
 	const char	*tls_cipher;	/* or NULL */
 };

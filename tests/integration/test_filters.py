@@ -193,7 +193,8 @@ worker "normal" {{
 class OpenDKIM:
     """Debian's opendkim in dir/opendkim on a free loopback port, Mode sv,
     signing for DOMAIN with a key made here (run as opendkim when we are
-    root).  Mail from an authenticated sender ({auth_authen}) is signed,
+    root).  Mail from an authenticated sender ({auth_type}, as OpenDKIM
+    reads it with its stock MacroList) is signed,
     the rest verified; 127.0.0.1 is not an internal host here, since
     every test client comes from there.  .port, .private, .dns_txt,
     .stop()."""
@@ -223,7 +224,6 @@ Mode sv
 Domain {DOMAIN}
 Selector {SELECTOR}
 KeyFile {self.private}
-MacroList auth_authen
 InternalHosts 192.0.2.1
 Canonicalization relaxed/simple
 TestPublicKeys {keys}

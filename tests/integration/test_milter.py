@@ -548,6 +548,7 @@ class Roles(unittest.TestCase):
         self.assertTrue(helo.get("{cipher}"))
         mail = self.sub.events("mail")[0]["macros"]
         self.assertEqual(mail.get("{auth_authen}"), "alice@example.test")
+        self.assertEqual(mail.get("{auth_type}"), "PLAIN")
         self.assertNotIn("{auth_authen}", self.mx.events("mail")[0]["macros"])
 
 
