@@ -103,7 +103,10 @@ envelope_add_rcpt(struct envelope *e, const char *addr, unsigned notify,
 {
 	struct envelope_rcpt *r;
 
-	e->rcpts = xrealloc(e->rcpts, e->nrcpt + 1, sizeof(*e->rcpts));
+	if (e->nrcpt == e->rcpt_cap) {	/* doubling: 100000 stay linear */
+		e->rcpt_cap = e->rcpt_cap == 0 ? 4 : e->rcpt_cap * 2;
+		e->rcpts = xrealloc(e->rcpts, e->rcpt_cap, sizeof(*e->rcpts));
+	}
 	r = &e->rcpts[e->nrcpt++];
 	r->addr = xstrdup(addr);
 	r->notify = notify;
@@ -261,7 +264,10 @@ rcpt_take(struct envelope *e, const char *s, size_t n)
 			goto fail;
 		p = w;
 	}
-	e->rcpts = xrealloc(e->rcpts, e->nrcpt + 1, sizeof(*e->rcpts));
+	if (e->nrcpt == e->rcpt_cap) {	/* doubling: 100000 stay linear */
+		e->rcpt_cap = e->rcpt_cap == 0 ? 4 : e->rcpt_cap * 2;
+		e->rcpts = xrealloc(e->rcpts, e->rcpt_cap, sizeof(*e->rcpts));
+	}
 	e->rcpts[e->nrcpt++] = r;
 	return 0;
 fail:

@@ -61,6 +61,7 @@ struct envelope {
 	char		*envid;		/* xtext as given, or NULL */
 	struct envelope_rcpt *rcpts;
 	size_t		 nrcpt;
+	size_t		 rcpt_cap;	/* room in rcpts (envelope_add_rcpt) */
 };
 
 /*
