@@ -1202,8 +1202,8 @@ static const char *const fmt_cases[] = {
 	"shutdown_timeout 2m\n"
 	"user inlet\n",
 	"listen 127.0.0.1:0\nmaildir ./Maildir\nsink yes\n",
-	"sink yes\nsink_chaos rcpt *@a reply 550 No such user\n"
-	"sink_chaos data * 5% delay 250ms\nsink_chaos mail <> disconnect\n",
+	("sink yes\nsink_chaos rcpt *@a reply 550 No such user\n"
+	"sink_chaos data * 5% delay 250ms\nsink_chaos mail <> disconnect\n"),
 	"message_size_limit 1025\ncommand_timeout 61\n",
 	"\r\n# nothing but a comment\r\n",
 };

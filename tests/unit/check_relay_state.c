@@ -116,8 +116,8 @@ static const char *bad_texts[] = {
 	"<a@x.example> sent 0 10 maybe ok\n",
 	"<a@x.example> sent 0 10\n",
 	"a@x.example sent 0 10 no ok\n",
-	"<a@x.example> sent 0 10 no\n<b@x.example> sent 0 10 no\n"
-	    "<c@x.example> sent 0 10 no\n<d@x.example> sent 0 10 no\n",
+	("<a@x.example> sent 0 10 no\n<b@x.example> sent 0 10 no\n"
+	    "<c@x.example> sent 0 10 no\n<d@x.example> sent 0 10 no\n"),
 };
 
 START_TEST(test_bad_text)
