@@ -41,6 +41,12 @@
  * browser already let in is answered from the cache meanwhile.
  */
 #define HTPASSWD_HASHES_PER_SEC	16
+/*
+ * And at most this much CPU time hashing a second (the first hash of a
+ * second always runs): 16 bcrypt hashes of cost 12 would hold the loop
+ * for seconds; this bounds a flood to the budget plus one hash.
+ */
+#define HTPASSWD_BUDGET_NS	(40L * 1000 * 1000)
 
 struct htpasswd_user {
 	char		*name;
@@ -54,6 +60,7 @@ struct htpasswd_cache {
 	size_t		 next;				/* round robin */
 	time_t		 second;	/* of the hashes counted below */
 	unsigned	 hashes;	/* done in that second */
+	long		 spent_ns;	/* the CPU time they took */
 };
 
 struct htpasswd {
@@ -336,6 +343,22 @@ htpasswd_verify(const struct htpasswd *h, const char *user,
 	return ok;
 }
 
+/* htpasswd_timed_verify - htpasswd_verify, its CPU time added to *ns. */
+static bool
+htpasswd_timed_verify(const struct htpasswd *h, const char *user,
+    const char *pass, long *ns)
+{
+	struct timespec a, b;
+	bool ok;
+
+	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	ok = htpasswd_verify(h, user, pass);
+	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	*ns += (long)(b.tv_sec - a.tv_sec) * 1000000000L +
+	    (b.tv_nsec - a.tv_nsec);
+	return ok;
+}
+
 bool
 htpasswd_check(const struct htpasswd *h, const char *authorization)
 {
@@ -360,12 +383,15 @@ htpasswd_check(const struct htpasswd *h, const char *authorization)
 	if (c->second != ts.tv_sec) {
 		c->second = ts.tv_sec;
 		c->hashes = 0;
+		c->spent_ns = 0;
 	}
 	*colon = '\0';
 	ok = false;
-	if (c->hashes < HTPASSWD_HASHES_PER_SEC) {
+	if (c->hashes < HTPASSWD_HASHES_PER_SEC &&
+	    c->spent_ns < HTPASSWD_BUDGET_NS) {
 		c->hashes++;
-		ok = htpasswd_verify(h, (char *)plain, colon + 1);
+		ok = htpasswd_timed_verify(h, (char *)plain, colon + 1,
+		    &c->spent_ns);
 	}
 	OPENSSL_cleanse(plain, sizeof plain);
 	if (ok && keyed) {

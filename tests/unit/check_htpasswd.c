@@ -46,7 +46,7 @@ static time_t fake_sec;
 int
 clock_gettime(clockid_t id, struct timespec *ts)
 {
-	if (!fake_clock)
+	if (!fake_clock || id == CLOCK_THREAD_CPUTIME_ID)
 		return (int)syscall(SYS_clock_gettime, id, ts);
 	ts->tv_sec = fake_sec;
 	ts->tv_nsec = 0;
@@ -153,6 +153,35 @@ START_TEST(test_hash_budget)
 }
 END_TEST
 
+/*
+ * ---- and at most about 40 ms of hashing a second: a slow hash (bcrypt
+ * cost 11, some 100 ms) spends it at once ----
+ */
+
+START_TEST(test_hash_time_budget)
+{
+	static const char slow_file[] =
+	    "slow:$2b$11$iITOOrnUBUcGJ4vPXGIhGOpgM/.TRMceH30iF94GV7.apjShIwGha\n"
+	    "sha256:$5$saltsalt$WEJzUktwUAv/ZD3/UFDtqPLg/HznuEYGB1rsh6oauC6\n";
+	struct htpasswd *h;
+	const char *err = NULL;
+
+	write_file(slow_file);
+	ck_assert_msg(htpasswd_load(tpath, &h, &err) == 0, "%s", err);
+	fake_clock = true;
+	fake_sec = 2000;
+	ck_assert(!htpasswd_check(h, basic("slow", "guess")));	/* hashed */
+	/* the second's budget is spent: refused unhashed */
+	ck_assert(!htpasswd_check(h, basic("sha256", PASSWORD)));
+	fake_sec++;
+	ck_assert(htpasswd_check(h, basic("sha256", PASSWORD)));
+	fake_sec++;
+	ck_assert(htpasswd_check(h, basic("slow", "slow pass")));
+	fake_clock = false;
+	htpasswd_free(&h);
+}
+END_TEST
+
 /* ---- Authorization values that are not a valid login ---- */
 
 static const char *const bad_auth[] = {
@@ -191,11 +220,17 @@ START_TEST(test_auth_forms)
 
 	write_file(good_file);
 	ck_assert_msg(htpasswd_load(tpath, &h, &err) == 0, "%s", err);
-	/* the scheme is case-insensitive (RFC 7235 §2.1), spaces may repeat */
+	/* the scheme is case-insensitive (RFC 7235 §2.1), spaces may repeat;
+	 * each check in a second of its own, so that no hashing budget (a
+	 * slow hash under valgrind) is in the way */
+	fake_clock = true;
+	fake_sec = 3000;
 	ck_assert(htpasswd_check(h,
 	    "basic eWVzOnMzY3JldCBwYXNzOndvcmQ="));
+	fake_sec++;
 	ck_assert(htpasswd_check(h,
 	    "BASIC   eWVzOnMzY3JldCBwYXNzOndvcmQ="));
+	fake_clock = false;
 	ck_assert(!htpasswd_check(h, NULL));
 	ck_assert(!htpasswd_check(NULL, basic("yes", PASSWORD)));
 	memset(huge, 'A', sizeof huge - 1);
@@ -298,6 +333,7 @@ htpasswd_suite(void)
 	    (int)(sizeof bad_auth / sizeof *bad_auth));
 	tcase_add_test(tc, test_auth_forms);
 	tcase_add_test(tc, test_hash_budget);
+	tcase_add_test(tc, test_hash_time_budget);
 	tcase_add_loop_test(tc, test_bad_file, 0,
 	    (int)(sizeof bad_files / sizeof *bad_files));
 	tcase_add_test(tc, test_long_line);
