@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -1003,7 +1004,39 @@ sinkapi_health(struct sinkapi *api, struct evhttp_request *req,
 		sinkapi_ok(req);
 }
 
-/* sinkapi_sse_send - one event to every /api/events client. */
+/*
+ * sinkapi_sse_push - b to event stream i.  A client that does not read
+ * would make its connection's output grow with every message: once more
+ * than SINKAPI_SSE_BACKLOG bytes wait for it, the stream is closed (its
+ * events are lost; EventSource reconnects and the page reloads the list).
+ * Freeing the connection runs sinkapi_closed, which forgets stream i by
+ * moving the last stream into its slot.
+ */
+static void
+sinkapi_sse_push(struct sinkapi *api, size_t i, struct evbuffer *b)
+{
+	struct evhttp_connection *evcon = api->sse_conn[i];
+	struct bufferevent *bev;
+	char *addr = NULL;
+	size_t pending;
+	ev_uint16_t port = 0;
+
+	evhttp_send_reply_chunk(api->sse[i], b);
+	if (evhttp_request_get_connection(api->sse[i]) == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL)
+		return;
+	pending = evbuffer_get_length(bufferevent_get_output(bev));
+	if (pending <= SINKAPI_SSE_BACKLOG)
+		return;
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	log_event(LOG_LEVEL_INFO, NULL, "event=sink-events-closed",
+	    LOG_TOK("client", addr), LOG_U("port", port),
+	    LOG_U("pending", pending));
+	evhttp_connection_free(evcon);
+}
+
+/* sinkapi_sse_send - one event to every /api/events client (the last
+ * first: sinkapi_sse_push may close one, which moves the last). */
 static void
 sinkapi_sse_send(struct sinkapi *api, const char *type, json_t *data)
 {
@@ -1011,13 +1044,13 @@ sinkapi_sse_send(struct sinkapi *api, const char *type, json_t *data)
 	char *text = json_dumps(o, JSON_COMPACT);
 	size_t i;
 
-	for (i = 0; text != NULL && i < api->nsse; i++) {
+	for (i = api->nsse; text != NULL && i > 0; i--) {
 		struct evbuffer *b = evbuffer_new();
 
 		if (b == NULL || evbuffer_add_printf(b,
 		    "event: %s\ndata: %s\n\n", type, text) < 0)
 			log_fatal("out of memory (events)");
-		evhttp_send_reply_chunk(api->sse[i], b);
+		sinkapi_sse_push(api, i - 1, b);
 		evbuffer_free(b);
 	}
 	free(text);
@@ -1034,12 +1067,12 @@ sinkapi_ping_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (i = 0; i < api->nsse; i++) {
+	for (i = api->nsse; i > 0; i--) {
 		struct evbuffer *b = evbuffer_new();
 
 		if (b == NULL || evbuffer_add(b, ": ping\n\n", 8) != 0)
 			log_fatal("out of memory (events)");
-		evhttp_send_reply_chunk(api->sse[i], b);
+		sinkapi_sse_push(api, i - 1, b);
 		evbuffer_free(b);
 	}
 }

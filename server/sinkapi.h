@@ -23,6 +23,8 @@ struct chaos;
 #define SINKAPI_LIMIT_MAX	5000	/* limit= of one page */
 #define SINKAPI_PING_SECS	15	/* a comment line to event streams */
 #define SINKAPI_SSE_TIMEOUT_SECS 3600	/* an event stream's idle bound */
+#define SINKAPI_SSE_BACKLOG	(256 * 1024)	/* bytes a stream's client has
+						 * not taken: then it is closed */
 
 /*
  * sinkapi_new - serve ix (borrowed, outlives the API) on addrport (or the

@@ -396,6 +396,84 @@ class SinkApi(unittest.TestCase):
         send(self.d, "after the streams closed")
         self.assertEqual(messages(self, self.d)["total"], 1)
 
+    def test_events_backlog(self):
+        """An /api/events client that never reads does not make inletd
+        hold the events for it without bound: past SINKAPI_SSE_BACKLOG
+        (256 KiB) waiting in its output the stream is closed and logged,
+        the client reads to EOF, and the API, a stream that reads and a
+        new stream still work."""
+        heard = {}
+        ready = threading.Event()
+
+        def reader():  # a stream that keeps reading hears every event
+            r = socket.create_connection(("127.0.0.1", self.d.http), WAIT)
+            r.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"after the close" not in data and len(data) < 64 << 20:
+                chunk = r.recv(1 << 16)
+                if not chunk:
+                    break
+                data += chunk
+                if b"retry:" in data:
+                    ready.set()
+            heard["new"] = data.count(b"event: new\n")
+            r.close()
+        t = threading.Thread(target=reader)
+        t.start()
+        self.assertTrue(ready.wait(WAIT))
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(WAIT)
+        s.connect(("127.0.0.1", self.d.http))
+        s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"retry:" not in data:  # the stream is open; no more reads
+            chunk = s.recv(4096)
+            self.assertTrue(chunk)
+            data += chunk
+        # ~60 KiB of subject a "new" event; 200 of them (12 MB) are far
+        # more than the kernel's socket buffers (tcp_wmem's 4 MiB) hold
+        subject = " ".join("w%05d" % i for i in range(10000))
+        for sent in range(1, 201):
+            send(self.d, subject)
+            if self.d.log_lines("event=sink-events-closed"):
+                break
+        line = self.d.wait_log_re(r"event=sink-events-closed "
+                                  r"client=127\.0\.0\.1 port=\d+ "
+                                  r"pending=(\d+)")
+        self.assertGreater(int(line.group(1)), 256 * 1024)
+        self.assertLess(int(line.group(1)), 256 * 1024 + 2 * len(subject))
+        got = 0
+        while got < 64 << 20:  # what the kernel held, then EOF
+            try:
+                chunk = s.recv(1 << 16)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            got += len(chunk)
+        self.assertLess(got, 64 << 20)
+        s.close()
+        self.assertEqual(messages(self, self.d)["total"], sent)
+        self.assertEqual(request(self.d, "GET", "/livez")[0], 200)
+        # the slot is free: a new stream hears the next message
+        s = socket.create_connection(("127.0.0.1", self.d.http), WAIT)
+        s.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"retry:" not in data:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk)
+            data += chunk
+        send(self.d, "after the close")
+        while b"after the close" not in data:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk)
+            data += chunk
+        s.close()
+        t.join(WAIT * 7)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(heard["new"], sent + 1)
+
     def test_bad_input(self):
         """Traversal IDs, huge queries, wrong content types, oversize
         bodies: the right HTTP error, and the daemon lives on."""
