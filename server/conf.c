@@ -174,6 +174,10 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "user", .type = CONF_T_STRING, .off = CONF_OFF(user),
 	  .valid = conf_valid_word,
 	  .doc = "drop privileges to this user after binding" },
+	{ .name = "group_access", .type = CONF_T_BOOL, .def = "no",
+	  .off = CONF_OFF(group_access),
+	  .doc = "yes: Maildirs and the queue 0770, files 0640 (the group "
+	  "shares them: inlet-relay, Dovecot)" },
 	{ .name = "tls_cert", .type = CONF_T_DOMAINS, .off = CONF_OFF(tls_certs),
 	  .noff = CONF_OFF(ntls_certs), .valid = conf_valid_word,
 	  .doc = "certificate chain files (PEM); the first is the default, "

@@ -92,6 +92,7 @@ struct config {
 	unsigned	 max_errors;		/* hard error budget */
 	unsigned	 shutdown_timeout;	/* seconds, SIGTERM grace */
 	char		*user;			/* NULL = do not drop */
+	bool		 group_access;		/* 0770/0640, not 0700/0600 */
 	char		**tls_certs;		/* PEM chain files, in order */
 	size_t		 ntls_certs;
 	char		**tls_keys;		/* one per certificate */

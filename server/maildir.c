@@ -46,6 +46,8 @@ struct maildir_copy {
 	char		*env;	/* dir/env/<name>,S=<size> once written */
 	char		*made;	/* the top directory open created, else NULL */
 	bool		 linked; /* new names our file (set by commit) */
+	mode_t		 dmode;	/* of what it creates, taken at open */
+	mode_t		 fmode;
 	int		 fd;
 	unsigned long	 q;	/* the Q number of this copy's name */
 	uint64_t	 size;	/* octets, header lines included */
@@ -69,6 +71,41 @@ struct maildir_spool {
 	size_t			 buflen;
 	char			 buf[MAILDIR_BUFSIZE];	/* last: not zeroed */
 };
+
+/*
+ * Modes of the directories and files this module creates: 0700 and 0600,
+ * or with group_access 0770 and 0640.  Set by the main thread only (at
+ * start and reload); a spool takes them at open, so commits on worker
+ * threads never read these.
+ */
+static mode_t maildir_dmode = 0700;
+static mode_t maildir_fmode = 0600;
+
+void
+maildir_set_group_access(bool yes)
+{
+	mode_t mask;
+
+	maildir_dmode = yes ? 0770 : 0700;
+	maildir_fmode = yes ? 0640 : 0600;
+	if (!yes)
+		return;
+	/* A umask with group bits (systemd's UMask=0077) would undo it. */
+	mask = umask(0);
+	(void)umask(mask & (mode_t)~S_IRWXG);
+}
+
+mode_t
+maildir_dir_mode(void)
+{
+	return maildir_dmode;
+}
+
+mode_t
+maildir_file_mode(void)
+{
+	return maildir_fmode;
+}
 
 /* maildir_write_all - write all of p, through short writes and EINTR. */
 static int
@@ -104,11 +141,11 @@ maildir_made(char **made, const char *path)
 }
 
 /*
- * maildir_mkdirs - mkdir -p path with mode 0700 (like "mkdir -p"),
+ * maildir_mkdirs - mkdir -p path with mode dmode (like "mkdir -p"),
  * noting in *made the top directory it created.
  */
 static int
-maildir_mkdirs(const char *path, char **made)
+maildir_mkdirs(const char *path, char **made, mode_t dmode)
 {
 	char buf[PATH_MAX];
 	char *p;
@@ -119,11 +156,11 @@ maildir_mkdirs(const char *path, char **made)
 	/* Errors on the parents show up again, better named, below. */
 	for (p = strchr(buf + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
-		if (mkdir(buf, 0700) == 0)
+		if (mkdir(buf, dmode) == 0)
 			maildir_made(made, buf);
 		*p = '/';
 	}
-	if (mkdir(buf, 0700) == 0)
+	if (mkdir(buf, dmode) == 0)
 		maildir_made(made, buf);
 	else if (errno != EEXIST)
 		return errno;
@@ -136,7 +173,7 @@ maildir_mkdirs(const char *path, char **made)
  * Maildir, is kept when it created nothing higher).
  */
 static int
-maildir_make(const char *dir, char **made)
+maildir_make(const char *dir, char **made, mode_t dmode)
 {
 	static const char *const sub[] = { "tmp", "new", "cur" };
 	char path[PATH_MAX];
@@ -148,7 +185,7 @@ maildir_make(const char *dir, char **made)
 		if (n < 0 || (size_t)n >= sizeof(path))
 			return ENAMETOOLONG;
 		/* The common case: the Maildir exists, one syscall each. */
-		if (mkdir(path, 0700) == 0) {
+		if (mkdir(path, dmode) == 0) {
 			maildir_made(made, path);
 			continue;
 		}
@@ -156,7 +193,7 @@ maildir_make(const char *dir, char **made)
 			continue;
 		if (errno != ENOENT)
 			return errno;
-		if ((err = maildir_mkdirs(path, made)) != 0)
+		if ((err = maildir_mkdirs(path, made, dmode)) != 0)
 			return err;
 	}
 	return 0;
@@ -336,7 +373,8 @@ maildir_create(const char *dir)
 	char *made = NULL;
 	int err;
 
-	if ((err = maildir_make(dir, &made)) == 0 && made != NULL)
+	if ((err = maildir_make(dir, &made, maildir_dmode)) == 0 &&
+	    made != NULL)
 		err = maildir_sync_made(dir, made);
 	free(made);
 	return err;
@@ -403,7 +441,8 @@ maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
 		path = xasprintf("%s/tmp/%lld.M%ldP%ldQ%lu.%s", c->dir,
 		    (long long)ts.tv_sec, ts.tv_nsec / 1000L, sp->pid, c->q,
 		    sp->host);
-		fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC,
+		    c->fmode);
 		if (fd != -1) {
 			c->tmp = path;
 			c->fd = fd;
@@ -412,7 +451,8 @@ maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
 		err = errno;
 		free(path);
 		if (err == ENOENT && !created) {
-			if ((err = maildir_make(c->dir, &c->made)) != 0)
+			if ((err = maildir_make(c->dir, &c->made,
+			    c->dmode)) != 0)
 				return err;
 			created = true;
 			i--;	/* not a name taken: try this one again */
@@ -438,7 +478,7 @@ maildir_tmp_ready(struct maildir_copy *c)
 	if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1) {
 		err = errno;
 		if (err == ENOENT &&
-		    (err = maildir_make(c->dir, &c->made)) == 0 &&
+		    (err = maildir_make(c->dir, &c->made, c->dmode)) == 0 &&
 		    faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1)
 			err = errno;
 	}
@@ -530,6 +570,8 @@ maildir_spool_new(const char *return_path, const struct maildir_rcpt *rcpts,
 		sp->copies[i].envelope = rcpts[i].envelope != NULL ?
 		    xstrdup(rcpts[i].envelope) : NULL;
 		sp->copies[i].fd = -1;
+		sp->copies[i].dmode = maildir_dmode;
+		sp->copies[i].fmode = maildir_fmode;
 		/* Taken now: commit must not touch the caller's counter. */
 		sp->copies[i].q = (*seq)++;
 	}
@@ -553,7 +595,7 @@ maildir_create_all(const struct maildir_spool *sp)
 			if (strcmp(sp->copies[j].dir, sp->copies[i].dir) == 0)
 				break;
 		if (j == i && (err = maildir_make(sp->copies[i].dir,
-		    &sp->copies[i].made)) != 0)
+		    &sp->copies[i].made, sp->copies[i].dmode)) != 0)
 			return err;
 	}
 	return 0;
@@ -733,13 +775,13 @@ maildir_envelope(struct maildir_copy *c, const char *name)
 	int fd, err;
 
 	c->env = xasprintf("%s/%s", dir, strrchr(c->new, '/') + 1);
-	if (mkdir(dir, 0700) == 0) {
+	if (mkdir(dir, c->dmode) == 0) {
 		made = true;
 	} else if (errno != EEXIST) {
 		err = errno;
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, c->fmode);
 	if (fd == -1) {
 		err = errno;
 		goto out;

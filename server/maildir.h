@@ -17,12 +17,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* Files in tmp/ older than this are debris (the Maildir convention). */
 #define MAILDIR_TMP_MAX_AGE	(36 * 3600)
 
 struct maildir_spool;
+
+/*
+ * maildir_set_group_access - the modes of everything created from now
+ * on (Maildirs, tmp/ new/ cur/ env/ and files): 0700/0600, or with yes
+ * 0770/0640, so that members of the group may read the files, rename or
+ * unlink them and create files (the group_access key).  yes also clears
+ * the group bits of the process umask.  Call from the main thread only;
+ * a spool keeps the modes it was opened with.
+ */
+void	maildir_set_group_access(bool yes);
+
+/* maildir_dir_mode, maildir_file_mode - the modes set above, for the
+ * relay's own files beside the queue. */
+mode_t	maildir_dir_mode(void);
+mode_t	maildir_file_mode(void);
 
 struct maildir_rcpt {
 	/*

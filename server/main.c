@@ -652,6 +652,7 @@ check_paths(const struct config *c, char **err_out)
 	char path[PATH_MAX];
 	size_t i;
 
+	maildir_set_group_access(c->group_access);	/* for what is made */
 	if (is_catchall(c, path, sizeof(path)) &&
 	    check_maildir("maildir", path, false, err_out) != 0)
 		return -1;
@@ -711,6 +712,7 @@ reload_failed(bool tls_failed, char *err)
 	    LOG_TOK("status", "failed"),
 	    LOG_Q("action", "keeping the running configuration"));
 	free(err);
+	maildir_set_group_access(cfg->group_access);	/* check_paths' */
 	notify("READY=1");
 }
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -302,6 +303,70 @@ lock_path(const struct config *c, char *dst, size_t len)
 }
 
 /*
+ * queue_denied - path (a directory when dir) as the user we run as now:
+ * searchable and writable, or readable; the errno of a permission error,
+ * else 0 (a missing one is made or reported later).
+ */
+static int
+queue_denied(const char *path, bool dir)
+{
+	if (faccessat(AT_FDCWD, path, dir ? R_OK | W_OK | X_OK : R_OK,
+	    AT_EACCESS) == 0 || (errno != EACCES && errno != EPERM))
+		return 0;
+	return errno;
+}
+
+/*
+ * check_queue_access - the queue's directories, and the first file of
+ * new/ and env/, as the user we now run as.  inletd makes them 0700 and
+ * 0600 for its own user unless group_access is yes, so a permission
+ * error here names that key.  0, or 1 after the log line.
+ */
+static int
+check_queue_access(const struct config *c)
+{
+	static const char *const sub[] = { "", "/new", "/env", "/cur",
+	    "/tmp", "/state" };
+	char p[PATH_MAX], why[PATH_MAX + 256];
+	struct dirent *de;
+	struct passwd *pw;
+	size_t i;
+	DIR *d;
+	int err = 0;
+
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]) && err == 0; i++) {
+		(void)snprintf(p, sizeof(p), "%s%s", c->queue, sub[i]);
+		if ((err = queue_denied(p, true)) != 0 || i == 0 || i > 2 ||
+		    (d = opendir(p)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL && de->d_name[0] == '.')
+			continue;
+		if (de != NULL && strlen(p) + 1 + strlen(de->d_name) <
+		    sizeof(p)) {
+			(void)strcat(strcat(p, "/"), de->d_name);
+			err = queue_denied(p, false);
+		}
+		(void)closedir(d);
+	}
+	if (err == 0) {
+		lock_path(c, p, sizeof(p));
+		if (faccessat(AT_FDCWD, p, F_OK, AT_EACCESS) == 0)
+			err = queue_denied(p, false);
+	}
+	if (err == 0)
+		return 0;
+	pw = getpwuid(geteuid());
+	(void)snprintf(why, sizeof(why), "%s: inlet-relay runs as user %s, "
+	    "and inletd keeps its queue to itself unless group_access is yes "
+	    "in inlet.conf (then 0770/0640 for its group; an older tree needs "
+	    "chmod -R g+rwX,o-rwx once)", strerror(err),
+	    pw != NULL ? pw->pw_name : "?");
+	log_event(LOG_LEVEL_ERR, NULL, "event=queue", LOG_Q("file", p),
+	    LOG_Q("error", why));
+	return 1;
+}
+
+/*
  * take_lock - one agent per queue: queue/relay.pid, locked, holding our
  * pid.  A queue command may hold a shared lock on it for a moment
  * (agent_pid), so a busy lock is tried a few times.  The descriptor, or
@@ -498,6 +563,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 			return;
 		}
 		relay_agent_set_env(r->agent, &env);
+		maildir_set_group_access(c->group_access);
 		env_free(&r->env, &r->cfg);
 		r->env = env;
 		r->cfg = c;
@@ -606,7 +672,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	r.o = &o;
+	maildir_set_group_access(r.cfg->group_access);
 	drop_privileges(r.cfg);
+	if (check_queue_access(r.cfg) != 0) {
+		env_free(&r.env, &r.cfg);
+		free(o.overrides);
+		return 1;
+	}
 	switch (o.cmd) {
 	case CMD_CHECK:
 		rc = 0;

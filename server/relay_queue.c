@@ -225,7 +225,8 @@ relay_msg_load(const char *queue, const char *name, struct relay_msg *m,
 		return -1;
 	}
 	if ((rc = read_all(p, RELAY_ENV_MAX, &text, &len)) != 0) {
-		*err_out = xasprintf("%s: %s", p, strerror(rc));
+		*err_out = xasprintf("%s: %s%s", p, strerror(rc), rc == EACCES ?
+		    " (inletd's group_access yes shares the queue)" : "");
 		return -1;
 	}
 	rc = envelope_parse(&m->env, text, len, &err);
@@ -283,11 +284,13 @@ relay_msg_save(const char *queue, const struct relay_msg *m)
 	    (int)sizeof(tmp) || path(dst, sizeof(dst), queue, "state",
 	    m->name) != 0)
 		return ENAMETOOLONG;
-	if (mkdir(dir, 0700) == 0 && (err = fsync_dir(queue)) != 0)
+	if (mkdir(dir, maildir_dir_mode()) == 0 &&
+	    (err = fsync_dir(queue)) != 0)
 		return err;
 	buf_init(&b, RELAY_ENV_MAX);
 	relay_state_fmt(&b, &m->st);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    maildir_file_mode());
 	if (fd == -1) {
 		err = errno;
 		buf_release(&b);

@@ -13,7 +13,9 @@ kill -9 of inlet-relay in the middle of DATA.  Every wait is bounded.
 """
 import email
 import email.policy
+import grp
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -224,11 +226,12 @@ class RelayTest(unittest.TestCase):
         self.relay_conf.update(kw)
         self.d.write_conf(self.relay_conf)
 
-    def start_relay(self, *args):
+    def start_relay(self, *args, umask=-1):
         self.logf = open(self.relay_log, "a")
         self.relay = subprocess.Popen(
             [RELAY, "-d", "-c", self.d.conf] + list(args),
-            stdout=self.logf, stderr=self.logf, stdin=subprocess.DEVNULL)
+            stdout=self.logf, stderr=self.logf, stdin=subprocess.DEVNULL,
+            umask=umask)
 
     def stop_relay(self, sig=signal.SIGTERM):
         if self.relay is None:
@@ -278,6 +281,62 @@ class RelayTest(unittest.TestCase):
 
     def relay_cmd(self, *args):
         return run([RELAY, "-c", self.d.conf] + list(args))
+
+    # ---- modes: group_access ------------------------------------------
+
+    def modes_after_relay(self, umask):
+        """With inletd and inlet-relay started under umask (systemd's
+        UMask=0077 is what the units set): a message for carol (local), a
+        queued one for BUSY (deferred: it stays, with a state) and NOUSER
+        (a DSN into alice's Maildir, which inlet-relay makes).  The modes
+        of what each made: {what: (mode, path)}."""
+        self.d.stop()
+        for sub in ("queue", "mail"):
+            shutil.rmtree(self.d.path(sub), ignore_errors=True)
+        self.d.start(umask=umask)
+        self.submit(["carol@example.test"], subject="local")
+        self.submit([BUSY, NOUSER], subject="modes")
+        name = wait_for(self.queue_names, what="the queued message")[0]
+        self.start_relay(umask=umask)
+        self.wait_relay_log(r"status=deferred dsn=4\.2\.0")
+        dsn = wait_for(self.alice_dsns, what="the DSN")[0]
+        carol = self.d.path("mail", "example.test", "carol")
+        alice = os.path.dirname(os.path.dirname(dsn))
+        paths = {
+            "queue": self.queue,
+            "queue/new": os.path.join(self.queue, "new"),
+            "queue/tmp": os.path.join(self.queue, "tmp"),
+            "queue/env": os.path.join(self.queue, "env"),
+            "queue/state": os.path.join(self.queue, "state"),
+            "message": os.path.join(self.queue, "new", name),
+            "envelope": os.path.join(self.queue, "env", name),
+            "state": os.path.join(self.queue, "state", name),
+            "carol": carol, "carol/new": os.path.join(carol, "new"),
+            "carol/cur": os.path.join(carol, "cur"),
+            "delivered": maildir_files(carol)[0],
+            "mail/example.test": os.path.dirname(alice),
+            "alice": alice, "alice/new": os.path.dirname(dsn),
+            "alice/tmp": os.path.join(alice, "tmp"), "dsn": dsn,
+        }
+        return {k: (os.stat(p).st_mode & 0o7777, p) for k, p in paths.items()}
+
+    FILES = ("message", "envelope", "state", "delivered", "dsn")
+
+    def test_group_access_modes(self):
+        """group_access yes: every directory inletd and inlet-relay make
+        is 0770 and every file 0640, even under umask 077."""
+        self.set_conf(group_access="yes")
+        got = self.modes_after_relay(0o077)
+        for what, (mode, path) in got.items():
+            want = 0o640 if what in self.FILES else 0o770
+            self.assertEqual(mode, want, f"{what} {path}: {mode:o}")
+
+    def test_default_modes_stay_private(self):
+        """Without group_access: 0700 and 0600, even under umask 0."""
+        got = self.modes_after_relay(0)
+        for what, (mode, path) in got.items():
+            want = 0o600 if what in self.FILES else 0o700
+            self.assertEqual(mode, want, f"{what} {path}: {mode:o}")
 
     # ---- the happy path and the refusals ------------------------------
 
@@ -655,6 +714,96 @@ class RelayTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertRegex(r.stderr.decode(), r"inlet\.conf:\d+: relay_host")
 
+
+def tool(name):
+    return shutil.which(name) or shutil.which(os.path.join("/usr/sbin", name))
+
+
+@unittest.skipUnless(os.geteuid() == 0 and tool("useradd") and
+                     tool("groupadd"), "needs root and useradd")
+class TwoUsersTest(RelayTest):
+    """inletd as one user and inlet-relay as another, sharing a group
+    (the units' inlet and inlet-relay): two system users and their group
+    made with useradd for this test and removed after."""
+
+    def setUp(self):
+        tag = "inl%d" % os.getpid()
+        self.group, self.duser, self.ruser = tag, tag + "d", tag + "r"
+        run([tool("groupadd"), "--system", self.group], check=True)
+        self.addCleanup(run, [tool("groupdel"), self.group])
+        for u in (self.duser, self.ruser):
+            run([tool("useradd"), "--system", "--gid", self.group,
+                 "--no-create-home", "--home-dir", "/nonexistent",
+                 "--shell", "/usr/sbin/nologin", u], check=True)
+            self.addCleanup(run, [tool("userdel"), u])
+        self.gid = grp.getgrnam(self.group).gr_gid
+        self.duid = pwd.getpwnam(self.duser).pw_uid
+        self.ruid = pwd.getpwnam(self.ruser).pw_uid
+        super().setUp()
+        self.d.stop()
+        shutil.rmtree(self.queue, ignore_errors=True)
+        # the daemon's dir is inletd's user's (it makes mail/ and the
+        # queue there); what it reads after dropping privileges is
+        # group-readable, the relay's logins stay root's
+        os.chown(self.d.dir, self.duid, self.gid)
+        os.chmod(self.d.dir, 0o770)
+        sasldb = self.d.path("sasldb")
+        shutil.copyfile(self.sasldb, sasldb)
+        for f in [sasldb] + [p for pair in self.d.pairs for p in pair]:
+            os.chown(f, 0, self.gid)
+            os.chmod(f, 0o640)
+        self.set_conf(sasl_db=sasldb, user=self.duser,
+                      relay_user=self.ruser, group_access="yes")
+        self.d.start(umask=0o077)
+
+    def uid_of(self, pid):
+        with open(f"/proc/{pid}/status") as f:
+            return int(re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1))
+
+    def test_two_users_share_the_queue(self):
+        self.submit(["bob@remote.example", NOUSER], subject="twousers")
+        self.start_relay(umask=0o077)
+        wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                   "twousers"), what="bob's mail")
+        dsn = wait_for(self.alice_dsns, what="the DSN")[0]
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        self.assertEqual(self.uid_of(self.relay.pid), self.ruid)
+        self.assertEqual(self.uid_of(self.d.proc.pid), self.duid)
+        st = os.stat(dsn)
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777),
+                         (self.ruid, self.gid, 0o640))
+        # inletd delivers into the Maildir inlet-relay made, and the
+        # relay's state/ was the relay user's
+        self.submit(["alice@example.test"], subject="local")
+        self.assertEqual(len(wait_for(
+            lambda: len(self.alice_dsns()) == 2 and self.alice_dsns(),
+            what="alice's mail")), 2)
+        st = os.stat(os.path.join(self.queue, "state"))
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777),
+                         (self.ruid, self.gid, 0o770))
+        self.assertNotIn("Permission denied", self.relay_text())
+
+    def test_private_queue_names_the_key(self):
+        """A queue inletd keeps to itself (group_access no): inlet-relay
+        as the other user stops with one line naming group_access."""
+        self.d.stop()
+        shutil.rmtree(self.queue, ignore_errors=True)
+        self.set_conf(group_access="no")
+        self.d.start()
+        self.submit(["bob@remote.example"], subject="private")
+        r = self.relay_cmd("-l")
+        err = r.stderr.decode(errors="replace")
+        self.assertEqual(r.returncode, 1, err)
+        self.assertRegex(err, r"event=queue file=\"[^\"]*/queue\" "
+                         r"error=\"Permission denied: inlet-relay runs as "
+                         r"user " + self.ruser + r",.* group_access is yes")
+        self.start_relay()
+        self.assertEqual(self.relay.wait(SLOW), 1)
+        self.assertIn("group_access", self.relay_text())
+
+
+for _name in [n for n in dir(RelayTest) if n.startswith("test_")]:
+    setattr(TwoUsersTest, _name, None)  # RelayTest's own tests run once
 
 if __name__ == "__main__":
     if not os.access(RELAY, os.X_OK):
