@@ -31,6 +31,9 @@
 
 #define RELAY_ENV_MAX	(16u * 1024 * 1024)
 #define RELAY_DSN_MAX	(64u * 1024 * 1024)
+/* inletd renames env/NAME into place just before it links new/NAME: an
+ * envelope younger than this may belong to a message being committed */
+#define RELAY_ORPHAN_GRACE	(60 * 60)
 
 /* path - "queue/sub/name" into dst; -1 (ENAMETOOLONG) if it is too long. */
 static int
@@ -130,25 +133,48 @@ relay_queue_list(const char *queue, char ***names_out, size_t *n_out)
 	return 0;
 }
 
-void
-relay_queue_clean(const char *queue)
+/*
+ * clean_dir - remove queue/sub/NAME where queue/new/NAME is gone and the
+ * file is at least grace seconds old (by its mtime), one log line each.
+ */
+static void
+clean_dir(const char *queue, const char *sub, time_t grace, time_t now)
 {
 	char dir[PATH_MAX], p[PATH_MAX];
 	struct dirent *de;
 	struct stat sb;
 	DIR *d;
 
-	if (path(dir, sizeof(dir), queue, "state", NULL) != 0 ||
+	if (path(dir, sizeof(dir), queue, sub, NULL) != 0 ||
 	    (d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || path(p, sizeof(p), queue, "new",
 		    de->d_name) != 0 || stat(p, &sb) == 0 || errno != ENOENT)
 			continue;
-		if (path(p, sizeof(p), queue, "state", de->d_name) == 0)
-			(void)unlink(p);
+		if (path(p, sizeof(p), queue, sub, de->d_name) != 0 ||
+		    lstat(p, &sb) != 0 || now - sb.st_mtime < grace)
+			continue;
+		if (unlink(p) != 0) {
+			if (errno != ENOENT)
+				log_event(LOG_LEVEL_WARN, NULL, "event=orphan",
+				    LOG_Q("file", p), LOG_Q("error",
+				    strerror(errno)));
+		} else
+			log_event(LOG_LEVEL_INFO, NULL, "event=orphan",
+			    LOG_Q("file", p), LOG_SECS("age", (long long)(now -
+			    sb.st_mtime)));
 	}
 	(void)closedir(d);
+}
+
+void
+relay_queue_clean(const char *queue)
+{
+	time_t now = time(NULL);
+
+	clean_dir(queue, "state", 0, now);
+	clean_dir(queue, "env", RELAY_ORPHAN_GRACE, now);
 }
 
 void

@@ -39,9 +39,13 @@ int	relay_queue_list(const char *queue, char ***names_out, size_t *n_out);
 void	relay_queue_names_free(char **names, size_t n);
 
 /*
- * relay_queue_clean - remove state/ files whose message is gone from
- * new/ (deleted with -D while it was being sent, or a crash between the
- * removals).  Only the agent writes state/, and only between scans.
+ * relay_queue_clean - remove state/ and env/ files whose message is gone
+ * from new/ (deleted with -D while it was being sent, a crash between
+ * the removals, or inletd's between writing an envelope and linking its
+ * message), logged (event=orphan).  Only the agent writes state/, and
+ * only between scans, so a state file goes at once; an envelope only
+ * once it is an hour old, so that one whose message inletd is still
+ * committing is never touched.
  */
 void	relay_queue_clean(const char *queue);
 

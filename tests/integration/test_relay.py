@@ -331,6 +331,35 @@ class RelayTest(unittest.TestCase):
         wait_for(lambda: self.queue_names() == [], what="an empty queue")
         self.assertEqual(self.alice_dsns(), [])
 
+    def test_orphaned_envelopes_removed_after_a_grace_period(self):
+        self.set_conf(relay_host=f"smtp://127.0.0.1:{free_port()}")
+        self.submit(["bob@remote.example"], subject="stays")
+        names = self.queue_names()
+        self.assertEqual(len(names), 1)
+        env = os.path.join(self.queue, "env")
+        old = time.time() - 7200
+        # the queued message's own envelope, old too: never removed
+        own = os.path.join(env, names[0])
+        os.utime(own, (old, old))
+        orphans = {}
+        for what, age in (("old", old), ("fresh", time.time() - 60)):
+            p = os.path.join(env, f"1764800000.M1P{len(orphans)}Q1."
+                             f"mx.test,S=10")
+            with open(p, "w") as f:
+                f.write("from: <alice@example.test>\n")
+            os.utime(p, (age, age))
+            orphans[what] = p
+        self.start_relay()
+        self.wait_relay_log(r"event=orphan file=\"" +
+                            re.escape(orphans["old"]) + r"\" age=\d+s")
+        self.assertFalse(os.path.exists(orphans["old"]))
+        # younger than the grace period: may be inletd's, mid-commit
+        self.assertTrue(os.path.exists(orphans["fresh"]))
+        self.assertTrue(os.path.exists(own))
+        self.assertEqual(self.queue_names(), names)
+        self.assertEqual(len(re.findall(r"event=orphan",
+                                        self.relay_text())), 1)
+
     def test_connection_reused(self):
         # two messages queued before the agent starts: one connection
         self.submit(["carol@remote.example"], subject="one")
@@ -643,6 +672,8 @@ class RelayTest(unittest.TestCase):
             f.write("<bob@remote.example> sent 0 1 no 250 ok\n")
         self.start_relay()
         wait_for(lambda: not os.path.exists(orphan), what="the cleanup")
+        self.wait_relay_log(r"event=orphan file=\"" + re.escape(orphan) +
+                            r"\" age=")
         self.stop_relay()
         self.assertEqual(self.relay_cmd("-n").returncode, 0)
         os.chmod(self.authfile, 0o644)
