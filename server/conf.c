@@ -276,6 +276,10 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "queue_lifetime", .type = CONF_T_DURATION, .min = 1,
 	  .max = 60 * 86400, .def = "5d", .off = CONF_OFF(queue_lifetime),
 	  .doc = "inlet-relay: retry this long, then bounce (s, m, h, d)" },
+	{ .name = "delay_warning_time", .type = CONF_T_DURATION, .min = 0,
+	  .max = 60 * 86400, .def = "0s", .off = CONF_OFF(delay_warning_time),
+	  .doc = "inlet-relay: a message still deferred this long after it "
+	  "arrived gets one delay DSN to its sender; 0s = none" },
 	{ .name = "relay_retry_min", .type = CONF_T_DURATION, .min = 1,
 	  .max = 86400, .def = "5m", .off = CONF_OFF(relay_retry_min),
 	  .doc = "inlet-relay: the first retry after a deferral" },

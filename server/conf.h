@@ -129,6 +129,7 @@ struct config {
 	char		*relay_auth_file;	/* HOST USER PASSWORD lines */
 	char		*relay_ca_file;		/* NULL = the system CAs */
 	unsigned	 queue_lifetime;	/* seconds, then bounce */
+	unsigned	 delay_warning_time;	/* seconds, 0 = no delay DSN */
 	unsigned	 relay_retry_min;	/* first retry after */
 	unsigned	 relay_retry_max;	/* backoff cap */
 	char		*relay_user;		/* inlet-relay drops to it */

@@ -3,7 +3,8 @@
  * dsn - RFC 3464 delivery status notifications as message text.  Owns
  * the report's layout and the rule of when one is due; no I/O (the
  * relay delivers the text into the sender's Maildir).  RFC 3461 §4.1
- * (NOTIFY), RFC 3464 (fields), RFC 6522 (multipart/report), RFC 3463
+ * (NOTIFY), RFC 3464 (fields; §2.3.3 Action: delayed, §2.3.9
+ * Will-Retry-Until), RFC 6522 (multipart/report), RFC 3463
  * (status codes), RFC 3834 (Auto-Submitted).
  */
 #include <stdio.h>
@@ -13,15 +14,29 @@
 #include "envelope.h"
 #include "log.h"
 
-bool
-dsn_is_wanted(const char *sender, unsigned notify)
+/* is_notified - whether sender is told about a recipient with these
+ * NOTIFY bits when the event is bit (FAILURE or DELAY): never the null
+ * sender, never NEVER; when NOTIFY was not given, yes (the default). */
+static bool
+is_notified(const char *sender, unsigned notify, unsigned bit)
 {
 	if (sender == NULL || sender[0] == '\0')
 		return false;
 	if (notify == 0)
 		return true;
-	return (notify & ENVELOPE_NOTIFY_NEVER) == 0 &&
-	    (notify & ENVELOPE_NOTIFY_FAILURE) != 0;
+	return (notify & ENVELOPE_NOTIFY_NEVER) == 0 && (notify & bit) != 0;
+}
+
+bool
+dsn_is_wanted(const char *sender, unsigned notify)
+{
+	return is_notified(sender, notify, ENVELOPE_NOTIFY_FAILURE);
+}
+
+bool
+dsn_is_delay_wanted(const char *sender, unsigned notify)
+{
+	return is_notified(sender, notify, ENVELOPE_NOTIFY_DELAY);
 }
 
 /* is_status - "X.Y.Z" (RFC 3463: class 2/4/5, 1-3 and 1-3 digits). */
@@ -110,6 +125,24 @@ is_ascii(const char *s)
 	return true;
 }
 
+/* intro - the text part's words for people: why they get this. */
+static int
+intro(struct buf *b, const struct dsn_report *r)
+{
+	char date[64];
+
+	if (!r->delayed)
+		return buf_addf(b, "Your message could not be delivered to "
+		    "one or more of its\nrecipients; the reasons are below, "
+		    "and the message%s is\nattached.\n\n",
+		    r->full ? "" : "'s header");
+	return buf_addf(b, "Your message has not been delivered yet to one "
+	    "or more of its\nrecipients; the reasons are below.  It is "
+	    "still being retried\nuntil %s, so you need not\nsend it "
+	    "again.  The message's header is attached.\n\n",
+	    dsn_date_fmt(r->retry_until, date, sizeof(date)));
+}
+
 /* header - the report's own header and the text part for people. */
 static int
 header(struct buf *b, const struct dsn_report *r)
@@ -119,21 +152,21 @@ header(struct buf *b, const struct dsn_report *r)
 	int rc = 0;
 
 	rc |= buf_addf(b, "From: Mail Delivery System <MAILER-DAEMON@%s>\n"
-	    "To: <%s>\nSubject: Undelivered Mail Returned to Sender\n"
-	    "Date: %s\nMessage-ID: <%s.%lld.dsn@%s>\n"
+	    "To: <%s>\nSubject: %s\n"
+	    "Date: %s\nMessage-ID: <%s.%lld.%s@%s>\n"
 	    "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
 	    "Content-Type: multipart/report; report-type=delivery-status;\n"
 	    "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
-	    r->reporting_mta, r->sender, dsn_date_fmt(r->now, date,
-	    sizeof(date)), r->queue_id, (long long)r->now, r->reporting_mta,
+	    r->reporting_mta, r->sender, r->delayed ? "Delayed Mail (still "
+	    "being retried)" : "Undelivered Mail Returned to Sender",
+	    dsn_date_fmt(r->now, date, sizeof(date)), r->queue_id,
+	    (long long)r->now, r->delayed ? "delay" : "dsn", r->reporting_mta,
 	    r->boundary);
 	rc |= buf_addf(b, "--%s\nContent-Description: Notification\n"
 	    "Content-Type: text/plain; charset=utf-8\n\n"
-	    "This is the mail system at host %s.\n\n"
-	    "Your message could not be delivered to one or more of its\n"
-	    "recipients; the reasons are below, and the message%s is\n"
-	    "attached.\n\n", r->boundary, r->reporting_mta,
-	    r->full ? "" : "'s header");
+	    "This is the mail system at host %s.\n\n", r->boundary,
+	    r->reporting_mta);
+	rc |= intro(b, r);
 	for (i = 0; i < r->nrcpt; i++)
 		rc |= buf_addf(b, "<%s>: %s\n", r->rcpts[i].addr,
 		    r->rcpts[i].reply);
@@ -163,11 +196,15 @@ status_part(struct buf *b, const struct dsn_report *r)
 		if (d->orcpt != NULL)
 			rc |= buf_addf(b, "Original-Recipient: %s\n",
 			    d->orcpt);
+		/* RFC 3464 §2.3.4: a delay is reported with a 4.X.X code */
+		(void)dsn_status(d->reply, status, sizeof(status));
+		if (r->delayed)
+			status[0] = '4';
 		/* RFC 6533 §3: a UTF-8 address is of type utf-8 */
 		rc |= buf_addf(b, "Final-Recipient: %s; %s\n"
-		    "Action: failed\nStatus: %s\n", is_ascii(d->addr) ?
-		    "rfc822" : "utf-8", d->addr,
-		    dsn_status(d->reply, status, sizeof(status)));
+		    "Action: %s\nStatus: %s\n", is_ascii(d->addr) ?
+		    "rfc822" : "utf-8", d->addr, r->delayed ? "delayed" :
+		    "failed", status);
 		if (r->remote_mta != NULL)
 			rc |= buf_addf(b, "Remote-MTA: dns; %s\n",
 			    r->remote_mta);
@@ -177,6 +214,9 @@ status_part(struct buf *b, const struct dsn_report *r)
 		if (d->last_attempt != 0)
 			rc |= buf_addf(b, "Last-Attempt-Date: %s\n",
 			    dsn_date_fmt(d->last_attempt, date, sizeof(date)));
+		if (r->delayed)
+			rc |= buf_addf(b, "Will-Retry-Until: %s\n",
+			    dsn_date_fmt(r->retry_until, date, sizeof(date)));
 	}
 	return rc;
 }
@@ -206,9 +246,10 @@ dsn_fmt(struct buf *b, const struct dsn_report *r)
 
 	rc |= header(b, r);
 	rc |= status_part(b, r);
-	rc |= buf_addf(b, "\n--%s\nContent-Description: %s\n"
+	rc |= buf_addf(b, "\n--%s\nContent-Description: %s %s\n"
 	    "Content-Type: %s\n%s\n", r->boundary,
-	    r->full ? "Undelivered Message" : "Undelivered Message Headers",
+	    r->delayed ? "Delayed" : "Undelivered",
+	    r->full ? "Message" : "Message Headers",
 	    r->full ? (r->utf8 ? "message/global" : "message/rfc822") :
 	    (r->utf8 ? "message/global-headers" : "text/rfc822-headers"),
 	    r->full ? "Content-Transfer-Encoding: 8bit\n" : "");

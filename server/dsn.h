@@ -4,8 +4,10 @@
  * (multipart/report; report-type=delivery-status, RFC 6522) that tells a
  * sender which recipients failed and why, with the original headers
  * (text/rfc822-headers) or, for RET=FULL, the whole message
- * (message/rfc822).  And the rule of when one is made at all: never
- * for the null sender (so never for a bounce), never against NOTIFY.
+ * (message/rfc822); or, for a message still being retried, the delay
+ * warning (Action: delayed, Will-Retry-Until).  And the rule of when
+ * one is made at all: never for the null sender (so never for a
+ * bounce), never against NOTIFY.
  * Pure: the caller gives the time, the names and the message text.
  */
 #ifndef INLET_DSN_H
@@ -40,6 +42,8 @@ struct dsn_report {
 	size_t		 original_len;
 	bool		 full;		/* RET=FULL: all of it, else headers */
 	bool		 utf8;		/* an SMTPUTF8 message: RFC 6533 */
+	bool		 delayed;	/* a delay warning: Action: delayed */
+	time_t		 retry_until;	/* delayed: Will-Retry-Until */
 };
 
 /*
@@ -48,6 +52,15 @@ struct dsn_report {
  * to sender: never for the null sender "".
  */
 bool	dsn_is_wanted(const char *sender, unsigned notify);
+
+/*
+ * dsn_is_delay_wanted - whether a recipient with these NOTIFY bits that
+ * is still being retried is reported to sender: when DELAY was asked
+ * for, or NOTIFY was not given (RFC 3461 §4.1 leaves that default to
+ * the MTA: FAILURE,DELAY, as Postfix does); never for NEVER, never for
+ * the null sender "".
+ */
+bool	dsn_is_delay_wanted(const char *sender, unsigned notify);
 
 /*
  * dsn_status - the status code for a reply into dst (room 16): the
@@ -62,7 +75,9 @@ char	*dsn_status(const char *reply, char *dst, size_t dstlen);
  * (per message: Reporting-MTA, Original-Envelope-Id, Arrival-Date; per
  * recipient: Original-Recipient, Final-Recipient, Action: failed,
  * Status, Remote-MTA, Diagnostic-Code, Last-Attempt-Date) and the
- * original.  Returns 0, or -1 when it does not fit under b's cap.
+ * original.  With delayed: the delay warning's subject and text,
+ * Action: delayed, a 4.X.X Status and Will-Retry-Until: retry_until.
+ * Returns 0, or -1 when it does not fit under b's cap.
  */
 int	dsn_fmt(struct buf *b, const struct dsn_report *r);
 

@@ -247,6 +247,10 @@ look(struct relay_agent *a, const char *name, time_t now, time_t *next)
 	}
 	if (relay_state_next(&m.st) == 0 || relay_state_is_done(&m.st))
 		settle(a, &m, NULL, 0, NULL, now);
+	/* delay_warning_time: the warning now, or a wake-up for it */
+	if (!relay_state_is_done(&m.st) && (t = relay_delay_warn(a->env.cfg,
+	    &m, now, &a->seq)) != -1 && (*next == -1 || t < *next))
+		*next = t;
 	for (i = 0; i < m.st.n && !relay_state_is_done(&m.st); i++)
 		if (is_due(&m, i, now, a->flush))
 			break;

@@ -447,8 +447,9 @@ list_one(const struct relay_msg *m, time_t now)
 	size_t i;
 
 	age_fmt((long long)(now - m->arrival), age, sizeof(age));
-	(void)printf("%-20s %6s %10llu <%s>  (%s)\n", m->env.queue_id, age,
-	    (unsigned long long)m->size, m->env.sender, m->name);
+	(void)printf("%-20s %6s %10llu <%s>  (%s)%s\n", m->env.queue_id, age,
+	    (unsigned long long)m->size, m->env.sender, m->name,
+	    m->st.warned != 0 ? " warned" : "");
 	for (i = 0; i < m->st.n; i++) {
 		const struct relay_rcpt *r = &m->st.r[i];
 

@@ -31,6 +31,9 @@
 
 #define RELAY_ENV_MAX	(16u * 1024 * 1024)
 #define RELAY_DSN_MAX	(64u * 1024 * 1024)
+/* inletd renames env/NAME into place just before it links new/NAME: an
+ * envelope younger than this may belong to a message being committed */
+#define RELAY_ORPHAN_GRACE	(60 * 60)
 
 /* path - "queue/sub/name" into dst; -1 (ENAMETOOLONG) if it is too long. */
 static int
@@ -47,26 +50,27 @@ path(char *dst, size_t len, const char *queue, const char *sub,
 	return 0;
 }
 
-/* read_all - a whole file (at most max octets) into *out; errno value. */
+/* read_all - a whole file (at most max octets; with cut its first max
+ * octets) into *out; errno value. */
 static int
-read_all(const char *p, size_t max, char **out, size_t *len_out)
+read_all(const char *p, size_t max, bool cut, char **out, size_t *len_out)
 {
 	struct stat sb;
-	size_t len = 0;
+	size_t len = 0, want;
 	ssize_t n;
 	char *buf;
 	int fd, err;
 
 	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
 		return errno;
-	if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size > max) {
+	if (fstat(fd, &sb) != 0 || (!cut && (uint64_t)sb.st_size > max)) {
 		err = errno != 0 && (uint64_t)sb.st_size <= max ? errno : EFBIG;
 		(void)close(fd);
 		return err;
 	}
-	buf = xmalloc((size_t)sb.st_size + 1);
-	while (len < (size_t)sb.st_size &&
-	    (n = read(fd, buf + len, (size_t)sb.st_size - len)) != 0) {
+	want = (uint64_t)sb.st_size > max ? max : (size_t)sb.st_size;
+	buf = xmalloc(want + 1);
+	while (len < want && (n = read(fd, buf + len, want - len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -130,25 +134,48 @@ relay_queue_list(const char *queue, char ***names_out, size_t *n_out)
 	return 0;
 }
 
-void
-relay_queue_clean(const char *queue)
+/*
+ * clean_dir - remove queue/sub/NAME where queue/new/NAME is gone and the
+ * file is at least grace seconds old (by its mtime), one log line each.
+ */
+static void
+clean_dir(const char *queue, const char *sub, time_t grace, time_t now)
 {
 	char dir[PATH_MAX], p[PATH_MAX];
 	struct dirent *de;
 	struct stat sb;
 	DIR *d;
 
-	if (path(dir, sizeof(dir), queue, "state", NULL) != 0 ||
+	if (path(dir, sizeof(dir), queue, sub, NULL) != 0 ||
 	    (d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || path(p, sizeof(p), queue, "new",
 		    de->d_name) != 0 || stat(p, &sb) == 0 || errno != ENOENT)
 			continue;
-		if (path(p, sizeof(p), queue, "state", de->d_name) == 0)
-			(void)unlink(p);
+		if (path(p, sizeof(p), queue, sub, de->d_name) != 0 ||
+		    lstat(p, &sb) != 0 || now - sb.st_mtime < grace)
+			continue;
+		if (unlink(p) != 0) {
+			if (errno != ENOENT)
+				log_event(LOG_LEVEL_WARN, NULL, "event=orphan",
+				    LOG_Q("file", p), LOG_Q("error",
+				    strerror(errno)));
+		} else
+			log_event(LOG_LEVEL_INFO, NULL, "event=orphan",
+			    LOG_Q("file", p), LOG_SECS("age", (long long)(now -
+			    sb.st_mtime)));
 	}
 	(void)closedir(d);
+}
+
+void
+relay_queue_clean(const char *queue)
+{
+	time_t now = time(NULL);
+
+	clean_dir(queue, "state", 0, now);
+	clean_dir(queue, "env", RELAY_ORPHAN_GRACE, now);
 }
 
 void
@@ -189,7 +216,7 @@ load_state(const char *queue, struct relay_msg *m, char **err_out)
 
 	if (path(p, sizeof(p), queue, "state", m->name) != 0)
 		return -1;
-	if ((rc = read_all(p, RELAY_ENV_MAX, &text, &len)) == ENOENT)
+	if ((rc = read_all(p, RELAY_ENV_MAX, false, &text, &len)) == ENOENT)
 		return 0;
 	if (rc != 0) {
 		*err_out = xasprintf("%s: %s", p, strerror(rc));
@@ -224,7 +251,7 @@ relay_msg_load(const char *queue, const char *name, struct relay_msg *m,
 		*err_out = xasprintf("%s: %s", p, strerror(errno));
 		return -1;
 	}
-	if ((rc = read_all(p, RELAY_ENV_MAX, &text, &len)) != 0) {
+	if ((rc = read_all(p, RELAY_ENV_MAX, false, &text, &len)) != 0) {
 		*err_out = xasprintf("%s: %s%s", p, strerror(rc), rc == EACCES ?
 		    " (inletd's group_access yes shares the queue)" : "");
 		return -1;
@@ -319,7 +346,7 @@ relay_msg_read(const char *queue, const char *name, size_t max,
 
 	if (path(p, sizeof(p), queue, "new", name) != 0)
 		return errno;
-	return read_all(p, max, text_out, len_out);
+	return read_all(p, max, false, text_out, len_out);
 }
 
 int
@@ -418,11 +445,26 @@ dsn_commit(const struct config *cfg, const char *box, const char *to,
 	return err;
 }
 
-/* dsn_text - the report for the due recipients into b; their count. */
+/* is_reported - whether recipient i goes into the report: a failure not
+ * yet reported, or for a delay warning a deferral, as NOTIFY asks. */
+static bool
+is_reported(const struct relay_msg *m, size_t i, bool delayed)
+{
+	const struct relay_rcpt *rr = &m->st.r[i];
+
+	if (delayed)
+		return rr->state == RELAY_R_DEFERRED &&
+		    dsn_is_delay_wanted(m->env.sender, m->env.rcpts[i].notify);
+	return rr->state == RELAY_R_FAILED && !rr->reported &&
+	    dsn_is_wanted(m->env.sender, m->env.rcpts[i].notify);
+}
+
+/* dsn_text - the report for the due recipients into b (delayed: the
+ * delay warning, with the header only); their count. */
 static size_t
 dsn_text(const struct config *cfg, const struct relay_msg *m,
     const char *text, size_t len, const char *remote_mta, time_t now,
-    struct buf *b)
+    bool delayed, struct buf *b)
 {
 	struct dsn_rcpt *d = xcalloc(m->st.n + 1, sizeof(*d));
 	struct dsn_report r;
@@ -432,11 +474,11 @@ dsn_text(const struct config *cfg, const struct relay_msg *m,
 	for (i = 0; i < m->st.n; i++) {
 		const struct relay_rcpt *rr = &m->st.r[i];
 
-		if (rr->state != RELAY_R_FAILED || rr->reported ||
-		    !dsn_is_wanted(m->env.sender, m->env.rcpts[i].notify))
+		if (!is_reported(m, i, delayed))
 			continue;
+		/* a deferral's when is its next try, not its last */
 		d[n++] = (struct dsn_rcpt){ rr->addr, m->env.rcpts[i].orcpt,
-		    rr->reply, rr->when };
+		    rr->reply, delayed ? 0 : rr->when };
 	}
 	(void)snprintf(boundary, sizeof(boundary), "%s.%lld/%s",
 	    m->env.queue_id, (long long)now, cfg->hostname);
@@ -448,8 +490,9 @@ dsn_text(const struct config *cfg, const struct relay_msg *m,
 	    .sender = m->env.sender, .envid = m->env.envid,
 	    .arrival = m->arrival, .now = now, .boundary = boundary,
 	    .rcpts = d, .nrcpt = n, .original = text, .original_len = len,
-	    .full = m->env.ret == ENVELOPE_RET_FULL,
-	    .utf8 = m->env.smtputf8 };
+	    .full = m->env.ret == ENVELOPE_RET_FULL && !delayed,
+	    .utf8 = m->env.smtputf8, .delayed = delayed,
+	    .retry_until = m->arrival + (time_t)cfg->queue_lifetime };
 	if (n > 0 && dsn_fmt(b, &r) != 0) {
 		/* too big with the whole message: the headers will do */
 		buf_reset(b);
@@ -472,41 +515,108 @@ mark_reported(struct relay_msg *m)
 			m->st.r[i].reported = true;
 }
 
+/*
+ * dsn_send - the report in b (about n recipients) into the sender's
+ * Maildir, logged.  0 when it is delivered or cannot ever be (the
+ * sender is not local: dropped), else an errno value.
+ */
+static int
+dsn_send(const struct config *cfg, const struct relay_msg *m,
+    const struct buf *b, size_t n, const char *action, unsigned long *seq)
+{
+	char *box;
+	int err;
+
+	if ((box = dsn_box(cfg, m->env.sender)) == NULL) {
+		log_event(LOG_LEVEL_WARN, NULL, "event=dsn",
+		    LOG_TOK("id", m->env.queue_id),
+		    LOG_ADDR("to", m->env.sender), LOG_TOK("action", action),
+		    LOG_TOK("status", "dropped"),
+		    LOG_Q("reason", "the sender is not a local address"));
+		return 0;
+	}
+	err = dsn_commit(cfg, box, m->env.sender, b, seq);
+	log_event(err == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, NULL,
+	    "event=dsn", LOG_TOK("id", m->env.queue_id),
+	    LOG_ADDR("to", m->env.sender), LOG_TOK("action", action),
+	    LOG_U("rcpts", n),
+	    LOG_TOK("status", err == 0 ? "delivered" : "deferred"),
+	    err != 0 ? LOG_Q("reason", strerror(err)) : LOG_NONE);
+	free(box);
+	return err;
+}
+
 int
 relay_dsn_deliver(const struct config *cfg, struct relay_msg *m,
     const char *text, size_t len, const char *remote_mta, time_t now,
     unsigned long *seq)
 {
 	struct buf b;
-	char *box;
 	size_t n;
 	int err = 0;
 
 	buf_init(&b, RELAY_DSN_MAX);
-	n = dsn_text(cfg, m, text, len, remote_mta, now, &b);
-	if (n == 0) {
-		buf_release(&b);
-		mark_reported(m);
-		return 0;
-	}
-	if ((box = dsn_box(cfg, m->env.sender)) == NULL) {
-		log_event(LOG_LEVEL_WARN, NULL, "event=dsn",
-		    LOG_TOK("id", m->env.queue_id),
-		    LOG_ADDR("to", m->env.sender), LOG_TOK("status", "dropped"),
-		    LOG_Q("reason", "the sender is not a local address"));
-		buf_release(&b);
-		mark_reported(m);
-		return 0;
-	}
-	err = dsn_commit(cfg, box, m->env.sender, &b, seq);
-	log_event(err == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, NULL,
-	    "event=dsn", LOG_TOK("id", m->env.queue_id),
-	    LOG_ADDR("to", m->env.sender), LOG_U("rcpts", n),
-	    LOG_TOK("status", err == 0 ? "delivered" : "deferred"),
-	    err != 0 ? LOG_Q("reason", strerror(err)) : LOG_NONE);
-	free(box);
+	n = dsn_text(cfg, m, text, len, remote_mta, now, false, &b);
+	if (n > 0)
+		err = dsn_send(cfg, m, &b, n, "failed", seq);
 	buf_release(&b);
 	if (err == 0)
 		mark_reported(m);
 	return err;
+}
+
+/* warn_commit - the delay warning for m, whose flag is on disk. */
+static int
+warn_commit(const struct config *cfg, const struct relay_msg *m,
+    time_t now, unsigned long *seq)
+{
+	char p[PATH_MAX], *text = NULL;
+	struct buf b;
+	size_t len = 0, n;
+	int err;
+
+	/* its header is what goes with it: a start of the file will do */
+	if (path(p, sizeof(p), cfg->queue, "new", m->name) != 0)
+		return errno;
+	if ((err = read_all(p, RELAY_DSN_MAX / 2, true, &text, &len)) != 0)
+		return err;
+	buf_init(&b, RELAY_DSN_MAX);
+	n = dsn_text(cfg, m, text, len, NULL, now, true, &b);
+	err = n > 0 ? dsn_send(cfg, m, &b, n, "delayed", seq) : 0;
+	buf_release(&b);
+	free(text);
+	return err;
+}
+
+time_t
+relay_delay_warn(const struct config *cfg, struct relay_msg *m, time_t now,
+    unsigned long *seq)
+{
+	time_t at = relay_state_warn_at(&m->st, m->arrival,
+	    cfg->delay_warning_time);
+	size_t i;
+	int err;
+
+	if (at == -1 || at > now)
+		return at;
+	for (i = 0; i < m->st.n && !is_reported(m, i, true); i++)
+		continue;
+	if (i == m->st.n)
+		return -1;	/* nobody asked for one (NOTIFY, <>) */
+	/* at most once: the flag is on disk before the DSN is */
+	m->st.warned = now;
+	if ((err = relay_msg_save(cfg->queue, m)) == 0 &&
+	    (err = warn_commit(cfg, m, now, seq)) != 0) {
+		/* not delivered (a full disk): the next pass tries again */
+		m->st.warned = 0;
+		(void)relay_msg_save(cfg->queue, m);
+		return -1;
+	}
+	if (err != 0) {
+		m->st.warned = 0;
+		log_event(LOG_LEVEL_WARN, NULL, "event=state",
+		    LOG_TOK("id", m->env.queue_id), LOG_Q("error",
+		    strerror(err)));
+	}
+	return -1;
 }

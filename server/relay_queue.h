@@ -39,9 +39,13 @@ int	relay_queue_list(const char *queue, char ***names_out, size_t *n_out);
 void	relay_queue_names_free(char **names, size_t n);
 
 /*
- * relay_queue_clean - remove state/ files whose message is gone from
- * new/ (deleted with -D while it was being sent, or a crash between the
- * removals).  Only the agent writes state/, and only between scans.
+ * relay_queue_clean - remove state/ and env/ files whose message is gone
+ * from new/ (deleted with -D while it was being sent, a crash between
+ * the removals, or inletd's between writing an envelope and linking its
+ * message), logged (event=orphan).  Only the agent writes state/, and
+ * only between scans, so a state file goes at once; an envelope only
+ * once it is an hour old, so that one whose message inletd is still
+ * committing is never touched.
  */
 void	relay_queue_clean(const char *queue);
 
@@ -95,6 +99,18 @@ int	relay_msg_find(const char *queue, const char *id, char **name_out);
 int	relay_dsn_deliver(const struct config *cfg, struct relay_msg *m,
 	    const char *text, size_t len, const char *remote_mta, time_t now,
 	    unsigned long *seq);
+
+/*
+ * relay_delay_warn - m's delay warning (delay_warning_time), when it is
+ * due at now: the deferred recipients whose NOTIFY asks for it, in one
+ * RFC 3464 report (Action: delayed, the header) to the sender's Maildir
+ * as relay_dsn_deliver does.  At most once: m's state is saved with the
+ * warned flag (fsynced) before the report is committed; a report that
+ * cannot be committed clears the flag again (the next pass retries).
+ * Returns when a warning falls due later (to wake up for it), else -1.
+ */
+time_t	relay_delay_warn(const struct config *cfg, struct relay_msg *m,
+	    time_t now, unsigned long *seq);
 
 /* relay_time_parse - "2026-11-29T07:06:40Z" into *out; 0 or -1. */
 int	relay_time_parse(const char *s, time_t *out);

@@ -8,8 +8,10 @@
  *	<bob@remote.example> deferred 2 1764800000 no 450 4.2.0 try later
  *
  * STATE pending|sent|deferred|failed, WHEN seconds since the epoch,
- * REPORTED yes|no, REPLY the rest of the line (may be empty).  Pure:
- * no clock, no randomness, no I/O of its own.
+ * REPORTED yes|no, REPLY the rest of the line (may be empty).  Before
+ * them, once the message's delay warning is sent, a line "warned WHEN"
+ * (absent from older records: not warned).  Pure: no clock, no
+ * randomness, no I/O of its own.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@ relay_state_init(struct relay_state *st, const char *const *addrs, size_t n)
 	size_t i;
 
 	st->n = n;
+	st->warned = 0;
 	st->r = xcalloc(n == 0 ? 1 : n, sizeof(*st->r));
 	for (i = 0; i < n; i++) {
 		st->r[i].addr = xstrdup(addrs[i]);
@@ -43,6 +46,7 @@ relay_state_clear(struct relay_state *st)
 	free(st->r);
 	st->r = NULL;
 	st->n = 0;
+	st->warned = 0;
 }
 
 const char *
@@ -147,29 +151,50 @@ line_parse(struct relay_rcpt *r, const char *p, const char *end)
 	return 0;
 }
 
+/* warned_parse - a "warned WHEN" line into st->warned; 0, or -1 when
+ * the line is not one. */
+static int
+warned_parse(struct relay_state *st, const char *p, const char *end)
+{
+	static const char kw[] = "warned ";
+	int64_t when;
+
+	if ((size_t)(end - p) < sizeof(kw) - 1 ||
+	    memcmp(p, kw, sizeof(kw) - 1) != 0 ||
+	    num(p + sizeof(kw) - 1, (size_t)(end - p) - (sizeof(kw) - 1),
+	    &when) != 0 || when == 0)
+		return -1;
+	st->warned = (time_t)when;
+	return 0;
+}
+
 int
 relay_state_parse(struct relay_state *st, const char *text, size_t len,
     const char **err_out)
 {
 	static char err[64];
-	const char *p = text, *end = text + len, *nl;
-	size_t i = 0;
+	const char *p = text, *end = text + len, *nl, *why = NULL;
+	size_t i = 0, line;
 
-	while (p < end) {
+	for (line = 1; p < end && why == NULL; line++) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			nl = end;
-		if (i >= st->n || line_parse(&st->r[i], p, nl) != 0) {
-			(void)snprintf(err, sizeof(err), "line %zu: %s",
-			    i + 1, i >= st->n ? "more recipients than the "
-			    "envelope" : "bad recipient state");
-			*err_out = err;
-			return -1;
-		}
-		i++;
+		if (warned_parse(st, p, nl) == 0) {
+			/* the message's own line, anywhere */
+		} else if (i >= st->n)
+			why = "more recipients than the envelope";
+		else if (line_parse(&st->r[i], p, nl) != 0)
+			why = "bad recipient state";
+		else
+			i++;
 		p = nl < end ? nl + 1 : end;
 	}
-	return 0;
+	if (why == NULL)
+		return 0;
+	(void)snprintf(err, sizeof(err), "line %zu: %s", line - 1, why);
+	*err_out = err;
+	return -1;
 }
 
 void
@@ -177,6 +202,9 @@ relay_state_fmt(struct buf *b, const struct relay_state *st)
 {
 	size_t i;
 
+	if (st->warned != 0 && buf_addf(b, "warned %" PRId64 "\n",
+	    (int64_t)st->warned) != 0)
+		log_fatal("can't happen: relay state too big");
 	for (i = 0; i < st->n; i++) {
 		const struct relay_rcpt *r = &st->r[i];
 
@@ -282,6 +310,20 @@ relay_state_expire(struct relay_state *st, time_t arrival, time_t now,
 		n++;
 	}
 	return n;
+}
+
+time_t
+relay_state_warn_at(const struct relay_state *st, time_t arrival,
+    unsigned delay)
+{
+	size_t i;
+
+	if (delay == 0 || st->warned != 0)
+		return -1;
+	for (i = 0; i < st->n; i++)
+		if (st->r[i].state == RELAY_R_DEFERRED)
+			return arrival + (time_t)delay;
+	return -1;
 }
 
 bool

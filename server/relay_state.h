@@ -8,7 +8,7 @@
  * A recipient is pending (not tried), sent, deferred (until when, why)
  * or failed (why; "reported" once its DSN is made or known unneeded).
  * The message leaves the queue when every recipient is sent or failed
- * and reported.
+ * and reported.  Per message: when its delay warning was sent, if it was.
  */
 #ifndef INLET_RELAY_STATE_H
 #define INLET_RELAY_STATE_H
@@ -41,6 +41,7 @@ struct relay_rcpt {
 struct relay_state {
 	struct relay_rcpt *r;
 	size_t		 n;
+	time_t		 warned;	/* delay warning sent then; 0 = not */
 };
 
 /* The schedule: backoff from min doubling to max, give up after life. */
@@ -61,7 +62,9 @@ void	relay_state_clear(struct relay_state *st);
  * relay_state_parse - the record's text (relay_state_fmt's) into st,
  * which must already hold the envelope's recipients (relay_state_init):
  * each line "<addr> STATE ATTEMPTS WHEN REPORTED REPLY" updates the
- * recipient at its position, which must have that address.  0, or -1
+ * recipient at its position, which must have that address; a line
+ * "warned WHEN" sets st->warned (records without it, as older versions
+ * wrote them, read as not warned).  0, or -1
  * with *err_out ("line 2: ...", static) and st unchanged in meaning.
  */
 int	relay_state_parse(struct relay_state *st, const char *text,
@@ -101,6 +104,15 @@ void	relay_state_fail(struct relay_state *st, size_t i, time_t now,
  */
 size_t	relay_state_expire(struct relay_state *st, time_t arrival,
 	    time_t now, const struct relay_sched *s);
+
+/*
+ * relay_state_warn_at - when the delay warning of a message that arrived
+ * at arrival is due, with delay_warning_time delay: arrival + delay while
+ * a recipient is deferred and no warning was sent; -1 when none is due
+ * (delay 0 = off, already warned, nothing deferred).
+ */
+time_t	relay_state_warn_at(const struct relay_state *st, time_t arrival,
+	    unsigned delay);
 
 /* relay_state_is_due - pending, or deferred and due at now. */
 bool	relay_state_is_due(const struct relay_state *st, size_t i,

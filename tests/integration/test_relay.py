@@ -14,6 +14,7 @@ kill -9 of inlet-relay in the middle of DATA.  Every wait is bounded.
 import email
 import email.policy
 import grp
+import email.utils
 import os
 import pwd
 import re
@@ -258,7 +259,8 @@ class RelayTest(unittest.TestCase):
             pattern, self.relay_text()[since:])) >= count,
             what=pattern + " in\n" + self.relay_text())
 
-    def submit(self, rcpts, subject="hello", body="Hi there.\n"):
+    def submit(self, rcpts, subject="hello", body="Hi there.\n",
+               rcpt_options=()):
         """AUTH on 587 (STARTTLS) as alice, as a mail client does."""
         ctx = ssl.create_default_context(cafile=self.inlet_cert[0])
         with smtplib.SMTP("127.0.0.1", self.d.port("submission"),
@@ -270,7 +272,8 @@ class RelayTest(unittest.TestCase):
             msg = (f"From: alice@example.test\r\nTo: {', '.join(rcpts)}\r\n"
                    f"Subject: {subject}\r\nMessage-ID: <{subject}@client."
                    f"test>\r\n\r\n{body}")
-            s.sendmail("alice@example.test", rcpts, msg)
+            s.sendmail("alice@example.test", rcpts, msg,
+                       rcpt_options=rcpt_options)
 
     def queue_names(self):
         p = os.path.join(self.queue, "new")
@@ -389,6 +392,86 @@ class RelayTest(unittest.TestCase):
         self.wait_relay_log(r"to=\"<busy@remote\.example>\".*status=sent")
         wait_for(lambda: self.queue_names() == [], what="an empty queue")
         self.assertEqual(self.alice_dsns(), [])
+
+    def test_delay_warning_once_and_as_notify_asks(self):
+        self.set_conf(delay_warning_time="2s")
+        self.start_relay()
+        self.submit([BUSY], subject="slow")
+        self.submit([BUSY], subject="quiet", rcpt_options=["NOTIFY=NEVER"])
+        self.submit([BUSY], subject="nodelay",
+                    rcpt_options=["NOTIFY=FAILURE"])
+        dsns = wait_for(self.alice_dsns, what="the delay warning")
+        self.wait_relay_log(r"event=dsn id=\S+ to=\"<alice@example\.test>\" "
+                            r"action=delayed rcpts=1 status=delivered")
+        with open(dsns[0], "rb") as f:
+            m = email.message_from_binary_file(f, policy=email.policy.default)
+        self.assertEqual(m.get_content_type(), "multipart/report")
+        self.assertEqual(m.get_param("report-type"), "delivery-status")
+        self.assertEqual(m["Return-Path"], "<>")
+        self.assertEqual(m["Subject"], "Delayed Mail (still being retried)")
+        parts = list(m.iter_parts())
+        self.assertEqual(parts[1].get_content_type(),
+                         "message/delivery-status")
+        blocks = parts[1].get_payload()
+        self.assertEqual(len(blocks), 2)
+        rcpt = blocks[1]
+        self.assertEqual(rcpt["Final-Recipient"], "rfc822; " + BUSY)
+        self.assertEqual(rcpt["Action"], "delayed")
+        self.assertEqual(rcpt["Status"], "4.2.0")
+        self.assertIn("450 4.2.0", rcpt["Diagnostic-Code"])
+        # arrival + queue_lifetime (5 days): in 4 to 6 days from now
+        until = email.utils.parsedate_to_datetime(rcpt["Will-Retry-Until"])
+        left = until.timestamp() - time.time()
+        self.assertTrue(4 * 86400 < left < 6 * 86400, left)
+        self.assertEqual(parts[2].get_content_type(), "text/rfc822-headers")
+        self.assertIn("Subject: slow", parts[2].get_content())
+        # the retries go on (past delay_warning_time for all three), and
+        # no second warning comes, nor one against NOTIFY
+        since = len(self.relay_text())
+        self.wait_relay_log(r"to=\"<busy@remote\.example>\".*"
+                            r"status=deferred", count=6, since=since)
+        self.assertEqual(len(self.alice_dsns()), 1)
+        self.assertEqual(len(re.findall(r"event=dsn ",
+                                        self.relay_text())), 1)
+        listing = self.relay_cmd("-l").stdout.decode()
+        self.assertEqual(len(re.findall(r"\) warned\n", listing)), 1,
+                         listing)
+        self.stop_relay()
+        # the flag survives a restart: still no second warning
+        self.start_relay()
+        since = len(self.relay_text())
+        self.wait_relay_log(r"to=\"<busy@remote\.example>\".*"
+                            r"status=deferred", count=3, since=since)
+        self.assertEqual(len(self.alice_dsns()), 1)
+
+    def test_orphaned_envelopes_removed_after_a_grace_period(self):
+        self.set_conf(relay_host=f"smtp://127.0.0.1:{free_port()}")
+        self.submit(["bob@remote.example"], subject="stays")
+        names = self.queue_names()
+        self.assertEqual(len(names), 1)
+        env = os.path.join(self.queue, "env")
+        old = time.time() - 7200
+        # the queued message's own envelope, old too: never removed
+        own = os.path.join(env, names[0])
+        os.utime(own, (old, old))
+        orphans = {}
+        for what, age in (("old", old), ("fresh", time.time() - 60)):
+            p = os.path.join(env, f"1764800000.M1P{len(orphans)}Q1."
+                             f"mx.test,S=10")
+            with open(p, "w") as f:
+                f.write("from: <alice@example.test>\n")
+            os.utime(p, (age, age))
+            orphans[what] = p
+        self.start_relay()
+        self.wait_relay_log(r"event=orphan file=\"" +
+                            re.escape(orphans["old"]) + r"\" age=\d+s")
+        self.assertFalse(os.path.exists(orphans["old"]))
+        # younger than the grace period: may be inletd's, mid-commit
+        self.assertTrue(os.path.exists(orphans["fresh"]))
+        self.assertTrue(os.path.exists(own))
+        self.assertEqual(self.queue_names(), names)
+        self.assertEqual(len(re.findall(r"event=orphan",
+                                        self.relay_text())), 1)
 
     def test_connection_reused(self):
         # two messages queued before the agent starts: one connection
@@ -702,6 +785,8 @@ class RelayTest(unittest.TestCase):
             f.write("<bob@remote.example> sent 0 1 no 250 ok\n")
         self.start_relay()
         wait_for(lambda: not os.path.exists(orphan), what="the cleanup")
+        self.wait_relay_log(r"event=orphan file=\"" + re.escape(orphan) +
+                            r"\" age=")
         self.stop_relay()
         self.assertEqual(self.relay_cmd("-n").returncode, 0)
         os.chmod(self.authfile, 0o644)

@@ -2,7 +2,9 @@
 /*
  * check_dsn - the RFC 3464 report text (compared with a golden copy),
  * RET=FULL against headers only, the status codes taken from replies,
- * and the rule of when a report is due (never for <>, as NOTIFY says).
+ * the delay warning (compared with a golden copy: Action: delayed, a
+ * 4.X.X Status, Will-Retry-Until, the header only), and the rules of
+ * when a report is due (never for <>, as NOTIFY says).
  * Links only libcore.
  */
 #include <stdio.h>
@@ -16,21 +18,30 @@
 static const struct {
 	const char	*sender;
 	unsigned	 notify;
-	bool		 want;
+	bool		 want;		/* a failure is reported */
+	bool		 want_delay;	/* a delay is reported */
 } wanted[] = {
-	{ "a@x.example", 0, true },		/* default FAILURE */
-	{ "a@x.example", 2, true },		/* FAILURE */
-	{ "a@x.example", 1 | 4, false },	/* SUCCESS,DELAY */
-	{ "a@x.example", 8, false },		/* NEVER */
-	{ "", 0, false },			/* a bounce is never bounced */
-	{ "", 2, false },
-	{ NULL, 0, false },
+	{ "a@x.example", 0, true, true },	/* not given: FAILURE,DELAY */
+	{ "a@x.example", 2, true, false },	/* FAILURE */
+	{ "a@x.example", 4, false, true },	/* DELAY */
+	{ "a@x.example", 2 | 4, true, true },
+	{ "a@x.example", 1 | 2 | 4, true, true },
+	{ "a@x.example", 1, false, false },	/* SUCCESS */
+	{ "a@x.example", 1 | 4, false, true },	/* SUCCESS,DELAY */
+	{ "a@x.example", 1 | 2, true, false },
+	{ "a@x.example", 8, false, false },	/* NEVER */
+	{ "", 0, false, false },		/* a bounce is never bounced */
+	{ "", 2, false, false },
+	{ "", 4, false, false },
+	{ NULL, 0, false, false },
 };
 
 START_TEST(test_wanted)
 {
 	ck_assert(dsn_is_wanted(wanted[_i].sender, wanted[_i].notify) ==
 	    wanted[_i].want);
+	ck_assert(dsn_is_delay_wanted(wanted[_i].sender, wanted[_i].notify) ==
+	    wanted[_i].want_delay);
 }
 END_TEST
 
@@ -196,6 +207,88 @@ START_TEST(test_utf8)
 }
 END_TEST
 
+static const char golden_delayed[] =
+    "From: Mail Delivery System <MAILER-DAEMON@mail.x.example>\n"
+    "To: <a@x.example>\n"
+    "Subject: Delayed Mail (still being retried)\n"
+    "Date: Thu, 04 Dec 2025 22:13:20 +0000\n"
+    "Message-ID: <Q1.1764886400.delay@mail.x.example>\n"
+    "Auto-Submitted: auto-replied\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status;\n"
+    "\tboundary=\"B0\"\n"
+    "\n"
+    "This is a MIME-encapsulated message.\n"
+    "\n"
+    "--B0\n"
+    "Content-Description: Notification\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "\n"
+    "This is the mail system at host mail.x.example.\n"
+    "\n"
+    "Your message has not been delivered yet to one or more of its\n"
+    "recipients; the reasons are below.  It is still being retried\n"
+    "until Tue, 09 Dec 2025 21:50:00 +0000, so you need not\n"
+    "send it again.  The message's header is attached.\n"
+    "\n"
+    "<b@y.example>: 450 4.2.0 mailbox busy\n"
+    "<c@y.example>: 4.4.1 connection refused\n"
+    "\n"
+    "--B0\n"
+    "Content-Description: Delivery report\n"
+    "Content-Type: message/delivery-status\n"
+    "\n"
+    "Reporting-MTA: dns; mail.x.example\n"
+    "Original-Envelope-Id: E1\n"
+    "Arrival-Date: Thu, 04 Dec 2025 21:50:00 +0000\n"
+    "\n"
+    "Original-Recipient: rfc822;B@y.example\n"
+    "Final-Recipient: rfc822; b@y.example\n"
+    "Action: delayed\n"
+    "Status: 4.2.0\n"
+    "Diagnostic-Code: smtp; 450 4.2.0 mailbox busy\n"
+    "Will-Retry-Until: Tue, 09 Dec 2025 21:50:00 +0000\n"
+    "\n"
+    "Final-Recipient: rfc822; c@y.example\n"
+    "Action: delayed\n"
+    "Status: 4.4.1\n"
+    "Diagnostic-Code: x-inlet; 4.4.1 connection refused\n"
+    "Will-Retry-Until: Tue, 09 Dec 2025 21:50:00 +0000\n"
+    "\n"
+    "--B0\n"
+    "Content-Description: Delayed Message Headers\n"
+    "Content-Type: text/rfc822-headers\n"
+    "\n"
+    "From: a@x.example\nTo: b@y.example\nSubject: hi\n"
+    "\n"
+    "--B0--\n";
+
+START_TEST(test_delayed)
+{
+	struct dsn_report r;
+	struct dsn_rcpt rc[2];
+	struct buf b;
+
+	report(&r, rc);
+	rc[0].reply = "450 4.2.0 mailbox busy";
+	rc[0].last_attempt = 0;
+	rc[1].reply = "4.4.1 connection refused";
+	r.remote_mta = NULL;
+	r.delayed = true;
+	r.retry_until = r.arrival + 5 * 86400;
+	buf_init(&b, 1 << 16);
+	ck_assert_int_eq(dsn_fmt(&b, &r), 0);
+	ck_assert_str_eq(buf_cstr(&b), golden_delayed);
+	/* a reply of another class still makes a 4.X.X delay status */
+	buf_reset(&b);
+	rc[1].reply = "";
+	ck_assert_int_eq(dsn_fmt(&b, &r), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "Final-Recipient: rfc822; "
+	    "c@y.example\nAction: delayed\nStatus: 4.0.0\n"));
+	buf_release(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -211,6 +304,7 @@ main(void)
 	tcase_add_test(tc, test_golden);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_utf8);
+	tcase_add_test(tc, test_delayed);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

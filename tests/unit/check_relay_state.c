@@ -3,8 +3,9 @@
  * check_relay_state - inlet-relay's per-recipient record and schedule
  * with an injected clock and injected random numbers: the backoff
  * table, the transitions (sent, deferred, failed, expired, reported),
- * when the message is due and done, and the text form read back.
- * Links only libcore.
+ * when the message is due and done, the text form read back (with the
+ * delay warning's flag, and records older versions wrote without it),
+ * and when the delay warning is due.  Links only libcore.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,83 @@ START_TEST(test_partial_text)
 }
 END_TEST
 
+START_TEST(test_warned_roundtrip)
+{
+	struct relay_state st, back;
+	struct buf b;
+	const char *err = NULL;
+
+	relay_state_init(&st, addrs, 3);
+	ck_assert_int_eq(st.warned, 0);
+	relay_state_defer(&st, 1, 20, &sched, 0, "450 4.2.0 later");
+	st.warned = 1764800000;
+	buf_init(&b, 1 << 16);
+	relay_state_fmt(&b, &st);
+	ck_assert_str_eq(buf_cstr(&b),
+	    "warned 1764800000\n"
+	    "<a@x.example> pending 0 0 no \n"
+	    "<b@x.example> deferred 1 320 no 450 4.2.0 later\n"
+	    "<c@x.example> pending 0 0 no \n");
+	relay_state_init(&back, addrs, 3);
+	ck_assert_int_eq(relay_state_parse(&back, b.data, b.len, &err), 0);
+	ck_assert_int_eq(back.warned, 1764800000);
+	ck_assert_int_eq(back.r[1].state, RELAY_R_DEFERRED);
+	ck_assert_int_eq(back.r[2].state, RELAY_R_PENDING);
+	relay_state_clear(&back);
+	ck_assert_int_eq(back.warned, 0);
+	/* an error names the line it is on, the flag's line counted */
+	relay_state_init(&back, addrs, 3);
+	ck_assert_int_eq(relay_state_parse(&back, "warned 5\n<a@x.example> "
+	    "lost 0 1 no\n", 35, &err), -1);
+	ck_assert_str_eq(err, "line 2: bad recipient state");
+	relay_state_clear(&back);
+	buf_release(&b);
+	relay_state_clear(&st);
+}
+END_TEST
+
+START_TEST(test_old_record)
+{
+	struct relay_state st;
+	const char *err = NULL;
+	const char *t = "<a@x.example> sent 0 10 no 250 ok\n"
+	    "<b@x.example> deferred 3 900 no 450 4.2.0 later\n"
+	    "<c@x.example> failed 0 30 yes 550 5.1.1 no\n";
+
+	/* written before the flag existed: read as not warned */
+	relay_state_init(&st, addrs, 3);
+	ck_assert_int_eq(relay_state_parse(&st, t, strlen(t), &err), 0);
+	ck_assert_int_eq(st.warned, 0);
+	ck_assert_int_eq(st.r[1].state, RELAY_R_DEFERRED);
+	ck_assert_uint_eq(st.r[1].attempts, 3);
+	ck_assert(st.r[2].reported);
+	relay_state_clear(&st);
+}
+END_TEST
+
+START_TEST(test_warn_at)
+{
+	struct relay_state st;
+	time_t t0 = 1764800000;
+
+	relay_state_init(&st, addrs, 3);
+	/* nothing deferred: no warning, whatever the age */
+	ck_assert_int_eq(relay_state_warn_at(&st, t0, 3600), -1);
+	relay_state_sent(&st, 0, t0, "250 ok");
+	relay_state_defer(&st, 1, t0 + 10, &sched, 0, "450 4.2.0 later");
+	ck_assert_int_eq(relay_state_warn_at(&st, t0, 3600), t0 + 3600);
+	ck_assert_int_eq(relay_state_warn_at(&st, t0, 0), -1);	/* off */
+	st.warned = t0 + 3600;
+	ck_assert_int_eq(relay_state_warn_at(&st, t0, 3600), -1);	/* once */
+	st.warned = 0;
+	relay_state_sent(&st, 1, t0 + 400, "250 ok");
+	ck_assert_int_eq(relay_state_warn_at(&st, t0, 3600), -1);
+	relay_state_fail(&st, 2, t0 + 400, "550 no");
+	ck_assert_int_eq(relay_state_warn_at(&st, t0, 3600), -1);
+	relay_state_clear(&st);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -163,6 +241,9 @@ main(void)
 	tcase_add_loop_test(tc, test_bad_text, 0,
 	    (int)(sizeof(bad_texts) / sizeof(bad_texts[0])));
 	tcase_add_test(tc, test_partial_text);
+	tcase_add_test(tc, test_warned_roundtrip);
+	tcase_add_test(tc, test_old_record);
+	tcase_add_test(tc, test_warn_at);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
