@@ -71,9 +71,11 @@ class FakeServer(threading.Thread):
 
     def __init__(self, tls=None, greeting=b"220 fake ESMTP",
                  final=b"250 2.0.0 ok", hang_after_data=False,
-                 eightbit=True, release=None):
+                 eightbit=True, release=None, chunking=False):
         super().__init__(daemon=True)
         self.eightbit = eightbit
+        self.chunking = chunking    # CHUNKING, BINARYMIME; BDAT taken
+        self.chunks = []
         self.release = release  # an Event: the final reply waits for it
         self.tls, self.greeting, self.final = tls, greeting, final
         self.hang = hang_after_data
@@ -121,6 +123,8 @@ class FakeServer(threading.Thread):
                 c.sendall(b"250-fake\r\n" +
                           (b"250-STARTTLS\r\n" if self.tls and
                            not isinstance(c, ssl.SSLSocket) else b"") +
+                          (b"250-CHUNKING\r\n250-BINARYMIME\r\n"
+                           if self.chunking else b"") +
                           (b"250 8BITMIME\r\n" if self.eightbit else
                            b"250 SIZE 1000000\r\n"))
             elif verb == b"STARTTLS" and self.tls:
@@ -138,6 +142,9 @@ class FakeServer(threading.Thread):
                     return
                 if self.release is not None:
                     self.release.wait(SLOW)
+                c.sendall(self.final + b"\r\n")
+            elif verb == b"BDAT" and self.chunking:
+                self.chunks.append(f.read(int(cmd.split(b" ")[1])))
                 c.sendall(self.final + b"\r\n")
             elif verb == b"QUIT":
                 c.sendall(b"221 bye\r\n")
@@ -581,6 +588,41 @@ class RelayTest(unittest.TestCase):
         self.assertLess(after - before, 3 * 1024 * 1024,
                         "inlet-relay's peak RSS %d kB, then %d kB" %
                         (before // 1024, after // 1024))
+
+    def test_binarymime_streamed_with_bdat(self):
+        """A BINARYMIME message of 600 KiB (8-bit bytes, dot-lines) goes
+        out as one BDAT LAST whose count is the octets that follow, with
+        no dot stuffing and no end-of-data dot, read from the file in
+        chunks."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fakebdat"))
+        fake = FakeServer(tls=ctx, chunking=True)
+        fake.start()
+        lines = [b".%d \xe9\xff\x80 " % i + b"z" * (i % 90) + b"\r\n"
+                 for i in range(12000)]
+        body = b"".join(lines)
+        msg = b"Subject: binary\r\n\r\n" + body
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca)
+            self.start_relay()
+            c = ssl.create_default_context(cafile=self.inlet_cert[0])
+            with smtplib.SMTP("127.0.0.1", self.d.port("submission"),
+                              timeout=WAIT) as s:
+                s.starttls(context=c)
+                s.login("alice@example.test", "alicepw")
+                s.mail("alice@example.test", ["BODY=BINARYMIME"])
+                s.rcpt("bob@remote.example")
+                s.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+                self.assertEqual(s.getreply()[0], 250)
+            self.wait_relay_log(r"to=\"<bob@remote\.example>\".*"
+                                r"status=sent")
+            wait_for(lambda: self.queue_names() == [], what="empty queue")
+        finally:
+            fake.close()
+        self.assertEqual(len(fake.chunks), 1)
+        self.assertTrue(fake.chunks[0].endswith(msg), fake.chunks[0][-200:])
+        self.assertIn(b"MAIL FROM:<alice@example.test> BODY=BINARYMIME",
+                      fake.commands)
 
     # ---- faults --------------------------------------------------------
 
