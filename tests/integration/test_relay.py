@@ -339,14 +339,18 @@ class RelayTest(unittest.TestCase):
                    f"test>\r\n\r\n{body}")
             s.sendmail("alice@example.test", rcpts, msg)
 
+    def alice_session(self):
+        """A submission session on 587: STARTTLS, then AUTH as alice."""
+        s = smtplib.SMTP("127.0.0.1", self.d.port("submission"),
+                         timeout=WAIT)
+        s.starttls(context=ssl.create_default_context(
+            cafile=self.inlet_cert[0]))
+        s.login("alice@example.test", "alicepw")
+        return s
+
     def submit_many(self, rcpt, subjects, body="Hi there.\n"):
-        """One submission session (STARTTLS, AUTH as alice), one message
-        for each subject."""
-        ctx = ssl.create_default_context(cafile=self.inlet_cert[0])
-        with smtplib.SMTP("127.0.0.1", self.d.port("submission"),
-                          timeout=WAIT) as s:
-            s.starttls(context=ctx)
-            s.login("alice@example.test", "alicepw")
+        """One submission session, one message for each subject."""
+        with self.alice_session() as s:
             for subject in subjects:
                 s.sendmail("alice@example.test", [rcpt],
                            f"From: alice@example.test\r\nTo: {rcpt}\r\n"
@@ -605,11 +609,7 @@ class RelayTest(unittest.TestCase):
             self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
                           relay_auth_file=None, relay_ca_file=ca)
             self.start_relay()
-            c = ssl.create_default_context(cafile=self.inlet_cert[0])
-            with smtplib.SMTP("127.0.0.1", self.d.port("submission"),
-                              timeout=WAIT) as s:
-                s.starttls(context=c)
-                s.login("alice@example.test", "alicepw")
+            with self.alice_session() as s:
                 s.mail("alice@example.test", ["BODY=BINARYMIME"])
                 s.rcpt("bob@remote.example")
                 s.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
