@@ -550,6 +550,36 @@ class RelayTest(unittest.TestCase):
             self.assertEqual(len(delivered(
                 self.smarthost, "bob@remote.example", subject)), 1, subject)
 
+    def test_sigterm_finishes_every_connection(self):
+        """SIGTERM while four connections each wait for their final
+        reply: all four transactions finish (sent), each connection
+        QUITs, nothing more is started, and the agent exits 0."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "faketerm4"))
+        release = threading.Event()
+        fake = ParallelFake(tls=ctx, release=release)
+        fake.start()
+        self.submit_many("bob@remote.example",
+                         ["term-%d" % i for i in range(8)])
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca,
+                          relay_connections="4")
+            self.start_relay()
+            wait_for(lambda: fake.commands.count(b"DATA") >= 4,
+                     what="four transactions in DATA at once")
+            self.relay.send_signal(signal.SIGTERM)
+            self.wait_relay_log(r"event=stop signal=TERM")
+            release.set()
+            self.assertEqual(self.stop_relay(), 0)
+            wait_for(lambda: fake.commands.count(b"QUIT") == 4,
+                     what="four QUITs")
+        finally:
+            fake.close()
+        self.assertEqual(fake.commands.count(b"DATA"), 4)
+        self.assertEqual(len(re.findall(r"status=sent", self.relay_text())),
+                         4)
+        self.assertEqual(len(self.queue_names()), 4)
+
     def test_big_message_streamed(self):
         """A 9 MiB message (the smarthost takes 10 MB at most) with
         dot-lines everywhere (chunk boundaries included) arrives intact,
