@@ -516,6 +516,16 @@ class RelayTest(unittest.TestCase):
                                         self.relay_text()[mark:])), 1,
                          self.relay_text()[mark:])
 
+    def four_in_data(self, fake, ca):
+        """inlet-relay with relay_connections 4 against the fake (its CA
+        ca), until four transactions are in DATA at once."""
+        self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                      relay_auth_file=None, relay_ca_file=ca,
+                      relay_connections="4")
+        self.start_relay()
+        wait_for(lambda: fake.commands.count(b"DATA") >= 4,
+                 what="four transactions in DATA at once")
+
     def test_kill_9_during_parallel_data_loses_nothing(self):
         """relay_connections 4, 8 messages, a smarthost that never
         answers the final dot: four sessions at once, each in DATA, when
@@ -527,12 +537,7 @@ class RelayTest(unittest.TestCase):
         subjects = ["kill-%d" % i for i in range(8)]
         self.submit_many("bob@remote.example", subjects)
         try:
-            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
-                          relay_auth_file=None, relay_ca_file=ca,
-                          relay_connections="4")
-            self.start_relay()
-            wait_for(lambda: fake.commands.count(b"DATA") >= 4,
-                     what="four transactions in DATA at once")
+            self.four_in_data(fake, ca)
             self.assertEqual(fake.max_open, 4)
             self.stop_relay(signal.SIGKILL)
         finally:
@@ -561,12 +566,7 @@ class RelayTest(unittest.TestCase):
         self.submit_many("bob@remote.example",
                          ["term-%d" % i for i in range(8)])
         try:
-            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
-                          relay_auth_file=None, relay_ca_file=ca,
-                          relay_connections="4")
-            self.start_relay()
-            wait_for(lambda: fake.commands.count(b"DATA") >= 4,
-                     what="four transactions in DATA at once")
+            self.four_in_data(fake, ca)
             self.relay.send_signal(signal.SIGTERM)
             self.wait_relay_log(r"event=stop signal=TERM")
             release.set()
