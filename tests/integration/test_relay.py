@@ -107,10 +107,11 @@ class FakeServer(threading.Thread):
         finally:
             self.lsock.close()
 
-    def session(self, c):
+    def session(self, c, greeting=None):
         f = c.makefile("rb")
-        c.sendall(self.greeting + b"\r\n")
-        if not self.greeting.startswith(b"220"):
+        greeting = greeting or self.greeting
+        c.sendall(greeting + b"\r\n")
+        if not greeting.startswith(b"220"):
             return
         while True:
             line = f.readline()
@@ -159,10 +160,12 @@ class FakeServer(threading.Thread):
 
 class ParallelFake(FakeServer):
     """FakeServer taking sessions at once, each in a thread of its own
-    (at most 32); counts the sessions open at once."""
+    (at most 32); counts the sessions open at once.  With cap, a session
+    beyond cap open ones is greeted with 421, as providers do."""
 
-    def __init__(self, **kw):
+    def __init__(self, cap=None, **kw):
         super().__init__(**kw)
+        self.cap = cap
         self.lock = threading.Lock()
         self.conns = []
         self.open = self.max_open = self.sessions = 0
@@ -187,8 +190,10 @@ class ParallelFake(FakeServer):
         with self.lock:
             self.open += 1
             self.max_open = max(self.max_open, self.open)
+            over = self.cap is not None and self.open > self.cap
         try:
-            self.session(c)
+            self.session(c, b"421 4.7.0 too many sessions" if over else
+                         None)
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -554,6 +559,33 @@ class RelayTest(unittest.TestCase):
         for subject in subjects:
             self.assertEqual(len(delivered(
                 self.smarthost, "bob@remote.example", subject)), 1, subject)
+
+    def test_session_cap_lowers_the_count(self):
+        """A smarthost that takes two sessions and greets more with 421:
+        of four connections two are refused once, the round goes on with
+        two (no new attempts), and every message is sent."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fakecap"))
+        release = threading.Event()
+        fake = ParallelFake(tls=ctx, release=release, cap=2)
+        fake.start()
+        self.submit_many("bob@remote.example",
+                         ["cap-%d" % i for i in range(12)])
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca,
+                          relay_connections="4")
+            self.start_relay()
+            self.wait_relay_log(r"event=connection .*421 4\.7\.0", count=2)
+            release.set()
+            wait_for(lambda: self.queue_names() == [], what="an empty queue")
+            self.wait_relay_log(r"status=sent", count=12)
+            self.stop_relay()
+        finally:
+            fake.close()
+        self.assertEqual(fake.sessions, 4)
+        self.assertEqual(len(re.findall(r"event=connection",
+                                        self.relay_text())), 2)
+        self.assertEqual(fake.commands.count(b"DATA"), 12)
 
     def test_sigterm_finishes_every_connection(self):
         """SIGTERM while four connections each wait for their final
