@@ -289,6 +289,10 @@ static const struct conf_key conf_keys[] = {
 	{ .name = "relay_user", .type = CONF_T_STRING,
 	  .off = CONF_OFF(relay_user), .valid = conf_valid_word,
 	  .doc = "inlet-relay: run as this user" },
+	{ .name = "relay_connections", .type = CONF_T_UINT, .min = 1,
+	  .max = 100, .def = "4", .off = CONF_OFF(relay_connections),
+	  .doc = "inlet-relay: connections to the smarthost at once, each "
+	  "sending several messages" },
 	{ .name = "data_hook", .type = CONF_T_STRING, .off = CONF_OFF(data_hook),
 	  .valid = conf_valid_program,
 	  .doc = "program run on each message before it is accepted "

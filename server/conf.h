@@ -133,6 +133,7 @@ struct config {
 	unsigned	 relay_retry_min;	/* first retry after */
 	unsigned	 relay_retry_max;	/* backoff cap */
 	char		*relay_user;		/* inlet-relay drops to it */
+	unsigned	 relay_connections;	/* to the smarthost at once */
 	char		*data_hook;		/* program run after DATA */
 	unsigned	 data_hook_timeout;	/* seconds */
 	char		**milters;	/* "milter" lines, flat: each socket

@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * relay_agent - inlet-relay's scheduler on the event loop.  A scan looks
- * at every queued message: recipients past queue_lifetime fail, failed
- * ones get their DSN, finished messages leave, due ones become the work
- * of one connection (smarthosts in order: a connection failure tries the
- * next, and the last one's failure defers).  Each transaction's verdicts
- * are saved (fsync) before anything else happens, so a crash sends a
- * recipient again at most once and loses none.  A timer wakes the agent
- * for the next retry; relay_agent_kick() for new mail and signals.
+ * at every queued message not in flight: recipients past queue_lifetime
+ * fail, failed ones get their DSN, finished messages leave, due ones
+ * become the round's work list.  Up to relay_connections connections
+ * (slots) take messages from that list, one at a time each, so a message
+ * is in flight on one connection at most.  A round starts with one
+ * connection, the probe; once it is ready the others open.  When the
+ * host fails with no working connection to it, the round moves to the
+ * next smarthost (one probe again), and after the last one the work not
+ * tried is deferred: a smarthost that is down sees one connection per
+ * round, never N.  A failure beside working connections (a provider's
+ * cap on sessions) only lowers the round's connection count.  Each
+ * transaction's verdicts are saved (fsync) before anything else happens,
+ * so a crash sends a recipient again at most once and loses none.  A
+ * timer wakes the agent for the next retry; relay_agent_kick() for new
+ * mail and signals.
  */
 #include "config.h"
 
@@ -17,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dsn.h"
 #include "log.h"
@@ -33,15 +42,34 @@ struct relay_unsaved {
 	struct relay_state	 st;
 };
 
+/* One connection to a smarthost and the message in flight on it. */
+struct relay_slot {
+	struct relay_agent	*a;
+	struct relay_conn	*conn;		/* NULL: the slot is free */
+	size_t			 host;		/* relay_hosts index */
+	char			 host_name[256];
+	bool			 up;		/* it got ready: the host works */
+	/* The message in flight: */
+	bool			 busy;
+	struct relay_msg	 cur;
+	int			 fd;		/* its file, streamed */
+	struct smtp_client_msg	 cmsg;
+	struct smtp_client_rcpt	*crcpts;
+	size_t			*cmap;		/* crcpts[k] is st.r[cmap[k]] */
+};
+
 struct relay_agent {
 	struct event_base	*base;
 	struct evdns_base	*dns;
 	struct relay_env	 env;
 	struct event		*scan_ev;
 	struct event		*timer;
-	struct relay_conn	*conn;
-	size_t			 host;		/* relay_hosts index */
-	char			 host_name[256];
+	struct relay_slot	*slots;		/* RELAY_SLOTS_MAX */
+	size_t			 nconns;	/* slots with a connection */
+	/* The round (from a scan until no connection is left): */
+	size_t			 host;		/* where new connections go */
+	bool			 host_up;	/* a connection to it got ready */
+	size_t			 limit;		/* connections at most */
 	char			**work;		/* due messages' names */
 	size_t			 nwork, iwork;
 	bool			 flush, flush_work, rescan;
@@ -51,17 +79,11 @@ struct relay_agent {
 	unsigned long		 seq;		/* DSN file names */
 	struct relay_unsaved	*unsaved;
 	size_t			 nunsaved;
-	/* The message in flight: */
-	bool			 busy;
-	struct relay_msg	 cur;
-	char			*text;
-	size_t			 len;
-	struct smtp_client_msg	 cmsg;
-	struct smtp_client_rcpt	*crcpts;
-	size_t			*cmap;		/* crcpts[k] is st.r[cmap[k]] */
 };
 
-static void	agent_start_conn(struct relay_agent *a);
+#define RELAY_SLOTS_MAX	100	/* relay_connections' bound in conf.c */
+
+static void	fill(struct relay_agent *a);
 
 /* sched - the schedule from the config. */
 static struct relay_sched
@@ -274,50 +296,132 @@ arm(struct relay_agent *a, time_t next, time_t now)
 		(void)evtimer_add(a->timer, &tv);
 }
 
-/* scan_cb - look at the whole queue; start a connection for the work. */
+/* work_free - forget the work list. */
 static void
-scan_cb(evutil_socket_t fd, short what, void *arg)
+work_free(struct relay_agent *a)
 {
-	struct relay_agent *a = arg;
+	size_t i;
+
+	for (i = 0; i < a->nwork; i++)
+		free(a->work[i]);
+	free(a->work);
+	a->work = NULL;
+	a->nwork = a->iwork = 0;
+}
+
+/* in_flight - whether name is being sent on a connection now. */
+static bool
+in_flight(const struct relay_agent *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_SLOTS_MAX; i++)
+		if (a->slots[i].busy && strcmp(a->slots[i].cur.name, name) == 0)
+			return true;
+	return false;
+}
+
+/* is_listed - whether name is among the n names. */
+static bool
+is_listed(char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* work_merge - the work not taken yet (kept: it was due, perhaps by a
+ * flush) first, then what the scan found. */
+static void
+work_merge(struct relay_agent *a, char **keep, size_t nkeep)
+{
+	char **w = xcalloc(nkeep + a->nwork + 1, sizeof(*w));
+
+	if (nkeep > 0)
+		memcpy(w, keep, nkeep * sizeof(*w));
+	if (a->nwork > 0)
+		memcpy(w + nkeep, a->work, a->nwork * sizeof(*w));
+	free(a->work);
+	a->work = w;
+	a->nwork += nkeep;
+	a->iwork = 0;
+}
+
+/* scan - look at the whole queue (but the messages in flight or still
+ * in the work list); connections for the work.  Not once stopping. */
+static void
+scan(struct relay_agent *a)
+{
 	time_t now = time(NULL), next = -1;
-	char **names;
-	size_t n, i;
+	char **names, **old = a->work;
+	size_t n, i, nkeep = a->nwork - a->iwork;
 	int err;
 
-	(void)fd;
-	(void)what;
-	if (a->conn != NULL || a->stopping) {
-		a->rescan = a->conn != NULL;
+	if (a->stopping)
 		return;
-	}
+	a->rescan = false;
 	if ((err = relay_queue_list(a->env.cfg->queue, &names, &n)) != 0) {
 		log_event(LOG_LEVEL_WARN, NULL, "event=queue",
 		    LOG_Q("file", a->env.cfg->queue), LOG_Q("error",
 		    strerror(err)));
 		return;
 	}
+	for (i = 0; i < a->iwork; i++)
+		free(old[i]);
+	a->work = NULL;
+	a->nwork = 0;
+	a->flush_work = a->flush_work || a->flush;
 	for (i = 0; i < n; i++)
-		look(a, names[i], now, &next);
+		if (!in_flight(a, names[i]) &&
+		    !is_listed(old + a->iwork, nkeep, names[i]))
+			look(a, names[i], now, &next);
+	a->flush = false;
+	work_merge(a, old + a->iwork, nkeep);
+	free(old);
 	relay_queue_names_free(names, n);
 	relay_queue_clean(a->env.cfg->queue);
-	a->flush_work = a->flush;
-	a->flush = false;
 	/* states that wait for the disk: try them again in a while */
 	if (a->nunsaved > 0 && (next == -1 ||
 	    next > now + (time_t)a->env.cfg->relay_retry_min))
 		next = now + (time_t)a->env.cfg->relay_retry_min;
 	arm(a, next, now);
-	if (a->nwork > 0) {
-		a->host = 0;
-		agent_start_conn(a);
-	}
+	fill(a);
 }
 
-/* msg_prepare - the due recipients of the next work item into cmsg. */
-static int
-msg_prepare(struct relay_agent *a, const char *name, time_t now)
+/* scan_cb - a scan on the loop (kicked, the timer, a round's end). */
+static void
+scan_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct relay_msg *m = &a->cur;
+	(void)fd;
+	(void)what;
+	scan(arg);
+}
+
+/*
+ * want_scan - new mail, a flush or the timer: scan now when there is
+ * room for another connection, else when a connection runs out of work
+ * (so a busy agent does not read the queue once per new message).
+ */
+static void
+want_scan(struct relay_agent *a)
+{
+	if (a->stopping)
+		return;
+	if (a->nconns < a->limit)
+		event_active(a->scan_ev, EV_TIMEOUT, 0);
+	else
+		a->rescan = true;
+}
+
+/* msg_prepare - the due recipients of name into s's message. */
+static int
+msg_prepare(struct relay_slot *s, const char *name, time_t now)
+{
+	struct relay_agent *a = s->a;
+	struct relay_msg *m = &s->cur;
 	char *err = NULL;
 	size_t i, k = 0;
 
@@ -327,60 +431,60 @@ msg_prepare(struct relay_agent *a, const char *name, time_t now)
 		return -1;
 	}
 	unsaved_apply(a, m);
-	a->crcpts = xcalloc(m->st.n + 1, sizeof(*a->crcpts));
-	a->cmap = xcalloc(m->st.n + 1, sizeof(*a->cmap));
+	s->crcpts = xcalloc(m->st.n + 1, sizeof(*s->crcpts));
+	s->cmap = xcalloc(m->st.n + 1, sizeof(*s->cmap));
 	for (i = 0; i < m->st.n; i++) {
 		if (!is_due(m, i, now, a->flush_work))
 			continue;
-		a->crcpts[k].addr = m->env.rcpts[i].addr;
-		a->crcpts[k].notify = m->env.rcpts[i].notify;
-		a->crcpts[k].orcpt = m->env.rcpts[i].orcpt;
-		a->cmap[k++] = i;
+		s->crcpts[k].addr = m->env.rcpts[i].addr;
+		s->crcpts[k].notify = m->env.rcpts[i].notify;
+		s->crcpts[k].orcpt = m->env.rcpts[i].orcpt;
+		s->cmap[k++] = i;
 	}
-	if (k == 0 || relay_msg_read(a->env.cfg->queue, m->name,
-	    RELAY_MSG_MAX, &a->text, &a->len) != 0)
-		return -1;
-	a->cmsg = (struct smtp_client_msg){ .sender = m->env.sender,
+	s->busy = true;
+	s->cmsg = (struct smtp_client_msg){ .sender = m->env.sender,
 	    .body = m->env.body == ENVELOPE_BODY_8BITMIME ?
 	    SMTP_CLIENT_BODY_8BITMIME : m->env.body == ENVELOPE_BODY_BINARYMIME ?
 	    SMTP_CLIENT_BODY_BINARYMIME : SMTP_CLIENT_BODY_7BIT,
 	    .smtputf8 = m->env.smtputf8, .size = m->size,
 	    .ret = m->env.ret == ENVELOPE_RET_FULL ? SMTP_CLIENT_RET_FULL :
 	    m->env.ret == ENVELOPE_RET_HDRS ? SMTP_CLIENT_RET_HDRS :
-	    SMTP_CLIENT_RET_NONE, .envid = m->env.envid, .rcpts = a->crcpts,
+	    SMTP_CLIENT_RET_NONE, .envid = m->env.envid, .rcpts = s->crcpts,
 	    .nrcpt = k };
-	return 0;
+	return k > 0 ? 0 : -1;
 }
 
 /* msg_end - forget the message in flight. */
 static void
-msg_end(struct relay_agent *a)
+msg_end(struct relay_slot *s)
 {
-	relay_msg_clear(&a->cur);
-	free(a->text);
-	free(a->crcpts);
-	free(a->cmap);
-	a->text = NULL;
-	a->crcpts = NULL;
-	a->cmap = NULL;
-	a->busy = false;
+	relay_msg_clear(&s->cur);
+	if (s->fd != -1)
+		(void)close(s->fd);
+	s->fd = -1;
+	free(s->crcpts);
+	free(s->cmap);
+	s->crcpts = NULL;
+	s->cmap = NULL;
+	s->busy = false;
 }
 
 /*
- * apply - the verdicts of the message in flight into its state; a
- * recipient without one gets why (the session's failure), deferred.
+ * apply - the verdicts of s's message into its state; a recipient
+ * without one gets why (the session's failure), deferred.
  */
 static void
-apply(struct relay_agent *a, const char *relay, const char *why,
+apply(struct relay_slot *s, const char *relay, const char *why,
     bool fail_all, time_t now)
 {
-	struct relay_sched s = sched(a);
-	struct relay_msg *m = &a->cur;
+	struct relay_agent *a = s->a;
+	struct relay_sched sc = sched(a);
+	struct relay_msg *m = &s->cur;
 	size_t k;
 
-	for (k = 0; k < a->cmsg.nrcpt; k++) {
-		const struct smtp_client_rcpt *r = &a->crcpts[k];
-		size_t i = a->cmap[k];
+	for (k = 0; k < s->cmsg.nrcpt; k++) {
+		const struct smtp_client_rcpt *r = &s->crcpts[k];
+		size_t i = s->cmap[k];
 
 		if (fail_all)
 			relay_state_fail(&m->st, i, now, why);
@@ -389,37 +493,65 @@ apply(struct relay_agent *a, const char *relay, const char *why,
 		else if (r->verdict == SMTP_CLIENT_V_FAIL)
 			relay_state_fail(&m->st, i, now, r->reply);
 		else
-			relay_state_defer(&m->st, i, now, &s,
+			relay_state_defer(&m->st, i, now, &sc,
 			    (uint32_t)random(), r->verdict ==
 			    SMTP_CLIENT_V_DEFER ? r->reply : why);
 		log_rcpt(m, i, relay, now);
 	}
-	settle(a, m, a->text, a->len, a->host_name, now);
-	msg_end(a);
+	settle(a, m, NULL, 0, s->host_name, now);
+	msg_end(s);
+}
+
+/* take - the next work item onto s (opened, checked against the
+ * server's EHLO); false when the work is over. */
+static bool
+take(struct relay_slot *s, struct relay_conn *rc, time_t now)
+{
+	struct relay_agent *a = s->a;
+	char why[300];
+	const char *no;
+	bool temp;
+	int err;
+
+	while (!a->stopping) {
+		if (a->iwork == a->nwork && a->rescan)
+			scan(a);
+		if (a->iwork == a->nwork)
+			return false;
+		if (msg_prepare(s, a->work[a->iwork++], now) != 0) {
+			msg_end(s);
+			continue;
+		}
+		if ((err = relay_msg_open(a->env.cfg->queue, s->cur.name,
+		    &s->fd)) != 0) {
+			(void)snprintf(why, sizeof(why), "4.3.0 cannot read "
+			    "the queued message: %s", strerror(err));
+			apply(s, relay_conn_peer(rc), why, false, now);
+			continue;
+		}
+		no = smtp_client_check(relay_conn_client(rc), &s->cmsg, &temp);
+		if (no == NULL)
+			return true;
+		/* no silent downgrade: the reason is every recipient's */
+		apply(s, relay_conn_peer(rc), no, !temp, now);
+	}
+	return false;
 }
 
 /* ready_cb - the connection is idle: the next message, or QUIT. */
 static void
 ready_cb(void *arg, struct relay_conn *rc)
 {
-	struct relay_agent *a = arg;
-	time_t now = time(NULL);
-	const char *why;
-	bool temp;
+	struct relay_slot *s = arg;
+	struct relay_agent *a = s->a;
 
-	while (!a->stopping && a->iwork < a->nwork) {
-		if (msg_prepare(a, a->work[a->iwork++], now) != 0) {
-			msg_end(a);
-			continue;
-		}
-		a->busy = true;
-		why = smtp_client_check(relay_conn_client(rc), &a->cmsg, &temp);
-		if (why == NULL) {
-			relay_conn_send(rc, &a->cmsg, a->text, a->len);
-			return;
-		}
-		/* no silent downgrade: the reason is every recipient's */
-		apply(a, relay_conn_peer(rc), why, !temp, now);
+	if (!s->up && s->host == a->host)
+		a->host_up = true;	/* the probe got in: open the rest */
+	s->up = true;
+	if (take(s, rc, time(NULL))) {
+		relay_conn_send(rc, &s->cmsg, s->fd);
+		fill(a);
+		return;
 	}
 	relay_conn_quit(rc);
 }
@@ -427,10 +559,8 @@ ready_cb(void *arg, struct relay_conn *rc)
 static void
 done_cb(void *arg, struct relay_conn *rc, struct smtp_client_msg *msg)
 {
-	struct relay_agent *a = arg;
-
 	(void)msg;
-	apply(a, relay_conn_peer(rc), "4.4.2 no reply", false, time(NULL));
+	apply(arg, relay_conn_peer(rc), "4.4.2 no reply", false, time(NULL));
 }
 
 /* free_cb - a finished connection is freed on a later loop turn. */
@@ -444,18 +574,21 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 	relay_conn_free(&rc);
 }
 
-/* defer_rest - the work not tried gets why (no smarthost took it). */
+/* defer_rest - the work not tried gets why (no smarthost took it;
+ * host the last one tried). */
 static void
-defer_rest(struct relay_agent *a, const char *relay, const char *why)
+defer_rest(struct relay_agent *a, const char *host, const char *relay,
+    const char *why)
 {
+	struct relay_slot tmp = { .a = a, .fd = -1 };
 	time_t now = time(NULL);
 
+	(void)snprintf(tmp.host_name, sizeof(tmp.host_name), "%s", host);
 	while (a->iwork < a->nwork) {
-		if (msg_prepare(a, a->work[a->iwork++], now) == 0) {
-			a->busy = true;
-			apply(a, relay, why, false, now);
-		} else
-			msg_end(a);
+		if (msg_prepare(&tmp, a->work[a->iwork++], now) == 0)
+			apply(&tmp, relay, why, false, now);
+		else
+			msg_end(&tmp);
 	}
 }
 
@@ -471,36 +604,74 @@ stopped_cb(evutil_socket_t fd, short what, void *arg)
 		a->stop_done(a->stop_arg);
 }
 
-/* work_end - the connection's work is over; look again. */
+/* round_end - no connection is left: the next round starts afresh
+ * (the first smarthost, one probe); look again. */
 static void
-work_end(struct relay_agent *a)
+round_end(struct relay_agent *a)
 {
-	size_t i;
-
-	for (i = 0; i < a->nwork; i++)
-		free(a->work[i]);
-	free(a->work);
-	a->work = NULL;
-	a->nwork = a->iwork = 0;
+	work_free(a);
+	a->host = 0;
+	a->host_up = false;
+	a->limit = a->env.cfg->relay_connections;
+	a->flush_work = false;
 	if (a->stopping) {
 		(void)event_base_once(a->base, -1, EV_TIMEOUT, stopped_cb, a,
 		    NULL);
 		return;
 	}
 	/* what changed meanwhile (new mail, a flush), and the timer */
-	a->rescan = false;
 	event_active(a->scan_ev, EV_TIMEOUT, 0);
+}
+
+/* host_works - whether another connection to host h got ready. */
+static bool
+host_works(const struct relay_agent *a, size_t h)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_SLOTS_MAX; i++)
+		if (a->slots[i].conn != NULL && a->slots[i].up &&
+		    a->slots[i].host == h)
+			return true;
+	return false;
+}
+
+/*
+ * host_failed - a connection to host h failed (why) and none to it
+ * works: the round moves on to the next smarthost, or, after the last,
+ * the work not tried is deferred.  Beside working connections, only
+ * the round's connection count drops.
+ */
+static void
+host_failed(struct relay_agent *a, const struct relay_slot *s,
+    const char *relay, const char *why)
+{
+	size_t h = s->host;
+
+	if (host_works(a, h)) {
+		a->limit = a->nconns > 0 ? a->nconns : 1;
+		return;
+	}
+	if (h != a->host)
+		return;
+	a->host++;
+	a->host_up = false;
+	if (a->host >= a->env.cfg->nrelay_hosts)
+		defer_rest(a, s->host_name, relay, why);
 }
 
 static void
 closed_cb(void *arg, struct relay_conn *rc, const char *why)
 {
-	struct relay_agent *a = arg;
+	struct relay_slot *s = arg;
+	struct relay_agent *a = s->a;
 	char reason[600];
 	const char *relay = relay_conn_peer(rc);
 
 	(void)event_base_once(a->base, -1, EV_TIMEOUT, free_cb, rc, NULL);
-	a->conn = NULL;
+	s->conn = NULL;
+	s->up = false;
+	a->nconns--;
 	if (why != NULL) {
 		/* our own words get a temporary status; a reply keeps its */
 		(void)snprintf(reason, sizeof(reason), "%s%s",
@@ -511,17 +682,13 @@ closed_cb(void *arg, struct relay_conn *rc, const char *why)
 	} else
 		(void)snprintf(reason, sizeof(reason), "4.4.2 connection "
 		    "closed");
-	if (a->busy)
-		apply(a, relay, reason, false, time(NULL));
-	if (why != NULL && a->iwork < a->nwork && !a->stopping &&
-	    a->host + 1 < a->env.cfg->nrelay_hosts) {
-		a->host++;
-		agent_start_conn(a);
-		return;
-	}
+	if (s->busy)
+		apply(s, relay, reason, false, time(NULL));
 	if (why != NULL && !a->stopping)
-		defer_rest(a, relay, reason);
-	work_end(a);
+		host_failed(a, s, relay, reason);
+	fill(a);
+	if (a->nconns == 0)
+		round_end(a);
 }
 
 /* cred_for - the login for host, or NULL. */
@@ -536,8 +703,9 @@ cred_for(const struct relay_agent *a, const char *host)
 	return NULL;
 }
 
+/* slot_start - a connection on the free slot s to the round's host. */
 static void
-agent_start_conn(struct relay_agent *a)
+slot_start(struct relay_agent *a, struct relay_slot *s)
 {
 	static const struct relay_conn_cbs cbs = { ready_cb, done_cb,
 	    closed_cb };
@@ -548,16 +716,53 @@ agent_start_conn(struct relay_agent *a)
 	    &why) != 0)
 		log_fatal("can't happen: relay_host %s: %s",
 		    a->env.cfg->relay_hosts[a->host], why);
-	(void)snprintf(a->host_name, sizeof(a->host_name), "%s", url.host);
-	a->conn = relay_conn_start(a->base, a->dns, a->env.ctx, &url,
+	s->host = a->host;
+	s->up = false;
+	(void)snprintf(s->host_name, sizeof(s->host_name), "%s", url.host);
+	s->conn = relay_conn_start(a->base, a->dns, a->env.ctx, &url,
 	    cred_for(a, url.host), a->env.cfg->hostname,
-	    a->env.cfg->command_timeout, &cbs, a);
+	    a->env.cfg->command_timeout, &cbs, s);
+	a->nconns++;
+}
+
+/*
+ * fill - connections for the work not yet taken: one (the probe) until
+ * a connection to the round's host got ready, then up to the limit, no
+ * more than the work waiting.
+ */
+static void
+fill(struct relay_agent *a)
+{
+	size_t i, idle = 0, probing = 0, want = a->nwork - a->iwork;
+
+	if (a->stopping || a->host >= a->env.cfg->nrelay_hosts)
+		return;
+	for (i = 0; i < RELAY_SLOTS_MAX; i++) {
+		const struct relay_slot *s = &a->slots[i];
+
+		if (s->conn != NULL && !s->busy)
+			idle++;		/* connecting, or about to take */
+		if (s->conn != NULL && !s->up && s->host == a->host)
+			probing++;
+	}
+	for (i = 0; i < RELAY_SLOTS_MAX && idle < want &&
+	    a->nconns < a->limit; i++) {
+		if (a->slots[i].conn != NULL)
+			continue;
+		if (!a->host_up && probing > 0)
+			break;
+		slot_start(a, &a->slots[i]);
+		idle++;
+		probing++;
+	}
 }
 
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	scan_cb(fd, what, arg);
+	(void)fd;
+	(void)what;
+	want_scan(arg);
 }
 
 struct relay_agent *
@@ -565,10 +770,15 @@ relay_agent_new(struct event_base *base, struct evdns_base *dns,
     const struct relay_env *env)
 {
 	struct relay_agent *a = xcalloc(1, sizeof(*a));
+	size_t i;
 
 	a->base = base;
 	a->dns = dns;
 	a->env = *env;
+	a->limit = env->cfg->relay_connections;
+	a->slots = xcalloc(RELAY_SLOTS_MAX, sizeof(*a->slots));
+	for (i = 0; i < RELAY_SLOTS_MAX; i++)
+		a->slots[i] = (struct relay_slot){ .a = a, .fd = -1 };
 	a->scan_ev = event_new(base, -1, 0, scan_cb, a);
 	a->timer = evtimer_new(base, timer_cb, a);
 	if (a->scan_ev == NULL || a->timer == NULL)
@@ -581,6 +791,7 @@ void
 relay_agent_set_env(struct relay_agent *a, const struct relay_env *env)
 {
 	a->env = *env;
+	a->limit = env->cfg->relay_connections;
 }
 
 void
@@ -588,10 +799,7 @@ relay_agent_kick(struct relay_agent *a, bool flush)
 {
 	if (flush)
 		a->flush = true;
-	if (a->conn != NULL)
-		a->rescan = true;
-	else
-		event_active(a->scan_ev, EV_TIMEOUT, 0);
+	want_scan(a);
 }
 
 void
@@ -601,7 +809,7 @@ relay_agent_stop(struct relay_agent *a, void (*done)(void *), void *arg)
 	a->stop_done = done;
 	a->stop_arg = arg;
 	evtimer_del(a->timer);
-	if (a->conn == NULL)
+	if (a->nconns == 0)
 		(void)event_base_once(a->base, -1, EV_TIMEOUT, stopped_cb, a,
 		    NULL);
 }
@@ -614,12 +822,13 @@ relay_agent_free(struct relay_agent **ap)
 
 	if (ap == NULL || (a = *ap) == NULL)
 		return;
-	relay_conn_free(&a->conn);
-	if (a->busy)
-		msg_end(a);
-	for (i = 0; i < a->nwork; i++)
-		free(a->work[i]);
-	free(a->work);
+	for (i = 0; i < RELAY_SLOTS_MAX; i++) {
+		relay_conn_free(&a->slots[i].conn);
+		if (a->slots[i].busy)
+			msg_end(&a->slots[i]);
+	}
+	free(a->slots);
+	work_free(a);
 	while (a->nunsaved > 0)
 		unsaved_drop(a, 0);
 	free(a->unsaved);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,6 +34,12 @@
 #define RELAY_CONNECT_SECS	30
 #define RELAY_B64_MAX		16384
 #define RELAY_FEED_CHUNK	4096
+/* The body goes out as the socket drains: read in chunks, refilled
+ * while less than LOW is pending, up to HIGH (so a connection holds
+ * about HIGH + 3 chunks, whatever the message's size). */
+#define RELAY_BODY_CHUNK	(64u * 1024)
+#define RELAY_BODY_LOW		(128u * 1024)
+#define RELAY_BODY_HIGH		(256u * 1024)
 
 struct relay_conn {
 	struct event_base	*base;
@@ -56,8 +63,10 @@ struct relay_conn {
 	bool			 used;		/* a message was sent */
 	bool			 closing;
 	struct smtp_client_msg	*pending;	/* waits for the RSET */
-	const char		*body;
-	size_t			 body_len;
+	int			 body_fd;	/* the message (borrowed) */
+	bool			 streaming;	/* the body is going out */
+	struct smtp_client_stuffer st;
+	char			*chunk, *wire;	/* RELAY_BODY_CHUNK, 2x+8 */
 	char			 peer[320];
 	struct relay_conn_cbs	 cbs;
 	void			*arg;
@@ -66,6 +75,7 @@ struct relay_conn {
 
 static void	conn_try(struct relay_conn *rc);
 static void	conn_feed(struct relay_conn *rc);
+static void	write_cb(struct bufferevent *bev, void *arg);
 
 int
 relay_conn_sasl_init(void)
@@ -100,6 +110,7 @@ finish(struct relay_conn *rc, const char *why)
 	if (rc->closing)
 		return;
 	rc->closing = true;
+	rc->streaming = false;
 	if (rc->bev != NULL) {
 		bufferevent_free(rc->bev);
 		rc->bev = NULL;
@@ -197,6 +208,13 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		connected(rc);
 		return;
 	}
+	if ((what & BEV_EVENT_EOF) && rc->connected && !rc->handshaking) {
+		/* libevent's TLS filter reports the close before the last
+		 * reply it read (the 221 to our QUIT): read that first */
+		conn_feed(rc);
+		if (rc->closing)
+			return;
+	}
 	ossl = rc->ssl != NULL ? bufferevent_get_openssl_error(rc->bev) : 0;
 	tcp_fail = !rc->connected && ossl == 0 && (rc->ssl == NULL ||
 	    SSL_get_verify_result(rc->ssl) == X509_V_OK) &&
@@ -254,9 +272,13 @@ start_tls(struct relay_conn *rc)
 		finish(rc, "cannot start TLS");
 		return;
 	}
+	/* the filter's writes wait once this much is pending below it
+	 * (libevent: a filter honours its underlying's write high mark),
+	 * so a streamed body is held here only a chunk or two at a time */
+	bufferevent_setwatermark(rc->bev, EV_WRITE, 0, RELAY_BODY_HIGH);
 	rc->bev = tls;
 	rc->handshaking = true;
-	bufferevent_setcb(rc->bev, read_cb, NULL, event_cb, rc);
+	bufferevent_setcb(rc->bev, read_cb, write_cb, event_cb, rc);
 	bufferevent_set_timeouts(rc->bev, &tv, &tv);
 	(void)bufferevent_enable(rc->bev, EV_READ | EV_WRITE);
 }
@@ -371,28 +393,110 @@ auth_step(struct relay_conn *rc)
 	free(enc);
 }
 
-/* send_body - the message after 354 (stuffed) or as one BDAT LAST. */
+/* body_read - up to a chunk of the message; its length, 0 at the end,
+ * -1 (errno) on an error. */
+static ssize_t
+body_read(struct relay_conn *rc)
+{
+	ssize_t n;
+
+	if (rc->chunk == NULL) {
+		rc->chunk = xmalloc(RELAY_BODY_CHUNK);
+		rc->wire = xmalloc(2 * RELAY_BODY_CHUNK + 8);
+	}
+	while ((n = read(rc->body_fd, rc->chunk, RELAY_BODY_CHUNK)) < 0 &&
+	    errno == EINTR)
+		continue;
+	return n;
+}
+
+/* body_fail - the message cannot be read: the transaction cannot end
+ * (no final dot), so the connection does, and the caller defers. */
+static void
+body_fail(struct relay_conn *rc)
+{
+	char why[300];
+
+	(void)snprintf(why, sizeof(why), "cannot read the queued message: "
+	    "%s", strerror(errno));
+	finish(rc, why);
+}
+
+/* bdat_size - the octets BDAT will carry (CRLF lines, not stuffed): a
+ * first pass over the file, which is then read again from its start. */
+static int
+bdat_size(struct relay_conn *rc, uint64_t *size_out)
+{
+	struct smtp_client_stuffer st;
+	uint64_t size = 0;
+	ssize_t n;
+
+	smtp_client_stuff_init(&st, false);
+	while ((n = body_read(rc)) > 0)
+		size += smtp_client_stuff(&st, rc->chunk, (size_t)n, rc->wire);
+	if (n < 0 || lseek(rc->body_fd, 0, SEEK_SET) != 0)
+		return -1;
+	*size_out = size + smtp_client_stuff_end(&st, rc->wire);
+	return 0;
+}
+
+/* pump - more of the body onto the wire, while little is pending; at the
+ * end, the end of data. */
+static void
+pump(struct relay_conn *rc)
+{
+	struct evbuffer *out = bufferevent_get_output(rc->bev);
+	ssize_t n;
+	size_t w;
+
+	while (rc->streaming && evbuffer_get_length(out) < RELAY_BODY_HIGH) {
+		if ((n = body_read(rc)) < 0) {
+			body_fail(rc);
+			return;
+		}
+		if (n == 0) {
+			w = smtp_client_stuff_end(&rc->st, rc->wire);
+			(void)evbuffer_add(out, rc->wire, w);
+			rc->streaming = false;
+			bufferevent_setwatermark(rc->bev, EV_WRITE, 0, 0);
+			smtp_client_data_sent(&rc->c);
+			return;
+		}
+		w = smtp_client_stuff(&rc->st, rc->chunk, (size_t)n, rc->wire);
+		(void)evbuffer_add(out, rc->wire, w);
+	}
+}
+
+/* write_cb - the output drained below the low mark: more body. */
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct relay_conn *rc = arg;
+
+	(void)bev;
+	if (rc->streaming)
+		pump(rc);
+}
+
+/* send_body - the message after 354 (stuffed) or as one BDAT LAST,
+ * streamed from the file as the socket drains. */
 static void
 send_body(struct relay_conn *rc)
 {
-	struct smtp_client_stuffer st;
-	struct evbuffer *out = evbuffer_new();
-	size_t room = 2 * rc->body_len + 8;
-	char *wire = xmalloc(room);
-	size_t n;
+	uint64_t size;
 
-	smtp_client_stuff_init(&st, !rc->c.use_bdat);
-	n = smtp_client_stuff(&st, rc->body, rc->body_len, wire);
-	n += smtp_client_stuff_end(&st, wire + n);
 	if (rc->c.use_bdat) {
-		smtp_client_bdat_len(&rc->c, n);
+		if (bdat_size(rc, &size) != 0) {
+			body_fail(rc);
+			return;
+		}
+		smtp_client_bdat_len(&rc->c, size);
 		flush(rc);
 	}
-	(void)evbuffer_add(out, wire, n);
-	free(wire);
-	(void)bufferevent_write_buffer(rc->bev, out);
-	evbuffer_free(out);
-	smtp_client_data_sent(&rc->c);
+	smtp_client_stuff_init(&rc->st, !rc->c.use_bdat);
+	rc->streaming = true;
+	bufferevent_setwatermark(rc->bev, EV_WRITE, RELAY_BODY_LOW, 0);
+	pump(rc);
 }
 
 /* on_event - what the client's event asks of the edge; false to stop
@@ -425,7 +529,7 @@ on_event(struct relay_conn *rc, enum smtp_client_event ev)
 		return !rc->closing;
 	case SMTP_CLIENT_DATA:
 		send_body(rc);
-		return true;
+		return !rc->closing;
 	case SMTP_CLIENT_DONE:
 		rc->cbs.done(rc->arg, rc, rc->c.msg);
 		rc->cbs.ready(rc->arg, rc);
@@ -497,7 +601,7 @@ conn_try(struct relay_conn *rc)
 		finish(rc, "out of sockets");
 		return;
 	}
-	bufferevent_setcb(rc->bev, read_cb, NULL, event_cb, rc);
+	bufferevent_setcb(rc->bev, read_cb, write_cb, event_cb, rc);
 	bufferevent_set_timeouts(rc->bev, &tv, &tv);
 	(void)bufferevent_enable(rc->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(rc->bev, rc->ai_cur->ai_addr,
@@ -597,11 +701,9 @@ relay_conn_client(const struct relay_conn *rc)
 }
 
 void
-relay_conn_send(struct relay_conn *rc, struct smtp_client_msg *msg,
-    const char *body, size_t len)
+relay_conn_send(struct relay_conn *rc, struct smtp_client_msg *msg, int fd)
 {
-	rc->body = body;
-	rc->body_len = len;
+	rc->body_fd = fd;
 	if (rc->used) {
 		rc->pending = msg;
 		smtp_client_rset(&rc->c);
@@ -645,6 +747,8 @@ relay_conn_free(struct relay_conn **rcp)
 		explicit_bzero(rc->secret->data, rc->secret->len);
 		free(rc->secret);
 	}
+	free(rc->chunk);
+	free(rc->wire);
 	free(rc->cred.host);
 	free(rc->cred.user);
 	SSL_CTX_free(rc->ctx);

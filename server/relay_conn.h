@@ -72,11 +72,15 @@ const struct smtp_client *relay_conn_client(const struct relay_conn *rc);
 
 /*
  * relay_conn_send - after ready: send msg (borrowed until done or
- * closed) with body (the stored message, LF or CRLF lines; borrowed
- * too).  A second message on the connection goes after an RSET.
+ * closed) with the stored message (LF or CRLF lines) read from fd, open
+ * at its start and borrowed too: the body is streamed in chunks as the
+ * socket drains, never held whole.  A read error ends the connection
+ * (closed, with a 4.3.0 reason) before the end of data, so the
+ * smarthost never takes a truncated message.  A second message on the
+ * connection goes after an RSET.
  */
 void	relay_conn_send(struct relay_conn *rc, struct smtp_client_msg *msg,
-	    const char *body, size_t len);
+	    int fd);
 
 /* relay_conn_quit - after ready: QUIT, then closed. */
 void	relay_conn_quit(struct relay_conn *rc);

@@ -350,6 +350,18 @@ relay_msg_read(const char *queue, const char *name, size_t max,
 }
 
 int
+relay_msg_open(const char *queue, const char *name, int *fd_out)
+{
+	char p[PATH_MAX];
+
+	if (path(p, sizeof(p), queue, "new", name) != 0)
+		return errno;
+	if ((*fd_out = open(p, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno;
+	return 0;
+}
+
+int
 relay_msg_remove(const char *queue, const char *name)
 {
 	char p[PATH_MAX], dir[PATH_MAX];

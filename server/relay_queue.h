@@ -75,6 +75,12 @@ int	relay_msg_read(const char *queue, const char *name, size_t max,
 	    char **text_out, size_t *len_out);
 
 /*
+ * relay_msg_open - the stored message, open for reading (to stream it).
+ * 0 and *fd_out (the caller closes it) or an errno value.
+ */
+int	relay_msg_open(const char *queue, const char *name, int *fd_out);
+
+/*
  * relay_msg_remove - a finished message leaves: new/NAME first (so a
  * crash leaves no message without its envelope), then env/NAME and
  * state/NAME; new/ fsynced.  0 or an errno value.

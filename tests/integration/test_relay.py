@@ -40,6 +40,7 @@ RELAY = os.environ.get("INLET_RELAY", os.path.join(
 SLOW = WAIT * 3     # Postfix's own steps (start, reload, delivery)
 BUSY = "busy@remote.example"        # the smarthost answers 450 4.2.0
 NOUSER = "nouser@remote.example"    # and 550 5.1.1
+ASAN = os.access(RELAY, os.R_OK) and b"__asan_init" in harness.read(RELAY)
 free_port = smarthost.free_port
 
 
@@ -74,9 +75,11 @@ class FakeServer(threading.Thread):
 
     def __init__(self, tls=None, greeting=b"220 fake ESMTP",
                  final=b"250 2.0.0 ok", hang_after_data=False,
-                 eightbit=True, release=None):
+                 eightbit=True, release=None, chunking=False):
         super().__init__(daemon=True)
         self.eightbit = eightbit
+        self.chunking = chunking    # CHUNKING, BINARYMIME; BDAT taken
+        self.chunks = []
         self.release = release  # an Event: the final reply waits for it
         self.tls, self.greeting, self.final = tls, greeting, final
         self.hang = hang_after_data
@@ -108,10 +111,11 @@ class FakeServer(threading.Thread):
         finally:
             self.lsock.close()
 
-    def session(self, c):
+    def session(self, c, greeting=None):
         f = c.makefile("rb")
-        c.sendall(self.greeting + b"\r\n")
-        if not self.greeting.startswith(b"220"):
+        greeting = greeting or self.greeting
+        c.sendall(greeting + b"\r\n")
+        if not greeting.startswith(b"220"):
             return
         while True:
             line = f.readline()
@@ -124,6 +128,8 @@ class FakeServer(threading.Thread):
                 c.sendall(b"250-fake\r\n" +
                           (b"250-STARTTLS\r\n" if self.tls and
                            not isinstance(c, ssl.SSLSocket) else b"") +
+                          (b"250-CHUNKING\r\n250-BINARYMIME\r\n"
+                           if self.chunking else b"") +
                           (b"250 8BITMIME\r\n" if self.eightbit else
                            b"250 SIZE 1000000\r\n"))
             elif verb == b"STARTTLS" and self.tls:
@@ -142,6 +148,9 @@ class FakeServer(threading.Thread):
                 if self.release is not None:
                     self.release.wait(SLOW)
                 c.sendall(self.final + b"\r\n")
+            elif verb == b"BDAT" and self.chunking:
+                self.chunks.append(f.read(int(cmd.split(b" ")[1])))
+                c.sendall(self.final + b"\r\n")
             elif verb == b"QUIT":
                 c.sendall(b"221 bye\r\n")
                 return
@@ -151,6 +160,73 @@ class FakeServer(threading.Thread):
     def close(self):
         self.stop_ev.set()
         self.lsock.close()
+
+
+class ParallelFake(FakeServer):
+    """FakeServer taking sessions at once, each in a thread of its own
+    (at most 32); counts the sessions open at once.  With cap, a session
+    beyond cap open ones is greeted with 421, as providers do."""
+
+    def __init__(self, cap=None, **kw):
+        super().__init__(**kw)
+        self.cap = cap
+        self.lock = threading.Lock()
+        self.conns = []
+        self.open = self.max_open = self.sessions = 0
+
+    def run(self):
+        try:
+            while not self.stop_ev.is_set() and self.sessions < 32:
+                try:
+                    c, _ = self.lsock.accept()
+                except OSError:
+                    return
+                with self.lock:
+                    self.sessions += 1
+                    self.conns.append(c)
+                threading.Thread(target=self.one, args=(c,),
+                                 daemon=True).start()
+        finally:
+            self.lsock.close()
+
+    def one(self, c):
+        c.settimeout(SLOW)
+        with self.lock:
+            self.open += 1
+            self.max_open = max(self.max_open, self.open)
+            over = self.cap is not None and self.open > self.cap
+        try:
+            self.session(c, b"421 4.7.0 too many sessions" if over else
+                         None)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            with self.lock:
+                self.open -= 1
+
+    def close(self):
+        super().close()
+        with self.lock:
+            for c in self.conns:
+                c.close()
+
+
+def postfix_sessions(log):
+    """The smarthost's sessions from localhost in its log: the most open
+    at once (connect and disconnect lines in order), and the mail=
+    count of each session."""
+    open_now = most = 0
+    mails = []
+    for m in re.finditer(r"smtpd\[\d+\]: (connect|disconnect) from "
+                         r"localhost\[127\.0\.0\.1\]([^\n]*)", log):
+        if m.group(1) == "connect":
+            open_now += 1
+            most = max(most, open_now)
+        else:
+            open_now -= 1
+            n = re.search(r" mail=(\d+)", m.group(2))
+            mails.append(int(n.group(1)) if n else 0)
+    return most, mails
 
 
 def fake_tls(directory):
@@ -229,8 +305,15 @@ class RelayTest(unittest.TestCase):
 
     def start_relay(self, *args, umask=-1):
         self.logf = open(self.relay_log, "a")
+        env = None
+        if ASAN:
+            # freed memory waits in AddressSanitizer's quarantine: keep
+            # it small, or the peak RSS says nothing
+            asan = os.environ.get("ASAN_OPTIONS", "")
+            env = dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "")
+                       + "quarantine_size_mb=1")
         self.relay = subprocess.Popen(
-            [RELAY, "-d", "-c", self.d.conf] + list(args),
+            [RELAY, "-d", "-c", self.d.conf] + list(args), env=env,
             stdout=self.logf, stderr=self.logf, stdin=subprocess.DEVNULL,
             umask=umask)
 
@@ -274,6 +357,31 @@ class RelayTest(unittest.TestCase):
                    f"test>\r\n\r\n{body}")
             s.sendmail("alice@example.test", rcpts, msg,
                        rcpt_options=rcpt_options)
+
+    def alice_session(self):
+        """A submission session on 587: STARTTLS, then AUTH as alice."""
+        s = smtplib.SMTP("127.0.0.1", self.d.port("submission"),
+                         timeout=WAIT)
+        s.starttls(context=ssl.create_default_context(
+            cafile=self.inlet_cert[0]))
+        s.login("alice@example.test", "alicepw")
+        return s
+
+    def submit_many(self, rcpt, subjects, body="Hi there.\n"):
+        """One submission session, one message for each subject."""
+        with self.alice_session() as s:
+            for subject in subjects:
+                s.sendmail("alice@example.test", [rcpt],
+                           f"From: alice@example.test\r\nTo: {rcpt}\r\n"
+                           f"Subject: {subject}\r\nMessage-ID: <{subject}"
+                           f"@client.test>\r\n\r\n{body}")
+
+    def use_smarthost(self):
+        """Back to the Postfix smarthost (after a fake one)."""
+        self.set_conf(relay_host="smtp://localhost:%d" %
+                      self.smarthost.ports["submission"],
+                      relay_auth_file=self.authfile,
+                      relay_ca_file=self.smarthost.ca_path)
 
     def queue_names(self):
         p = os.path.join(self.queue, "new")
@@ -475,6 +583,9 @@ class RelayTest(unittest.TestCase):
 
     def test_connection_reused(self):
         # two messages queued before the agent starts: one connection
+        # (relay_connections 1: with more, the second could go on a
+        # connection of its own)
+        self.set_conf(relay_connections="1")
         self.submit(["carol@remote.example"], subject="one")
         self.submit(["carol@remote.example", "dave@remote.example"],
                     subject="two")
@@ -498,6 +609,232 @@ class RelayTest(unittest.TestCase):
         self.submit(["bob@remote.example"], subject="smtps")
         wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
                                    "smtps"), what="the message")
+
+    # ---- parallel connections -----------------------------------------
+
+    def test_parallel_connections_deliver_each_once(self):
+        """40 messages queued, relay_connections 4: each reaches the
+        smarthost's Maildir exactly once, over more than one session at
+        a time, at most 4 sessions, each reused for several."""
+        mark = len(self.smarthost.log_text())
+        subjects = ["par-%02d" % i for i in range(40)]
+        self.submit_many("bob@remote.example", subjects)
+        self.assertEqual(len(self.queue_names()), 40)
+        self.set_conf(relay_connections="4")
+        self.start_relay()
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        for subject in subjects:
+            wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                       subject), what=subject)
+        self.wait_relay_log(r"status=sent", count=40)
+        self.stop_relay()
+        for subject in subjects:
+            self.assertEqual(len(delivered(
+                self.smarthost, "bob@remote.example", subject)), 1, subject)
+        self.assertEqual(len(re.findall(r"status=sent", self.relay_text())),
+                         40)
+        wait_for(lambda: sum(postfix_sessions(
+            self.smarthost.log_text()[mark:])[1]) == 40,
+            what="40 MAIL commands in the smarthost's log")
+        most, mails = postfix_sessions(self.smarthost.log_text()[mark:])
+        self.assertGreater(most, 1, "no two sessions at once")
+        self.assertLessEqual(most, 4)
+        self.assertLessEqual(len(mails), 4, mails)
+
+    def test_parallel_smarthost_down_no_storm(self):
+        """relay_connections 4 and 10 messages due: a smarthost that
+        refuses connections sees one attempt (the probe) per round, not
+        one per connection or per message; with a second relay_host that
+        works, the round moves on to it and everything is sent."""
+        dead = f"smtp://127.0.0.1:{free_port()}"
+        self.submit_many("bob@remote.example",
+                         ["down-%d" % i for i in range(10)])
+        self.set_conf(relay_host=dead, relay_connections="4",
+                      relay_retry_min="1h", relay_retry_max="1h")
+        self.start_relay()
+        self.wait_relay_log(r"status=deferred dsn=4\.4\.2", count=10)
+        self.stop_relay()
+        self.assertEqual(len(re.findall(r"event=connection .*Connection "
+                                        r"refused", self.relay_text())), 1,
+                         self.relay_text())
+        self.assertEqual(len(self.queue_names()), 10)
+        mark = len(self.relay_text())
+        self.set_conf(relay_host=dead + " smtp://localhost:%d" %
+                      self.smarthost.ports["submission"])
+        self.start_relay()
+        self.wait_relay_log(r"event=start", since=mark)
+        r = self.relay_cmd("-f")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        self.wait_relay_log(r"status=sent", count=10, since=mark)
+        self.assertEqual(len(re.findall(r"event=connection ",
+                                        self.relay_text()[mark:])), 1,
+                         self.relay_text()[mark:])
+
+    def four_in_data(self, fake, ca):
+        """inlet-relay with relay_connections 4 against the fake (its CA
+        ca), until four transactions are in DATA at once."""
+        self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                      relay_auth_file=None, relay_ca_file=ca,
+                      relay_connections="4")
+        self.start_relay()
+        wait_for(lambda: fake.commands.count(b"DATA") >= 4,
+                 what="four transactions in DATA at once")
+
+    def test_kill_9_during_parallel_data_loses_nothing(self):
+        """relay_connections 4, 8 messages, a smarthost that never
+        answers the final dot: four sessions at once, each in DATA, when
+        inlet-relay is killed (-9).  Nothing was acknowledged, so the
+        restarted agent sends each message once, and loses none."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fakepar"))
+        fake = ParallelFake(tls=ctx, hang_after_data=True)
+        fake.start()
+        subjects = ["kill-%d" % i for i in range(8)]
+        self.submit_many("bob@remote.example", subjects)
+        try:
+            self.four_in_data(fake, ca)
+            self.assertEqual(fake.max_open, 4)
+            self.stop_relay(signal.SIGKILL)
+        finally:
+            fake.close()
+        self.assertEqual(fake.commands.count(b"DATA"), 4)
+        self.assertEqual(len(self.queue_names()), 8)
+        self.use_smarthost()
+        self.start_relay()
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        for subject in subjects:
+            wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                       subject), what=subject)
+        self.stop_relay()
+        for subject in subjects:
+            self.assertEqual(len(delivered(
+                self.smarthost, "bob@remote.example", subject)), 1, subject)
+
+    def test_session_cap_lowers_the_count(self):
+        """A smarthost that takes two sessions and greets more with 421:
+        of four connections two are refused once, the round goes on with
+        two (no new attempts), and every message is sent."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fakecap"))
+        release = threading.Event()
+        fake = ParallelFake(tls=ctx, release=release, cap=2)
+        fake.start()
+        self.submit_many("bob@remote.example",
+                         ["cap-%d" % i for i in range(12)])
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca,
+                          relay_connections="4")
+            self.start_relay()
+            self.wait_relay_log(r"event=connection .*421 4\.7\.0", count=2)
+            release.set()
+            wait_for(lambda: self.queue_names() == [], what="an empty queue")
+            self.wait_relay_log(r"status=sent", count=12)
+            self.stop_relay()
+        finally:
+            fake.close()
+        self.assertEqual(fake.sessions, 4)
+        self.assertEqual(len(re.findall(r"event=connection",
+                                        self.relay_text())), 2)
+        self.assertEqual(fake.commands.count(b"DATA"), 12)
+
+    def test_sigterm_finishes_every_connection(self):
+        """SIGTERM while four connections each wait for their final
+        reply: all four transactions finish (sent), each connection
+        QUITs, nothing more is started, and the agent exits 0."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "faketerm4"))
+        release = threading.Event()
+        fake = ParallelFake(tls=ctx, release=release)
+        fake.start()
+        self.submit_many("bob@remote.example",
+                         ["term-%d" % i for i in range(8)])
+        try:
+            self.four_in_data(fake, ca)
+            self.relay.send_signal(signal.SIGTERM)
+            self.wait_relay_log(r"event=stop signal=TERM")
+            release.set()
+            self.assertEqual(self.stop_relay(), 0)
+            wait_for(lambda: fake.commands.count(b"QUIT") == 4,
+                     what="four QUITs")
+        finally:
+            fake.close()
+        self.assertEqual(fake.commands.count(b"DATA"), 4)
+        self.assertEqual(len(re.findall(r"status=sent", self.relay_text())),
+                         4)
+        self.assertEqual(len(self.queue_names()), 4)
+
+    def test_big_message_streamed(self):
+        """A 9 MiB message (the smarthost takes 10 MB at most) with
+        dot-lines everywhere (chunk boundaries included) arrives intact,
+        and inlet-relay never holds it whole: its peak resident size
+        grows by well under the message's size (holding it, and its
+        wire form, grew it by three times that)."""
+        line = 0
+        parts = []
+        size = 0
+        while size < 9 * 1024 * 1024:
+            # lengths vary so dots and CRLFs fall on every offset
+            t = "." * (1 + line % 3) + "line %d " % line + \
+                "y" * (line * 7919 % 97) + "\r\n"
+            parts.append(t)
+            size += len(t)
+            line += 1
+        body = "".join(parts)
+
+        def hwm():
+            with open("/proc/%d/status" % self.relay.pid) as f:
+                return 1024 * int(re.search(r"VmHWM:\s+(\d+) kB",
+                                            f.read()).group(1))
+        # a small message first: the connection and TLS are paid for
+        self.start_relay()
+        self.submit(["bob@remote.example"], subject="small")
+        wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                   "small"), what="the small message")
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        before = hwm()
+        self.submit_many("bob@remote.example", ["big"], body=body)
+        got = wait_for(lambda: delivered(self.smarthost, "bob@remote.example",
+                                         "big"), what="the big message")
+        wait_for(lambda: self.queue_names() == [], what="an empty queue")
+        after = hwm()
+        self.stop_relay()
+        with open(got[0], "rb") as f:
+            data = f.read().replace(b"\r\n", b"\n")
+        self.assertEqual(data.split(b"\n\n", 1)[1],
+                         body.replace("\r\n", "\n").encode())
+        self.assertLess(after - before, 3 * 1024 * 1024,
+                        "inlet-relay's peak RSS %d kB, then %d kB" %
+                        (before // 1024, after // 1024))
+
+    def test_binarymime_streamed_with_bdat(self):
+        """A BINARYMIME message of 600 KiB (8-bit bytes, dot-lines) goes
+        out as one BDAT LAST whose count is the octets that follow, with
+        no dot stuffing and no end-of-data dot, read from the file in
+        chunks."""
+        ctx, ca = fake_tls(os.path.join(self.d.dir, "fakebdat"))
+        fake = FakeServer(tls=ctx, chunking=True)
+        fake.start()
+        lines = [b".%d \xe9\xff\x80 " % i + b"z" * (i % 90) + b"\r\n"
+                 for i in range(12000)]
+        body = b"".join(lines)
+        msg = b"Subject: binary\r\n\r\n" + body
+        try:
+            self.set_conf(relay_host=f"smtp://127.0.0.1:{fake.port}",
+                          relay_auth_file=None, relay_ca_file=ca)
+            self.start_relay()
+            with self.alice_session() as s:
+                s.mail("alice@example.test", ["BODY=BINARYMIME"])
+                s.rcpt("bob@remote.example")
+                s.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+                self.assertEqual(s.getreply()[0], 250)
+            self.wait_relay_log(r"to=\"<bob@remote\.example>\".*"
+                                r"status=sent")
+            wait_for(lambda: self.queue_names() == [], what="empty queue")
+        finally:
+            fake.close()
+        self.assertEqual(len(fake.chunks), 1)
+        self.assertTrue(fake.chunks[0].endswith(msg), fake.chunks[0][-200:])
+        self.assertIn(b"MAIL FROM:<alice@example.test> BODY=BINARYMIME",
+                      fake.commands)
 
     # ---- faults --------------------------------------------------------
 
@@ -734,10 +1071,7 @@ class RelayTest(unittest.TestCase):
         finally:
             fake.close()
         self.assertEqual(len(self.queue_names()), 1)
-        self.set_conf(relay_host="smtp://localhost:%d" %
-                      self.smarthost.ports["submission"],
-                      relay_auth_file=self.authfile,
-                      relay_ca_file=self.smarthost.ca_path)
+        self.use_smarthost()
         self.start_relay()
         for u in ("bob@remote.example", "carol@remote.example"):
             wait_for(lambda: delivered(self.smarthost, u, "killed"),

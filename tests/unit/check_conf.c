@@ -272,6 +272,9 @@ static const struct {
 	{ "relay_retry_min 1", "relay_retry_min 1s", NULL },
 	{ "relay_retry_max 2h", "relay_retry_max 2h", NULL },
 	{ "relay_user inlet-relay", "relay_user inlet-relay", NULL },
+	{ "relay_connections 20", "relay_connections 20", NULL },
+	{ "relay_connections 0", NULL, "t.conf:1: relay_connections: '0' out "
+	  "of range (1..100)" },
 	{ "milter inet:127.0.0.1:11332 mx", "milter inet:127.0.0.1:11332 mx",
 	  NULL },
 	{ "milter unix:/run/f.sock submission submissions",
