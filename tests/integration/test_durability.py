@@ -128,6 +128,41 @@ def scan(maildir):
     return found, debris
 
 
+class Load:
+    """SENDERS senders at d's mx port, noting the messages that got a
+    250 (acked, under lock)."""
+
+    def __init__(self, d, rng):
+        self.acked, self.lock = {}, threading.Lock()
+        self.stop, self.rng = threading.Event(), rng
+        self.senders = [Sender(d.port("mx"), i, self.acked, self.lock,
+                               self.stop, rng) for i in range(SENDERS)]
+
+    def run_until(self, n):
+        """Start them; return once n are acknowledged (bounded), a
+        random moment later."""
+        for t in self.senders:
+            t.start()
+        end = time.monotonic() + 3 * WAIT
+        while time.monotonic() < end:
+            with self.lock:
+                if len(self.acked) >= n:
+                    break
+            time.sleep(0.002)
+        time.sleep(self.rng.uniform(0, 0.02))
+
+    def seen(self):
+        with self.lock:
+            return dict(self.acked)
+
+    def finish(self):
+        """Stop them; whether every one ended (bounded)."""
+        self.stop.set()
+        for t in self.senders:
+            t.join(WAIT + 2)
+        return not any(t.is_alive() for t in self.senders)
+
+
 def check_stored(test, seen, found, what):
     """Every acknowledged message (seen) whole in each recipient's new/ or
     cur/ (found, from scan), and every stored file whole."""
@@ -197,34 +232,20 @@ class KillTest(unittest.TestCase):
     def round(self, rng, kill_after):
         d = harness.Daemon(maildir="mail/%u", domains="example.test",
                            conf={"max_connections_per_ip": "0"})
-        acked, lock, stop = {}, threading.Lock(), threading.Event()
-        senders = [Sender(d.port("mx"), i, acked, lock, stop, rng)
-                   for i in range(SENDERS)]
+        load = Load(d, rng)
         try:
-            for t in senders:
-                t.start()
-            end = time.monotonic() + 3 * WAIT
-            while time.monotonic() < end:
-                with lock:
-                    if len(acked) >= kill_after:
-                        break
-                time.sleep(0.002)
-            time.sleep(rng.uniform(0, 0.02))
+            load.run_until(kill_after)
             d.signal(signal.SIGKILL)
             d.proc.wait(WAIT)
-            with lock:
-                seen = dict(acked)   # what a client had been told
-            stop.set()
-            for t in senders:
-                t.join(WAIT + 2)
-            self.assertFalse(any(t.is_alive() for t in senders))
+            seen = load.seen()      # what a client had been told
+            self.assertTrue(load.finish())
             self.assertEqual(d.proc.returncode, -signal.SIGKILL)
             self.assertGreaterEqual(len(seen), min(kill_after, 1))
             found, debris = scan(d.maildir)
             check_stored(self, seen, found, f"kill after {kill_after}")
             return len(seen), sum(len(v) for v in found.values()), debris
         finally:
-            stop.set()
+            load.stop.set()
             if d.proc.poll() is None:
                 d.signal(signal.SIGKILL)
             d.stop()
@@ -268,33 +289,19 @@ class PowerLossTest(unittest.TestCase):
         d = harness.Daemon(maildir=os.path.join(disk.mnt, "mail", "%u"),
                            domains="example.test",
                            conf={"max_connections_per_ip": "0"})
-        acked, lock, stop = {}, threading.Lock(), threading.Event()
-        senders = [Sender(d.port("mx"), i, acked, lock, stop, rng)
-                   for i in range(SENDERS)]
+        load = Load(d, rng)
         try:
-            for t in senders:
-                t.start()
-            end = time.monotonic() + 3 * WAIT
-            while time.monotonic() < end:
-                with lock:
-                    if len(acked) >= stop_after:
-                        break
-                time.sleep(0.002)
-            time.sleep(rng.uniform(0, 0.02))
+            load.run_until(stop_after)
             d.signal(signal.SIGSTOP)    # the power goes
             time.sleep(0.3)             # replies already sent arrive
-            with lock:
-                seen = dict(acked)
+            seen = load.seen()
             run("cp", "--sparse=always", image, copy)
             d.signal(signal.SIGKILL)
             d.proc.wait(WAIT)
-            stop.set()
-            for t in senders:
-                t.join(WAIT + 2)
-            self.assertFalse(any(t.is_alive() for t in senders))
+            self.assertTrue(load.finish())
             self.assertGreaterEqual(len(seen), min(stop_after, 1))
         finally:
-            stop.set()
+            load.stop.set()
             if d.proc.poll() is None:
                 d.signal(signal.SIGKILL)
             d.stop()
