@@ -155,6 +155,15 @@ class Load:
         with self.lock:
             return dict(self.acked)
 
+    def close(self, d):
+        """Whatever happened: the senders told to stop, the daemon d
+        killed if it still runs, its files removed."""
+        self.stop.set()
+        if d.proc.poll() is None:
+            d.signal(signal.SIGKILL)
+        d.stop()
+        d.cleanup()
+
     def finish(self):
         """Stop them; whether every one ended (bounded)."""
         self.stop.set()
@@ -245,11 +254,7 @@ class KillTest(unittest.TestCase):
             check_stored(self, seen, found, f"kill after {kill_after}")
             return len(seen), sum(len(v) for v in found.values()), debris
         finally:
-            load.stop.set()
-            if d.proc.poll() is None:
-                d.signal(signal.SIGKILL)
-            d.stop()
-            d.cleanup()
+            load.close(d)
 
     def test_kill9_loses_nothing_acknowledged(self):
         seed = int(os.environ.get("INLET_TEST_SEED", time.time()))
@@ -301,11 +306,7 @@ class PowerLossTest(unittest.TestCase):
             self.assertTrue(load.finish())
             self.assertGreaterEqual(len(seen), min(stop_after, 1))
         finally:
-            load.stop.set()
-            if d.proc.poll() is None:
-                d.signal(signal.SIGKILL)
-            d.stop()
-            d.cleanup()
+            load.close(d)
             disk.close()
         # What the machine boots with: the journal replays at mount.
         after = LoopDisk(copy, os.path.join(self.work, tag + "-after"),
