@@ -357,6 +357,8 @@ scan(struct relay_agent *a)
 {
 	time_t now = time(NULL), next = -1;
 	char **names, **old = a->work;
+	/* the work not taken yet (none before the first scan: old NULL) */
+	char **keep = old != NULL ? old + a->iwork : NULL;
 	size_t n, i, nkeep = a->nwork - a->iwork;
 	int err;
 
@@ -376,10 +378,10 @@ scan(struct relay_agent *a)
 	a->flush_work = a->flush_work || a->flush;
 	for (i = 0; i < n; i++)
 		if (!in_flight(a, names[i]) &&
-		    !is_listed(old + a->iwork, nkeep, names[i]))
+		    !is_listed(keep, nkeep, names[i]))
 			look(a, names[i], now, &next);
 	a->flush = false;
-	work_merge(a, old + a->iwork, nkeep);
+	work_merge(a, keep, nkeep);
 	free(old);
 	relay_queue_names_free(names, n);
 	relay_queue_clean(a->env.cfg->queue);
