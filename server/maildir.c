@@ -10,7 +10,9 @@
  * cr.yp.to/proto/maildir.html; Return-Path: is RFC 5321 §4.4.
  */
 #include "config.h"
-#define _GNU_SOURCE	/* O_TMPFILE, linkat's AT_SYMLINK_FOLLOW, copy_file_range */
+#ifdef HAVE_COPY_FILE_RANGE
+#define _GNU_SOURCE	/* glibc declares copy_file_range(2) only here */
+#endif
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -38,10 +40,7 @@
 struct maildir_copy {
 	char		*dir;	/* the Maildir */
 	char		*addr;	/* for Delivered-To:; NULL: none (the sink's) */
-	char		*name;	/* <sec>.M<usec>P<pid>Q<n>.<host> */
 	char		*tmp;	/* dir/tmp/<name> while that file exists */
-	bool		 anon;	/* an O_TMPFILE file in tmp/: no name, fd open
-				 * until it is linked */
 	char		*new;	/* dir/new/<name>,S=<size> */
 	char		*envelope; /* its envelope text (queue, sink), or NULL */
 	char		*env;	/* dir/env/<name>,S=<size> once written */
@@ -420,71 +419,33 @@ maildir_stamp(struct timespec *ts)
 }
 
 /*
- * maildir_anon_ok - whether files may start unnamed (O_TMPFILE) and be
- * linked into new/ through /proc/self/fd: not without /proc.
- */
-static pthread_once_t maildir_anon_once = PTHREAD_ONCE_INIT;
-static bool maildir_anon;
-static bool maildir_anon_wanted = true;		/* maildir_set_unnamed */
-
-static void
-maildir_anon_check(void)
-{
-	maildir_anon = access("/proc/self/fd", X_OK) == 0;
-}
-
-void
-maildir_set_unnamed(bool on)
-{
-	maildir_anon_wanted = on;
-}
-
-/*
- * maildir_tmp_create - create c's file in tmp/, named for new/ as
- * <sec>.M<usec>P<pid>Q<n>.<host>.  Where the file system and /proc allow
- * it the file has no name until commit links it into new/ (O_TMPFILE):
- * no tmp/ entry to make and remove, and nothing left behind by a crash.
- * Otherwise it is made under that name in tmp/, never reusing an
- * existing one: on EEXIST (a stale file, or another host or pid
- * namespace sharing the Maildir) the name is retried with a fresh
- * timestamp.  A missing tmp/ (ENOENT) means a new or removed Maildir: it
- * is created, once, and the file tried again, so that the common case
- * costs no mkdir().  What was created is noted in c->made, for commit to
- * fsync.
+ * maildir_tmp_create - create c's file in tmp/ as
+ * <sec>.M<usec>P<pid>Q<n>.<host>, never reusing an existing name.  On
+ * EEXIST (a stale file, or another host or pid namespace sharing the
+ * Maildir) the name is retried with a fresh timestamp.  A missing tmp/
+ * (ENOENT) means a new or removed Maildir: it is created, once, and the
+ * name tried again, so that the common case costs no mkdir().  What was
+ * created is noted in c->made, for commit to fsync.
  */
 static int
 maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
     int flags)
 {
 	struct timespec ts = { 0, 0 };
-	bool created = false, anon;
+	bool created = false;
 	char *path;
 	int i, fd, err;
 
-	(void)pthread_once(&maildir_anon_once, maildir_anon_check);
-	anon = maildir_anon && maildir_anon_wanted;
 	for (i = 0; i < MAILDIR_TRIES; i++) {
 		maildir_stamp(&ts);
-		free(c->name);
-		c->name = xasprintf("%lld.M%ldP%ldQ%lu.%s",
+		path = xasprintf("%s/tmp/%lld.M%ldP%ldQ%lu.%s", c->dir,
 		    (long long)ts.tv_sec, ts.tv_nsec / 1000L, sp->pid, c->q,
 		    sp->host);
-		if (anon) {
-			path = xasprintf("%s/tmp", c->dir);
-			fd = open(path, flags | O_TMPFILE | O_CLOEXEC,
-			    c->fmode);
-		} else {
-			path = xasprintf("%s/tmp/%s", c->dir, c->name);
-			fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC,
-			    c->fmode);
-		}
+		fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC,
+		    c->fmode);
 		if (fd != -1) {
+			c->tmp = path;
 			c->fd = fd;
-			c->anon = anon;
-			if (anon)
-				free(path);
-			else
-				c->tmp = path;
 			return 0;
 		}
 		err = errno;
@@ -497,24 +458,10 @@ maildir_tmp_create(const struct maildir_spool *sp, struct maildir_copy *c,
 			i--;	/* not a name taken: try this one again */
 			continue;
 		}
-		/* No O_TMPFILE on this file system: a named file. */
-		if (anon && (err == EOPNOTSUPP || err == EISDIR ||
-		    err == EINVAL)) {
-			anon = false;
-			i--;
-			continue;
-		}
 		if (err != EEXIST)
 			return err;
 	}
 	return EEXIST;
-}
-
-/* maildir_fd_path - the /proc path that names an open file (anon). */
-static void
-maildir_fd_path(char *buf, size_t size, int fd)
-{
-	(void)snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
 /*
@@ -794,17 +741,12 @@ maildir_copy_make(struct maildir_spool *sp, struct maildir_copy *c)
 	    (off_t)sp->hdrlen, body);
 }
 
-/*
- * maildir_sync_close - fsync and close c's file; an unnamed file stays
- * open (its descriptor is its only name) until it is linked.
- */
+/* maildir_sync_close - fsync and close c's file. */
 static int
 maildir_sync_close(struct maildir_copy *c)
 {
 	int fd = c->fd;
 
-	if (c->anon)
-		return fsync(fd) == -1 ? errno : 0;
 	c->fd = -1;
 	if (fsync(fd) == -1) {
 		int err = errno;
@@ -872,42 +814,31 @@ out:
 static int
 maildir_prepare(struct maildir_copy *c)
 {
-	c->new = xasprintf("%s/new/%s,S=%" PRIu64, c->dir, c->name, c->size);
-	return c->envelope != NULL ? maildir_envelope(c, c->name) : 0;
-}
+	const char *name = strrchr(c->tmp, '/') + 1;
 
-/* maildir_link - link c's file (named in tmp/, or unnamed) into new/. */
-static int
-maildir_link(const struct maildir_copy *c)
-{
-	char proc[64];
-
-	if (!c->anon)
-		return link(c->tmp, c->new) == -1 ? errno : 0;
-	maildir_fd_path(proc, sizeof(proc), c->fd);
-	return linkat(AT_FDCWD, proc, AT_FDCWD, c->new,
-	    AT_SYMLINK_FOLLOW) == -1 ? errno : 0;
+	c->new = xasprintf("%s/new/%s,S=%" PRIu64, c->dir, name, c->size);
+	return c->envelope != NULL ? maildir_envelope(c, name) : 0;
 }
 
 /*
- * maildir_deliver - link c into new/.  link() refuses to replace an
- * existing name, where rename() would not.  The tmp/ name (or the
- * unnamed file's descriptor) stays until maildir_untmp(), so that the
- * links of all copies follow one another with nothing slow between them.
+ * maildir_deliver - link c from tmp/ into new/.  link() refuses to
+ * replace an existing name, where rename() would not.  The tmp/ name
+ * stays until maildir_untmp(), so that the links of all copies follow
+ * one another with nothing slow between them.
  */
 static int
 maildir_deliver(struct maildir_copy *c)
 {
 	int err;
 
-	if ((err = maildir_link(c)) != 0) {
+	if (link(c->tmp, c->new) == -1) {
 		/* new/ gone (only tmp/ was checked): make it, try once more */
-		if (err != ENOENT)
-			return err;
+		if (errno != ENOENT)
+			return errno;
 		if ((err = maildir_create(c->dir)) != 0)
 			return err;
-		if ((err = maildir_link(c)) != 0)
-			return err;
+		if (link(c->tmp, c->new) == -1)
+			return errno;
 	}
 	c->linked = true;
 	return 0;
@@ -921,12 +852,6 @@ maildir_deliver(struct maildir_copy *c)
 static void
 maildir_untmp(struct maildir_copy *c)
 {
-	if (c->anon) {
-		(void)close(c->fd);	/* fsynced and linked: nothing to lose */
-		c->fd = -1;
-		c->anon = false;
-		return;
-	}
 	if (unlink(c->tmp) == -1 && errno != ENOENT)
 		log_event(LOG_LEVEL_WARN, NULL, "event=spool",
 		    LOG_TOK("op", "unlink"), LOG_Q("path", c->tmp),
@@ -993,14 +918,7 @@ maildir_reader(struct maildir_spool *sp)
 		errno = err;
 		return -1;
 	}
-	if (sp->copies[0].anon) {
-		char proc[64];
-
-		maildir_fd_path(proc, sizeof(proc), sp->copies[0].fd);
-		fd = open(proc, O_RDONLY | O_CLOEXEC);
-	} else {
-		fd = open(sp->copies[0].tmp, O_RDONLY | O_CLOEXEC);
-	}
+	fd = open(sp->copies[0].tmp, O_RDONLY | O_CLOEXEC);
 	if (fd != -1 && lseek(fd, (off_t)sp->hdrlen, SEEK_SET) == -1) {
 		err = errno;
 		(void)close(fd);
@@ -1037,37 +955,29 @@ int
 maildir_prepend(struct maildir_spool *sp, const char *text, size_t len)
 {
 	struct maildir_copy *c = &sp->copies[0];
-	struct maildir_copy old;
-	int err;
+	char *old_tmp = c->tmp;
+	int old_fd = c->fd, err;
 
 	if (sp->state != MAILDIR_ST_OPEN)
 		log_fatal("can't happen: maildir_prepend after commit");
 	if ((err = maildir_flush(sp)) != 0 || len == 0)
 		return err;
-	old = *c;
 	c->tmp = NULL;
-	c->name = NULL;
 	c->fd = -1;
-	c->anon = false;
-	if ((err = maildir_rewrite_first(sp, c, old.fd, text, len)) != 0) {
+	if ((err = maildir_rewrite_first(sp, c, old_fd, text, len)) != 0) {
 		if (c->fd != -1)
 			(void)close(c->fd);
 		if (c->tmp != NULL)
 			(void)unlink(c->tmp);
 		free(c->tmp);
-		free(c->name);
-		c->tmp = old.tmp;
-		c->name = old.name;
-		c->fd = old.fd;
-		c->anon = old.anon;
+		c->tmp = old_tmp;
+		c->fd = old_fd;
 		sp->err = err;
 		return err;
 	}
-	(void)close(old.fd);
-	if (old.tmp != NULL)
-		(void)unlink(old.tmp);
-	free(old.tmp);
-	free(old.name);
+	(void)close(old_fd);
+	(void)unlink(old_tmp);
+	free(old_tmp);
 	sp->size += len;
 	return 0;
 }
@@ -1135,7 +1045,6 @@ maildir_release(struct maildir_spool **spp)
 	maildir_rollback(sp);
 	for (i = 0; i < sp->ncopy; i++) {
 		free(sp->copies[i].dir);
-		free(sp->copies[i].name);
 		free(sp->copies[i].addr);
 		free(sp->copies[i].new);
 		free(sp->copies[i].envelope);

@@ -114,14 +114,6 @@ int	maildir_reader(struct maildir_spool *sp);
 int	maildir_prepend(struct maildir_spool *sp, const char *text, size_t len);
 
 /*
- * maildir_set_unnamed - false: make every file under its name in tmp/,
- * as where O_TMPFILE or /proc is missing (the tests of that path); true
- * (the default): unnamed where the system allows.  Before any spool is
- * opened; not for worker threads.
- */
-void	maildir_set_unnamed(bool on);
-
-/*
  * maildir_commit - write the other recipients' copies, fsync every file,
  * write the queue copy's envelope, link every copy into new/ (one after
  * the other, nothing slow between them), fsync each new/ once and, for

@@ -7,7 +7,6 @@
  * one file per recipient), rollback on failure (RLIMIT_FSIZE, a broken
  * new/), unique names, the template expansion (idn_expand) and the tmp/ cleaners.
  */
-#define _GNU_SOURCE	/* O_TMPFILE */
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -157,28 +156,10 @@ setup(void)
 	seq = 0;
 }
 
-/*
- * unnamed_ok - whether maildir makes its files unnamed (O_TMPFILE) in
- * dir's tmp/ here, so that tmp/ stays empty while a message is written.
- */
-static bool
-unnamed_ok(const char *dir)
-{
-	char p[PATH_MAX];
-	int fd;
-
-	snprintf(p, sizeof(p), "%s/tmp", dir);
-	if ((fd = open(p, O_TMPFILE | O_RDWR, 0600)) == -1)
-		return false;
-	(void)close(fd);
-	return access("/proc/self/fd", X_OK) == 0;
-}
-
 /* teardown - remove the test's directories. */
 static void
 teardown(void)
 {
-	maildir_set_unnamed(true);
 	rm_rf(tdir);
 	if (shm_dir[0] != '\0')
 		rm_rf(shm_dir);
@@ -538,7 +519,7 @@ START_TEST(test_prepend)
 	ck_assert_int_eq(maildir_prepend(sp, hdrs, strlen(hdrs)), 0);
 	ck_assert_int_eq(maildir_prepend(sp, "", 0), 0);
 	ck_assert_int_eq(count_entries(tpath(_i == 1 ? "Q/tmp" : "L/tmp")),
-	    unnamed_ok(tpath(_i == 1 ? "Q" : "L")) ? 0 : 1);
+	    1);
 	ck_assert_int_eq(maildir_commit(sp), 0);
 	snprintf(want, sizeof(want), "%s%s", hdrs, body);
 	assert_file(maildir_path(sp, _i == 1 ? 0 : 1), want);
@@ -655,46 +636,6 @@ START_TEST(test_big_body)
 }
 END_TEST
 
-/*
- * A message's file has no name in tmp/ (O_TMPFILE) where the file
- * system allows it: nothing there while it is written, the reader still
- * sees it, and commit links it into new/ whole.  Where O_TMPFILE is
- * refused (probed first) it is a named file and only the rest is checked.
- */
-START_TEST(test_unnamed)
-{
-	struct maildir_rcpt r[] = { { "a@example.org", tpath("U"), NULL } };
-	static char chunk[100000];
-	struct maildir_spool *sp;
-	struct stat st;
-	char got[16];
-	bool anon;
-	int fd;
-
-	ck_assert_int_eq(maildir_create(tpath("U")), 0);
-	fd = open(tpath("U/tmp"), O_TMPFILE | O_RDWR, 0600);
-	anon = fd != -1 && access("/proc/self/fd", X_OK) == 0;
-	if (fd != -1)
-		(void)close(fd);
-	ck_assert_int_eq(maildir_open(&sp, "s@x", r, 1, "mx", &seq), 0);
-	memset(chunk, 'u', sizeof(chunk));
-	ck_assert_int_eq(maildir_write(sp, chunk, sizeof(chunk)), 0);
-	ck_assert_int_eq(maildir_write(sp, chunk, sizeof(chunk)), 0);
-	if (anon)
-		ck_assert_int_eq(count_entries(tpath("U/tmp")), 0);
-	ck_assert_int_ne(fd = maildir_reader(sp), -1);
-	ck_assert_int_eq(read(fd, got, sizeof(got)), (ssize_t)sizeof(got));
-	ck_assert_int_eq(memcmp(got, chunk, sizeof(got)), 0);
-	(void)close(fd);
-	ck_assert_int_eq(maildir_commit(sp), 0);
-	assert_counts(tpath("U"), 0, 1);
-	ck_assert_int_eq(stat(maildir_path(sp, 0), &st), 0);
-	ck_assert_int_eq(st.st_size, (off_t)(2 * sizeof(chunk)) +
-	    (off_t)strlen("Return-Path: <s@x>\nDelivered-To: a@example.org\n"));
-	maildir_free(&sp);
-}
-END_TEST
-
 /* Abort leaves tmp/ and new/ empty; abort and free are NULL-safe. */
 START_TEST(test_abort)
 {
@@ -705,11 +646,9 @@ START_TEST(test_abort)
 	struct maildir_spool *sp;
 	char *body = big_body(100000);
 
-	maildir_set_unnamed(_i == 1);	/* 0: the named tmp/ file */
 	ck_assert_int_eq(maildir_open(&sp, "s@x", r, 2, "mx", &seq), 0);
 	ck_assert_int_eq(maildir_write(sp, body, 100000), 0);
-	assert_counts(tpath("A"), _i == 1 && unnamed_ok(tpath("A")) ? 0 : 1,
-	    0);
+	assert_counts(tpath("A"), 1, 0);
 	maildir_abort(&sp);
 	ck_assert_ptr_null(sp);
 	assert_counts(tpath("A"), 0, 0);
@@ -1005,15 +944,13 @@ name_at(const char *sub, long usec, const char *suffix)
 /*
  * Existing names are never overwritten: _i 0, a tmp/ name in use is
  * retried (1 µs later); 1, the new/ name in use fails the commit;
- * 2, every name tried is in use.  With named tmp/ files (an unnamed
- * file takes no tmp/ name; the new/ case holds for it too: _i 3).
+ * 2, every name tried is in use.
  */
 START_TEST(test_no_overwrite)
 {
-	int c = _i == 3 ? 1 : _i;
 	struct maildir_rcpt r = { "a@x", tpath("A"), NULL };
 	struct maildir_spool *sp = NULL;
-	const char *taken = c == 1 ? name_at("new", 5, ",S=39") :
+	const char *taken = _i == 1 ? name_at("new", 5, ",S=39") :
 	    name_at("tmp", 5, "");
 	static const int ntmp[] = { 1, 0, 5 }, nnew[] = { 1, 1, 0 };
 	size_t len;
@@ -1021,25 +958,24 @@ START_TEST(test_no_overwrite)
 	long k;
 	int err;
 
-	maildir_set_unnamed(_i == 3);
 	ck_assert_int_eq(maildir_create(r.dir), 0);
 	put_file(taken);
-	for (k = 6; c == 2 && k < 10; k++)
+	for (k = 6; _i == 2 && k < 10; k++)
 		put_file(name_at("tmp", k, ""));
 	fake_now.tv_sec = 1000000000;
 	fake_now.tv_nsec = 5000;
 	fake_clock = true;
 	err = deliver(&sp, "s@x", &r, 1, "x\n");
 	fake_clock = false;
-	ck_assert_int_eq(err, c == 0 ? 0 : EEXIST);
-	if (c == 0)
+	ck_assert_int_eq(err, _i == 0 ? 0 : EEXIST);
+	if (_i == 0)
 		ck_assert_str_eq(maildir_path(sp, 0),
 		    name_at("new", 6, ",S=39"));
 	maildir_free(&sp);
 	got = slurp(taken, &len);
 	ck_assert_str_eq(got, "precious");
 	free(got);
-	assert_counts(r.dir, ntmp[c], nnew[c]);
+	assert_counts(r.dir, ntmp[_i], nnew[_i]);
 }
 END_TEST
 
@@ -1275,15 +1211,14 @@ maildir_suite(TCase **fail_out)
 
 	tc = tcase_create("failure");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_unnamed);
-	tcase_add_loop_test(tc, test_abort, 0, 2);
+	tcase_add_test(tc, test_abort);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_check);
 	tcase_add_loop_test(tc, test_create_durable, 0, 2);
 	tcase_add_loop_test(tc, test_recreate, 0, 2);
 	tcase_add_test(tc, test_rollback_new);
-	tcase_add_loop_test(tc, test_no_overwrite, 0, 4);
+	tcase_add_loop_test(tc, test_no_overwrite, 0, 3);
 	suite_add_tcase(s, tc);
 	*fail_out = tc;
 
