@@ -22,14 +22,22 @@ def mailbox(cname, rnd):
     return "%s-r%d" % (cname, rnd)
 
 
+def new_result(srv, cname, rnd, n):
+    """A run's result dict, not ok yet; with "error" set when srv is not
+    running (then the caller returns it as it is)."""
+    res = {"server": srv.name, "case": cname, "round": rnd, "n": n,
+           "ok": False}
+    if not srv.alive():
+        res["error"] = "server not running"
+    return res
+
+
 def one_run(srv, case, rnd, args, deadline):
     """Drive srv with smtp-source for one case; return a result dict."""
     cname, size, sessions, msgs = case
     user = mailbox(cname, rnd)
-    res = {"server": srv.name, "case": cname, "round": rnd, "n": msgs,
-           "ok": False}
-    if not srv.alive():
-        res["error"] = "server not running"
+    res = new_result(srv, cname, rnd, msgs)
+    if "error" in res:
         return res
     # several smtp-source processes, so that the generator is not the
     # bottleneck: sessions and messages split among them

@@ -18,7 +18,7 @@ import subprocess
 import time
 
 from common import DOMAIN, LABEL, BenchError, now, say, count_maildir, run
-from measure import run_clients
+from measure import new_result, run_clients
 from servers import Postfix, tree_cpu, tree_kib
 
 LOGIN = "bench@" + DOMAIN
@@ -96,10 +96,8 @@ def run_subclients(port, mode, resume, msgs, sessions, rcpt, size,
 def sub_run(srv, case, rnd, msgs, sessions, deadline):
     cname, role, mode, resume = case
     user = mailbox(cname, rnd)
-    res = {"server": srv.name, "case": cname, "round": rnd, "n": msgs,
-           "ok": False}
-    if not srv.alive():
-        res["error"] = "server not running"
+    res = new_result(srv, cname, rnd, msgs)
+    if "error" in res:
         return res
     timeout = min(max(60, msgs / 5), max(10, deadline - now()))
     cpu0 = tree_cpu(srv.pid)
