@@ -57,6 +57,8 @@ import pwd
 import shutil
 import signal
 import socket
+import smtplib
+import ssl
 import subprocess
 import time
 
@@ -329,9 +331,44 @@ class Smarthost:
 
     def set_access(self, table):
         """Replace the check_recipient_access table ({address: action})
-        and reload: sessions that start after this see it."""
-        self._write_access(table)
+        and reload: sessions that start after this see it.  A reload is
+        asynchronous (an smtpd from before it may still take the next
+        session, with the old table in memory), so the table carries a
+        probe address with a reply of its own, and this returns once a
+        new session gets that reply (bounded)."""
+        self._generation = getattr(self, "_generation", 0) + 1
+        probe = f"probe-{self._generation}@probe.invalid"
+        reply = f"450 4.2.0 probe {self._generation}"
+        self._write_access(dict(table, **{probe: reply}))
         self.postfix("reload")
+        ctx = ssl.create_default_context(cafile=self.ca_path)
+        end = time.monotonic() + WAIT
+        while time.monotonic() < end:
+            try:
+                with smtplib.SMTP("localhost", self.ports["submission"],
+                                  timeout=WAIT) as c:
+                    c.starttls(context=ctx)
+                    c.login(self.user, self.password)
+                    c.mail("probe@probe.invalid")
+                    code, text = c.rcpt(probe)
+                if code == 450 and text.endswith(reply[10:].encode()):
+                    self._wait_sessions_logged(end)
+                    return
+            except (OSError, smtplib.SMTPException):
+                pass
+            time.sleep(0.1)
+        raise Error(f"the access table of {self.dir} did not take effect")
+
+    def _wait_sessions_logged(self, end):
+        """Until every session's disconnect is in the log (the probes'
+        too), so that a test that reads the log from here on sees only
+        its own sessions."""
+        while time.monotonic() < end:
+            log = self.log_text()
+            if log.count(": connect from ") == log.count(
+                    ": disconnect from "):
+                return
+            time.sleep(0.05)
 
     def log_text(self):
         try:
