@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 #
-# bench/measure.py - the measurements: one smtp-source run against a
-# server, the idle sessions, and the report of medians and targets.
+# bench/measure.py - the measurements: one load run (bench/gen.c, or
+# smtp-source with --gen smtp-source) against a server, the idle sessions, and the report of medians and targets.
 
 import errno
 import os
@@ -15,6 +15,10 @@ import time
 
 from common import DOMAIN, FROM, HELO, LABEL, now, say, count_maildir, tail
 from servers import Inletd, Postfix, rss_kib, tree_cpu, tree_kib
+
+# the load generator: bench/gen.c's binary (run sets it), or None for
+# Debian's smtp-source
+GEN = None
 
 # ------------------------------------------------------------- load runs
 
@@ -33,27 +37,31 @@ def new_result(srv, cname, rnd, n):
 
 
 def one_run(srv, case, rnd, args, deadline):
-    """Drive srv with smtp-source for one case; return a result dict."""
+    """Drive srv with the load generator (GEN, or smtp-source) for one
+    case; return a result dict."""
     cname, size, sessions, msgs = case
     user = mailbox(cname, rnd)
     res = new_result(srv, cname, rnd, msgs)
     if "error" in res:
         return res
-    # several smtp-source processes, so that the generator is not the
+    # several generator processes, so that the generator is not the
     # bottleneck: sessions and messages split among them
     gens = max(1, min(args.gens, sessions, msgs))
+    timeout = min(max(60, msgs / 5), max(10, deadline - now()))
     cmds = []
     for g in range(gens):
-        cmd = ["smtp-source",
+        cmd = [GEN or "smtp-source",
                "-s", str(sessions // gens + (g < sessions % gens)),
                "-m", str(msgs // gens + (g < msgs % gens)),
                "-l", str(size), "-f", FROM, "-t", "%s@%s" % (user, DOMAIN),
                "-M", HELO]
         if args.reuse:
             cmd.append("-d")
-        cmd.append("127.0.0.1:%d" % srv.port)
+        if GEN:
+            cmd += ["-T", "%.0f" % timeout, str(srv.port)]
+        else:
+            cmd.append("127.0.0.1:%d" % srv.port)
         cmds.append(cmd)
-    timeout = min(max(60, msgs / 5), max(10, deadline - now()))
     cpu0 = tree_cpu(srv.pid)
     t0 = now()
     out, rc, client, _ = run_clients(cmds, timeout)
@@ -71,9 +79,10 @@ def one_run(srv, case, rnd, args, deadline):
         res["cpu_per_1000"] = (cpu1 - cpu0) * 1000.0 / msgs
     problems = []
     if rc != 0:
-        problems.append("smtp-source exit %s: %s" % (rc, out.strip()[-600:]))
+        problems.append("%s exit %s: %s" % (gen_name(), rc,
+                                            out.strip()[-600:]))
     elif out.strip():
-        problems.append("smtp-source said: %s" % out.strip()[-600:])
+        problems.append("%s said: %s" % (gen_name(), out.strip()[-600:]))
     if not srv.alive():
         problems.append("server died:\n" + tail(srv.log))
     if not drained:
@@ -99,6 +108,10 @@ def one_run(srv, case, rnd, args, deadline):
     if isinstance(srv, Postfix) and not drained:
         srv.purge()
     return res
+
+
+def gen_name():
+    return "bench/gen" if GEN else "smtp-source"
 
 
 def run_clients(cmds, timeout):
@@ -297,9 +310,9 @@ def report(cases, results, idle_rows, rounds):
         return "-" if v is None else "%.2f" % v
 
     lines = []
-    lines.append("Medians of %d round%s; msg/s = messages / smtp-source wall "
+    lines.append("Medians of %d round%s; msg/s = messages / %s wall "
                  "time; CPU = server CPU-seconds per 1000 messages." %
-                 (rounds, "" if rounds == 1 else "s"))
+                 (rounds, "" if rounds == 1 else "s", gen_name()))
     lines.append("")
     lines.append("| case | inletd msg/s | Postfix msg/s | smtp-sink msg/s |"
                  " inletd / Postfix | inletd CPU | Postfix CPU |"
