@@ -91,6 +91,15 @@ def build_subclient(build_dir):
     return exe
 
 
+def build_floor(build_dir):
+    """bench/floor.c (the minimum durable server) into build_dir."""
+    os.makedirs(build_dir, exist_ok=True)
+    exe = os.path.join(build_dir, "floor")
+    src = os.path.join(TOP, "bench", "floor.c")
+    run(["cc", "-O2", "-Wall", "-o", exe, src], timeout=300)
+    return exe
+
+
 def raise_nofile():
     """Raise the open files limit (inherited by inletd and smtp-source)."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
