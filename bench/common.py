@@ -15,8 +15,9 @@ DOMAIN = "bench.test"
 FROM = "bench@client.test"
 HELO = "client.test"
 
-SERVERS = ("inletd", "postfix", "sink")
-LABEL = {"inletd": "inletd", "postfix": "Postfix", "sink": "smtp-sink"}
+SERVERS = ("inletd", "postfix", "sink", "floor")
+LABEL = {"inletd": "inletd", "postfix": "Postfix", "sink": "smtp-sink",
+         "floor": "floor"}
 
 
 class BenchError(Exception):

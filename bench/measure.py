@@ -315,9 +315,10 @@ def report(cases, results, idle_rows, rounds):
                  (rounds, "" if rounds == 1 else "s", gen_name()))
     lines.append("")
     lines.append("| case | inletd msg/s | Postfix msg/s | smtp-sink msg/s |"
-                 " inletd / Postfix | inletd CPU | Postfix CPU |"
-                 " smtp-sink CPU | client CPU (inletd run) | Maildirs |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+                 " floor msg/s | inletd / Postfix | inletd CPU |"
+                 " Postfix CPU | smtp-sink CPU | floor CPU |"
+                 " client CPU (inletd run) | Maildirs |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     summary = {}
     for cname, size, sessions, msgs in cases:
         i = pick("inletd", cname, "msgs_s")
@@ -332,13 +333,14 @@ def report(cases, results, idle_rows, rounds):
         ci = pick("inletd", cname, "cpu_per_1000")
         summary[cname] = (ratio, ci)
         lines.append("| %s (%d x %s, %d session%s) | %s | %s | %s | %s |"
-                     " %s | %s | %s | %s | %s |" %
+                     " %s | %s | %s | %s | %s | %s | %s |" %
                      (cname, msgs, "%d KiB" % (size // 1024), sessions,
                       "" if sessions == 1 else "s",
-                      f0(i), f0(p), f0(s),
+                      f0(i), f0(p), f0(s), f0(pick("floor", cname, "msgs_s")),
                       "-" if ratio is None else "%.2fx" % ratio,
                       f2(ci), f2(pick("postfix", cname, "cpu_per_1000")),
                       f2(pick("sink", cname, "cpu_per_1000")),
+                      f2(pick("floor", cname, "cpu_per_1000")),
                       f2(pick("inletd", cname, "client_cpu_per_1000")),
                       check))
     if idle_rows:
@@ -377,6 +379,13 @@ def report(cases, results, idle_rows, rounds):
     if r1[1] is not None:
         t.append("inletd CPU <= 0.2 s per 1000 messages (1 KiB, 10 "
                  "sessions): %s (%s)" % (verdict(r1[1] <= 0.2), f2(r1[1])))
+    fl = pick("floor", "1k-c10", "cpu_per_1000")
+    if fl:
+        t.append("durable floor (floor: one thread, protocol + create, "
+                 "write, fsync, link, fsync new/), CPU at 1k-c10: %.2f s "
+                 "per 1000%s" % (fl, "" if r1[1] is None else
+                                 "; inletd %.2f = %.1fx the floor" %
+                                 (r1[1], r1[1] / fl)))
     for more in ("1k-c100", "1k-c1000"):
         im = pick("inletd", more, "msgs_s")
         if i10 and im:

@@ -81,23 +81,28 @@ def build_inletd(build_dir):
     return exe
 
 
-def build_subclient(build_dir):
-    """bench/subclient.c (the submission client) into build_dir."""
+def build_tool(build_dir, name, libs=()):
+    """bench/NAME.c (a client or server of the bench) into build_dir."""
     os.makedirs(build_dir, exist_ok=True)
-    exe = os.path.join(build_dir, "subclient")
-    src = os.path.join(TOP, "bench", "subclient.c")
-    run(["cc", "-O2", "-Wall", "-o", exe, src, "-lssl", "-lcrypto"],
-        timeout=300)
+    exe = os.path.join(build_dir, name)
+    src = os.path.join(TOP, "bench", name + ".c")
+    run(["cc", "-O2", "-Wall", "-o", exe, src] + list(libs), timeout=300)
     return exe
+
+
+def build_subclient(build_dir):
+    """bench/subclient.c, the submission client."""
+    return build_tool(build_dir, "subclient", ("-lssl", "-lcrypto"))
 
 
 def build_gen(build_dir):
-    """bench/gen.c (the load generator) into build_dir."""
-    os.makedirs(build_dir, exist_ok=True)
-    exe = os.path.join(build_dir, "gen")
-    src = os.path.join(TOP, "bench", "gen.c")
-    run(["cc", "-O2", "-Wall", "-o", exe, src], timeout=300)
-    return exe
+    """bench/gen.c, the load generator."""
+    return build_tool(build_dir, "gen")
+
+
+def build_floor(build_dir):
+    """bench/floor.c, the minimum durable server."""
+    return build_tool(build_dir, "floor")
 
 
 def raise_nofile():

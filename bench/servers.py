@@ -3,8 +3,8 @@
 #
 # bench/servers.py - the daemons under test, each started and stopped by
 # this script only (by PID): inletd (-R report), a private Postfix
-# instance, smtp-sink; and the /proc helpers that read their CPU and
-# memory.
+# instance, smtp-sink, floor (bench/floor.c, the minimum durable server);
+# and the /proc helpers that read their CPU and memory.
 
 import os
 import pwd
@@ -441,4 +441,61 @@ class Sink:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        self.proc = None
+
+
+class Floor:
+    """bench/floor.c: one thread, the protocol and the Maildir commit
+    inline before each 250; DIR/<local part>/ per recipient."""
+    name = "floor"
+
+    def __init__(self, exe, work):
+        self.exe = exe
+        self.mail = os.path.join(work, "floor")
+        self.log = os.path.join(work, "floor.log")
+        self.proc = None
+        self.port = None
+        os.makedirs(self.mail)
+
+    def start(self):
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [self.exe, "-p", "0", "-d", self.mail], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=logf)
+        logf.close()
+        self.pid = self.proc.pid
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            line = self.proc.stdout.readline() if sel.select(timeout=20) \
+                else b""
+        finally:
+            sel.close()
+        if not line.startswith(b"port "):
+            self.stop()
+            raise BenchError("floor did not report its port (%r):\n%s" %
+                             (line, tail(self.log)))
+        self.port = int(line.split()[1])
+        wait_greeting(self.port)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def maildir(self, user):
+        return os.path.join(self.mail, user)
+
+    def drain(self, user, n, timeout):
+        return True     # the 250 follows the fsync of new/
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc.stdout.close()
         self.proc = None
