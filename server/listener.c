@@ -31,7 +31,7 @@
 #include "throttle.h"
 #include "xalloc.h"
 
-#define LISTENER_BACKLOG	511
+#define LISTENER_BACKLOG	4096	/* the kernel caps it at net.core.somaxconn */
 #define LISTENER_PAUSE_MS	200
 
 struct listener {
