@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
 """Operations tests against the real inletd: sd_notify, SIGHUP reloads,
-shutdown_timeout and socket activation.
+shutdown_timeout, socket activation and the listen queue.
 
 Each test starts server/inletd on 127.0.0.1 with a temporary config,
 Maildir and NOTIFY_SOCKET (an AF_UNIX datagram socket the test binds, as
@@ -176,6 +176,50 @@ class Notify(OpsCase):
         msg = self.d.wait_notify("STOPPING=1")
         self.assertIn("STATUS=stopping:", msg)
         self.assertEqual(self.d.proc.wait(WAIT), 0)
+
+
+class Backlog(OpsCase):
+    def test_listen_queue_holds_a_burst(self):
+        """While inletd accepts nothing (SIGSTOP), 600 connections still
+        complete their handshake: its listen queue is 4096 (capped by
+        net.core.somaxconn), not 511, so a burst of clients is not left
+        to SYN retransmits."""
+        with open("/proc/sys/net/core/somaxconn") as f:
+            somaxconn = int(f.read())
+        if somaxconn < 600:
+            self.skipTest("net.core.somaxconn is %d" % somaxconn)
+        self.d.wait_notify("READY=1")
+        port = self.d.port("mx")
+        socks = []
+        self.d.signal(signal.SIGSTOP)
+        try:
+            for _ in range(600):
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                socks.append(s)
+            pending = set(socks)
+            end = time.monotonic() + WAIT
+            while pending and time.monotonic() < end:
+                for s in list(pending):
+                    if s.getsockopt(socket.SOL_SOCKET,
+                                    socket.SO_ERROR) == 0:
+                        try:
+                            s.getpeername()
+                        except OSError:
+                            continue    # still in SYN_SENT
+                        pending.discard(s)
+                if pending:
+                    time.sleep(0.05)
+                if len(pending) < 600 - 520:
+                    break       # past 511 + 1: the queue is longer
+            done = 600 - len(pending)
+        finally:
+            self.d.signal(signal.SIGCONT)
+            for s in socks:
+                s.close()
+        self.assertGreater(done, 520, "connections completed while "
+                           "inletd was stopped")
 
 
 class Reload(OpsCase):
