@@ -348,7 +348,7 @@ int main(int argc, char **argv)
 	sin.sin_port = htons(port);
 	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(lfd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(lfd, 511) < 0 ||
+	    bind(lfd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(lfd, 4096) < 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sin, &slen) < 0 ||
 	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) {
 		perror("floor: listen");

@@ -9,14 +9,17 @@
  * remain.  No pipelining: every command waits for its reply, so each
  * message costs the server the same round trips as with smtp-source.
  *
- *   gen [-d] [-H] [-T SECONDS] -s SESSIONS -m MESSAGES -l SIZE -f FROM
- *       -t TO -M HELO PORT
+ *   gen [-d] [-H] [-g SECONDS] [-T SECONDS] -s SESSIONS -m MESSAGES
+ *       -l SIZE -f FROM -t TO -M HELO PORT
  *
  * Why not smtp-source alone: with it the ceiling was the generator's,
  * not smtp-sink's (bench/README, "The load generator": two smtp-source
  * processes drove smtp-sink at about 6,500 messages/s where this one
  * drives it at about 10,000, at about half the CPU per message).  One
- * deadline for the run (-T, default 300 s), no timer per session.
+ * deadline for the run (-T, default 300 s), no timer per session: once a
+ * second, connections still without a 220 after -g seconds (default 10)
+ * are closed and made again, and their count is printed at the end as
+ * "regreet N" (see greet_scan).
  *
  * The message: From:, To:, Subject:, Message-ID: (unique per message),
  * a blank line and SIZE bytes of 78-character lines.  Every reply code is
@@ -50,6 +53,7 @@ struct sess {
 	char		*own;		/* the message, while it is sent */
 	int		 wout;		/* EPOLLOUT is asked for */
 	unsigned long	 gen;		/* one more per connection */
+	double		 since;		/* when the connect began */
 	long		 msgno;		/* the message of this transaction */
 	size_t		 inlen;
 	char		 in[2048];
@@ -59,6 +63,8 @@ static const char *from, *to, *helo;
 static size_t size;
 static long total, started, done, live;
 static int reuse, epfd, helo_only;
+static double greet_limit = 10;	/* -g: seconds to wait for the 220 */
+static long regreets;		/* connections given up for that */
 static struct sockaddr_in addr;
 static char *body;		/* SIZE bytes of lines, then ".\r\n" */
 static size_t bodylen;
@@ -169,6 +175,7 @@ sess_open(struct sess *s)
 	s->inlen = 0;
 	s->wout = 1;
 	s->gen++;
+	s->since = mono();
 	live++;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->fd, &ev) == -1)
 		die("epoll_ctl: %s", strerror(errno));
@@ -292,6 +299,33 @@ sess_input(struct sess *s)
 	}
 }
 
+/*
+ * greet_scan - connections without their 220 after greet_limit seconds
+ * are closed and made again.  A listen queue that overflows drops the
+ * client's last handshake ACK (or answers with a SYN cookie): the client
+ * sees an open connection the server does not know, and would wait for
+ * the greeting forever.  Real clients give up after minutes (RFC 5321
+ * 4.5.3.2); here after -g seconds, and the count is printed.
+ */
+static void
+greet_scan(struct sess *ss, long n)
+{
+	double t = mono();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		struct sess *s = &ss[i];
+
+		if (s->fd == -1 || (s->st != S_CONNECT && s->st != S_GREET) ||
+		    t - s->since < greet_limit)
+			continue;
+		(void)close(s->fd);
+		live--;
+		regreets++;
+		sess_open(s);
+	}
+}
+
 /* sess_event - what epoll said of s's socket. */
 static void
 sess_event(struct sess *s, uint32_t events)
@@ -325,15 +359,16 @@ int
 main(int argc, char **argv)
 {
 	long sessions = 0, i;
-	double limit = 300, end;
+	double limit = 300, end, scanned;
 	struct epoll_event evs[256];
 	struct sess *ss;
 	int c, n, port;
 
-	while ((c = getopt(argc, argv, "dHT:s:m:l:f:t:M:")) != -1) {
+	while ((c = getopt(argc, argv, "dg:HT:s:m:l:f:t:M:")) != -1) {
 		switch (c) {
 		case 'd': reuse = 1; break;
 		case 'H': helo_only = 1; break;
+		case 'g': greet_limit = atof(optarg); break;
 		case 'T': limit = atof(optarg); break;
 		case 's': sessions = atol(optarg); break;
 		case 'm': total = atol(optarg); break;
@@ -341,18 +376,18 @@ main(int argc, char **argv)
 		case 'f': from = optarg; break;
 		case 't': to = optarg; break;
 		case 'M': helo = optarg; break;
-		default: die("usage: gen [-d] [-H] [-T secs] -s N -m N "
-		    "-l SIZE -f FROM -t TO -M HELO PORT");
+		default: die("usage: gen [-d] [-H] [-g secs] [-T secs] "
+		    "-s N -m N -l SIZE -f FROM -t TO -M HELO PORT");
 		}
 	}
 	if (optind != argc - 1 || from == NULL || to == NULL || helo == NULL)
-		die("usage: gen [-d] [-H] [-T secs] -s N -m N -l SIZE "
-		    "-f FROM -t TO -M HELO PORT");
+		die("usage: gen [-d] [-H] [-g secs] [-T secs] -s N -m N "
+		    "-l SIZE -f FROM -t TO -M HELO PORT");
 	port = atoi(argv[optind]);
 	if (sessions < 1 || sessions > 20000 || total < 1 ||
 	    total > 10000000 || size > 64u << 20 || port < 1 || port > 65535 ||
-	    !(limit > 0) || strlen(from) > 500 || strlen(to) > 500 ||
-	    strlen(helo) > 500)
+	    !(limit > 0) || !(greet_limit > 0) || strlen(from) > 500 ||
+	    strlen(to) > 500 || strlen(helo) > 500)
 		die("out of bounds: sessions 1..20000, messages 1..10000000, "
 		    "size 0..64 MiB, addresses up to 500 bytes");
 	(void)snprintf(cmd_ehlo, sizeof(cmd_ehlo), "%s %s\r\n",
@@ -372,6 +407,7 @@ main(int argc, char **argv)
 	for (i = 0; i < sessions; i++)
 		sess_open(&ss[i]);
 	end = mono() + limit;
+	scanned = mono();
 	/* until every message has its 250 and every session its 221 */
 	while (done < total || live > 0) {
 		if (mono() > end)
@@ -384,6 +420,12 @@ main(int argc, char **argv)
 			die("epoll_wait: %s", strerror(errno));
 		for (i = 0; i < n; i++)
 			sess_event(evs[i].data.ptr, evs[i].events);
+		if (mono() - scanned >= 1) {
+			greet_scan(ss, sessions);
+			scanned = mono();
+		}
 	}
+	if (regreets > 0)
+		(void)printf("regreet %ld\n", regreets);
 	return 0;
 }
