@@ -41,39 +41,48 @@
 #define IN_SIZE 8192
 #define OUT_SIZE 4096
 
-struct box {				/* one Maildir, kept open */
-	struct box	*next;
-	int		 dir, new;	/* DIR/<local>/ and its new/ */
-	char		 name[65];
+struct box { /* one Maildir, kept open */
+	struct box *next;
+	int dir, new; /* DIR/<local>/ and its new/ */
+	char name[65];
 };
 
 struct conn {
-	int	 fd, data, closing, epout;
-	size_t	 inlen, outlen, outoff, msglen, msgcap;
-	char	*msg, rcpt[65];
-	char	 in[IN_SIZE], out[OUT_SIZE];
+	int fd, data, closing, epout;
+	size_t inlen, outlen, outoff, msglen, msgcap;
+	char *msg, rcpt[65];
+	char in[IN_SIZE], out[OUT_SIZE];
 };
 
-static int ep, top;			/* epoll, DIR */
+static int ep, top; /* epoll, DIR */
 static struct box *boxes;
 static unsigned long seq;
 static volatile sig_atomic_t stop;
 
-static void on_term(int sig) { (void)sig; stop = 1; }
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
-static struct box *box_get(const char *name)
+static struct box *
+box_get(const char *name)
 {
 	struct box *b;
 
 	for (b = boxes; b; b = b->next)
 		if (strcmp(b->name, name) == 0)
 			return b;
-	if ((mkdirat(top, name, 0700) < 0 && errno != EEXIST) || (b = calloc(1, sizeof *b)) == NULL)
+	if ((mkdirat(top, name, 0700) < 0 && errno != EEXIST) ||
+	    (b = calloc(1, sizeof *b)) == NULL)
 		return NULL;
 	b->dir = openat(top, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b->dir < 0)
 		goto fail;
-	for (const char *const *s = (const char *const[]){ "tmp", "new", "cur", NULL }; *s; s++)
+	for (const char *const *s =
+		 (const char *const[]){"tmp", "new", "cur", NULL};
+	     *s; s++)
 		if (mkdirat(b->dir, *s, 0700) < 0 && errno != EEXIST)
 			goto fail;
 	b->new = openat(b->dir, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -91,7 +100,8 @@ fail:
 	return NULL;
 }
 
-static int commit(struct conn *c)
+static int
+commit(struct conn *c)
 {
 	struct box *b = box_get(c->rcpt);
 	char tmp[128], new[128];
@@ -101,12 +111,15 @@ static int commit(struct conn *c)
 
 	if (b == NULL)
 		return -1;
-	snprintf(tmp, sizeof tmp, "tmp/%ld.P%dQ%lu.floor", (long)time(NULL), (int)getpid(), ++seq);
+	snprintf(tmp, sizeof tmp, "tmp/%ld.P%dQ%lu.floor", (long)time(NULL),
+	    (int)getpid(), ++seq);
 	snprintf(new, sizeof new, "new/%s", tmp + 4);
-	if ((fd = openat(b->dir, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600)) < 0)
+	if ((fd = openat(b->dir, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+		 0600)) < 0)
 		return -1;
 	while (off < c->msglen) {
-		if ((n = write(fd, c->msg + off, c->msglen - off)) < 0 && errno != EINTR)
+		if ((n = write(fd, c->msg + off, c->msglen - off)) < 0 &&
+		    errno != EINTR)
 			break;
 		off += n > 0 ? (size_t)n : 0;
 	}
@@ -117,45 +130,53 @@ static int commit(struct conn *c)
 	return ok && fsync(b->new) == 0 ? 0 : -1;
 }
 
-static void reply(struct conn *c, const char *s)
+static void
+reply(struct conn *c, const char *s)
 {
 	size_t n = strlen(s);
 
-	if (c->outlen + n <= sizeof c->out) {	/* room is checked before */
+	if (c->outlen + n <= sizeof c->out) { /* room is checked before */
 		memcpy(c->out + c->outlen, s, n);
 		c->outlen += n;
 	}
 }
 
 /* the local part of the first <addr> on a RCPT line, sanitized */
-static int rcpt_local(struct conn *c, const char *line, size_t len)
+static int
+rcpt_local(struct conn *c, const char *line, size_t len)
 {
 	const char *p = memchr(line, '<', len), *end = line + len;
 	size_t n = 0;
 
 	if (p == NULL)
 		return -1;
-	for (p++; p < end && *p != '@' && *p != '>' && n < sizeof c->rcpt - 1; p++)
-		c->rcpt[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-' ? *p : '_';
+	for (p++; p < end && *p != '@' && *p != '>' && n < sizeof c->rcpt - 1;
+	     p++)
+		c->rcpt[n++] = (*p >= 'a' && *p <= 'z') ||
+			(*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			*p == '.' || *p == '_' || *p == '-'
+		    ? *p
+		    : '_';
 	c->rcpt[n] = '\0';
-	if (n == 0 || c->rcpt[0] == '.') {	/* no "", ".", ".." */
+	if (n == 0 || c->rcpt[0] == '.') { /* no "", ".", ".." */
 		c->rcpt[0] = '\0';
 		return -1;
 	}
 	return 0;
 }
 
-static void data_line(struct conn *c, const char *line, size_t len)
+static void
+data_line(struct conn *c, const char *line, size_t len)
 {
-	if ((len == 3 && memcmp(line, ".\r\n", 3) == 0) || (len == 2 && memcmp(line, ".\n", 2) == 0)) {
+	if ((len == 3 && memcmp(line, ".\r\n", 3) == 0) ||
+	    (len == 2 && memcmp(line, ".\n", 2) == 0)) {
 		c->data = 0;
 		reply(c, commit(c) == 0 ? "250 OK\r\n" : "451 not stored\r\n");
 		c->rcpt[0] = '\0';
 		c->msglen = 0;
 		return;
 	}
-	if (line[0] == '.') {		/* dot-stuffing */
+	if (line[0] == '.') { /* dot-stuffing */
 		line++;
 		len--;
 	}
@@ -182,13 +203,16 @@ static void data_line(struct conn *c, const char *line, size_t len)
 	c->msglen += len;
 }
 
-static void cmd_line(struct conn *c, const char *line, size_t len)
+static void
+cmd_line(struct conn *c, const char *line, size_t len)
 {
-	if (len < 4 || (len > 6 && line[4] != ' ' && line[4] != '\r' && line[4] != '\n'))
+	if (len < 4 ||
+	    (len > 6 && line[4] != ' ' && line[4] != '\r' && line[4] != '\n'))
 		reply(c, "500 unrecognized\r\n");
 	else if (!strncasecmp(line, "EHLO", 4) || !strncasecmp(line, "HELO", 4))
 		reply(c, "250 floor\r\n");
-	else if (!strncasecmp(line, "MAIL", 4) || !strncasecmp(line, "RSET", 4)) {
+	else if (!strncasecmp(line, "MAIL", 4) ||
+	    !strncasecmp(line, "RSET", 4)) {
 		c->rcpt[0] = '\0';
 		reply(c, "250 OK\r\n");
 	} else if (!strncasecmp(line, "NOOP", 4))
@@ -213,16 +237,19 @@ static void cmd_line(struct conn *c, const char *line, size_t len)
 		reply(c, "500 unrecognized\r\n");
 }
 
-static void conn_close(struct conn *c)
+static void
+conn_close(struct conn *c)
 {
-	close(c->fd);			/* also leaves the epoll set */
+	close(c->fd); /* also leaves the epoll set */
 	free(c->msg);
 	free(c);
 }
 
-static void want(struct conn *c, int out)
+static void
+want(struct conn *c, int out)
 {
-	struct epoll_event ev = { .events = out ? EPOLLOUT : EPOLLIN, .data.ptr = c };
+	struct epoll_event ev = {
+	    .events = out ? EPOLLOUT : EPOLLIN, .data.ptr = c};
 
 	if (out != c->epout && epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		c->epout = out;
@@ -230,14 +257,16 @@ static void want(struct conn *c, int out)
 
 /* work through the complete lines in c->in, one send() per batch of
  * replies; wait for EPOLLOUT if the socket is full */
-static void pump(struct conn *c)
+static void
+pump(struct conn *c)
 {
 	for (;;) {
 		size_t used = 0;
 		char *nl;
 
 		while (!c->closing && c->outlen + 64 <= sizeof c->out &&
-		    (nl = memchr(c->in + used, '\n', c->inlen - used)) != NULL) {
+		    (nl = memchr(c->in + used, '\n', c->inlen - used)) !=
+			NULL) {
 			size_t len = nl + 1 - (c->in + used);
 
 			if (len > LINE_MAX_) {
@@ -251,12 +280,14 @@ static void pump(struct conn *c)
 		}
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
-		if (!c->closing && c->inlen > LINE_MAX_ && !memchr(c->in, '\n', c->inlen)) {
+		if (!c->closing && c->inlen > LINE_MAX_ &&
+		    !memchr(c->in, '\n', c->inlen)) {
 			reply(c, "500 line too long\r\n");
 			c->closing = 1;
 		}
 		while (c->outoff < c->outlen) {
-			ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+			ssize_t n = send(c->fd, c->out + c->outoff,
+			    c->outlen - c->outoff, MSG_NOSIGNAL);
 
 			if (n < 0 && errno == EAGAIN) {
 				want(c, 1);
@@ -274,12 +305,13 @@ static void pump(struct conn *c)
 			return;
 		}
 		if (!memchr(c->in, '\n', c->inlen))
-			break;		/* more lines were left for want of room */
+			break; /* more lines were left for want of room */
 	}
 	want(c, 0);
 }
 
-static void on_read(struct conn *c)
+static void
+on_read(struct conn *c)
 {
 	ssize_t n = recv(c->fd, c->in + c->inlen, sizeof c->in - c->inlen, 0);
 
@@ -291,12 +323,14 @@ static void on_read(struct conn *c)
 	pump(c);
 }
 
-static void on_accept(int lfd)
+static void
+on_accept(int lfd)
 {
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC),
+		    one = 1;
 		struct conn *c;
-		struct epoll_event ev = { .events = EPOLLIN };
+		struct epoll_event ev = {.events = EPOLLIN};
 
 		if (fd < 0)
 			return;
@@ -316,11 +350,12 @@ static void on_accept(int lfd)
 	}
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct sigaction sa = { .sa_handler = on_term };
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL }, evs[64];
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sigaction sa = {.sa_handler = on_term};
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}, evs[64];
 	socklen_t slen = sizeof sin;
 	const char *dir = NULL;
 	int opt, port = -1, lfd, one = 1;
@@ -341,16 +376,19 @@ int main(int argc, char **argv)
 		perror(dir);
 		return 1;
 	}
-	sigaction(SIGTERM, &sa, NULL);		/* no SA_RESTART: epoll_wait returns */
+	sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: epoll_wait returns */
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons(port);
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+	if ((lfd = socket(
+		 AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(lfd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(lfd, 4096) < 0 ||
+	    bind(lfd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
+	    listen(lfd, 4096) < 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sin, &slen) < 0 ||
-	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) {
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) {
 		perror("floor: listen");
 		return 1;
 	}

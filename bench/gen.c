@@ -42,31 +42,30 @@
 #include <time.h>
 #include <unistd.h>
 
-enum st { S_CONNECT, S_GREET, S_EHLO, S_MAIL, S_RCPT, S_DATA, S_DOT,
-	S_QUIT };
+enum st { S_CONNECT, S_GREET, S_EHLO, S_MAIL, S_RCPT, S_DATA, S_DOT, S_QUIT };
 
 struct sess {
-	int		 fd;
-	enum st		 st;
-	const char	*out;		/* pending output */
-	size_t		 outlen;
-	char		*own;		/* the message, while it is sent */
-	int		 wout;		/* EPOLLOUT is asked for */
-	unsigned long	 gen;		/* one more per connection */
-	double		 since;		/* when the connect began */
-	long		 msgno;		/* the message of this transaction */
-	size_t		 inlen;
-	char		 in[2048];
+	int fd;
+	enum st st;
+	const char *out; /* pending output */
+	size_t outlen;
+	char *own; /* the message, while it is sent */
+	int wout; /* EPOLLOUT is asked for */
+	unsigned long gen; /* one more per connection */
+	double since; /* when the connect began */
+	long msgno; /* the message of this transaction */
+	size_t inlen;
+	char in[2048];
 };
 
 static const char *from, *to, *helo;
 static size_t size;
 static long total, started, done, live;
 static int reuse, epfd, helo_only;
-static double greet_limit = 10;	/* -g: seconds to wait for the 220 */
-static long regreets;		/* connections given up for that */
+static double greet_limit = 10; /* -g: seconds to wait for the 220 */
+static long regreets; /* connections given up for that */
 static struct sockaddr_in addr;
-static char *body;		/* SIZE bytes of lines, then ".\r\n" */
+static char *body; /* SIZE bytes of lines, then ".\r\n" */
 static size_t bodylen;
 static char cmd_ehlo[600], cmd_mail[600], cmd_rcpt[600];
 
@@ -114,12 +113,24 @@ make_body(void)
 	bodylen = (size_t)(p - body) + 3;
 }
 
+/* sess_watch - add or change s's socket in the epoll set: readable,
+ * and writable too when out is set. */
+static void
+sess_watch(struct sess *s, int op, int out)
+{
+	struct epoll_event ev = {
+	    .events = EPOLLIN | (out ? EPOLLOUT : 0), .data.ptr = s};
+
+	s->wout = out;
+	if (epoll_ctl(epfd, op, s->fd, &ev) == -1)
+		die("epoll_ctl: %s", strerror(errno));
+}
+
 /* sess_flush - write what s has pending and the socket takes now; ask
  * for EPOLLOUT while some is left. */
 static void
 sess_flush(struct sess *s)
 {
-	struct epoll_event ev = { .data.ptr = s };
 	ssize_t k;
 
 	while (s->outlen > 0) {
@@ -137,12 +148,8 @@ sess_flush(struct sess *s)
 		free(s->own);
 		s->own = NULL;
 	}
-	if ((s->outlen > 0) != s->wout) {
-		s->wout = s->outlen > 0;
-		ev.events = EPOLLIN | (s->wout ? EPOLLOUT : 0);
-		if (epoll_ctl(epfd, EPOLL_CTL_MOD, s->fd, &ev) == -1)
-			die("epoll_ctl: %s", strerror(errno));
-	}
+	if ((s->outlen > 0) != s->wout)
+		sess_watch(s, EPOLL_CTL_MOD, s->outlen > 0);
 }
 
 static void
@@ -158,7 +165,6 @@ sess_send(struct sess *s, const char *p, size_t n)
 static void
 sess_open(struct sess *s)
 {
-	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = s };
 	int one = 1;
 
 	s->fd = -1;
@@ -173,12 +179,10 @@ sess_open(struct sess *s)
 		die("connect: %s", strerror(errno));
 	s->st = S_CONNECT;
 	s->inlen = 0;
-	s->wout = 1;
 	s->gen++;
 	s->since = mono();
 	live++;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->fd, &ev) == -1)
-		die("epoll_ctl: %s", strerror(errno));
+	sess_watch(s, EPOLL_CTL_ADD, 1); /* writable: connected */
 }
 
 /* sess_mail - begin the next transaction on s (a message is claimed). */
@@ -194,9 +198,13 @@ sess_mail(struct sess *s)
 static void
 sess_reply(struct sess *s, int code, const char *line)
 {
-	static const int want[] = { [S_GREET] = 220, [S_EHLO] = 250,
-		[S_MAIL] = 250, [S_RCPT] = 250, [S_DATA] = 354, [S_DOT] = 250,
-		[S_QUIT] = 221 };
+	static const int want[] = {[S_GREET] = 220,
+	    [S_EHLO] = 250,
+	    [S_MAIL] = 250,
+	    [S_RCPT] = 250,
+	    [S_DATA] = 354,
+	    [S_DOT] = 250,
+	    [S_QUIT] = 221};
 	char hdr[1024];
 	int n;
 
@@ -223,7 +231,8 @@ sess_reply(struct sess *s, int code, const char *line)
 		sess_send(s, "DATA\r\n", 6);
 		break;
 	case S_DATA:
-		n = snprintf(hdr, sizeof(hdr), "From: <%s>\r\nTo: <%s>\r\n"
+		n = snprintf(hdr, sizeof(hdr),
+		    "From: <%s>\r\nTo: <%s>\r\n"
 		    "Subject: bench %ld\r\nMessage-ID: <%ld.%ld@%s>\r\n\r\n",
 		    from, to, s->msgno, s->msgno, (long)getpid(), helo);
 		if (n < 0 || (size_t)n >= sizeof(hdr))
@@ -246,7 +255,7 @@ sess_reply(struct sess *s, int code, const char *line)
 		}
 		break;
 	case S_QUIT:
-		(void)close(s->fd);	/* removes it from the epoll set */
+		(void)close(s->fd); /* removes it from the epoll set */
 		live--;
 		sess_open(s);
 		break;
@@ -265,8 +274,7 @@ sess_input(struct sess *s)
 	for (;;) {
 		if (s->inlen == sizeof(s->in))
 			die("reply too long");
-		k = recv(s->fd, s->in + s->inlen, sizeof(s->in) - s->inlen,
-		    0);
+		k = recv(s->fd, s->in + s->inlen, sizeof(s->in) - s->inlen, 0);
 		if (k == -1 && errno == EINTR)
 			continue;
 		if (k == -1 && errno == EAGAIN)
@@ -278,8 +286,8 @@ sess_input(struct sess *s)
 			    (int)s->st);
 		s->inlen += (size_t)k;
 		p = s->in;
-		while ((nl = memchr(p, '\n', s->inlen - (size_t)(p - s->in)))
-		    != NULL) {
+		while ((nl = memchr(p, '\n', s->inlen - (size_t)(p - s->in))) !=
+		    NULL) {
 			*nl = '\0';
 			if (nl - p < 3)
 				die("short reply line");
@@ -288,14 +296,14 @@ sess_input(struct sess *s)
 
 				sess_reply(s, atoi(p), p);
 				if (s->gen != gen || s->fd == -1)
-					return;	/* closed (and maybe anew) */
+					return; /* closed (and maybe anew) */
 			}
 			p = nl + 1;
 		}
 		s->inlen -= (size_t)(p - s->in);
 		memmove(s->in, p, s->inlen);
 		if ((size_t)k < sizeof(s->in) / 2)
-			return;		/* most likely all there was */
+			return; /* most likely all there was */
 	}
 }
 
@@ -330,7 +338,6 @@ greet_scan(struct sess *ss, long n)
 static void
 sess_event(struct sess *s, uint32_t events)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
 	socklen_t len = sizeof(int);
 	int err = 0;
 
@@ -344,9 +351,7 @@ sess_event(struct sess *s, uint32_t events)
 		if (!(events & EPOLLOUT))
 			return;
 		s->st = S_GREET;
-		s->wout = 0;
-		if (epoll_ctl(epfd, EPOLL_CTL_MOD, s->fd, &ev) == -1)
-			die("epoll_ctl: %s", strerror(errno));
+		sess_watch(s, EPOLL_CTL_MOD, 0);
 		return;
 	}
 	if ((events & EPOLLOUT) && s->outlen > 0)
@@ -366,28 +371,49 @@ main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "dg:HT:s:m:l:f:t:M:")) != -1) {
 		switch (c) {
-		case 'd': reuse = 1; break;
-		case 'H': helo_only = 1; break;
-		case 'g': greet_limit = atof(optarg); break;
-		case 'T': limit = atof(optarg); break;
-		case 's': sessions = atol(optarg); break;
-		case 'm': total = atol(optarg); break;
-		case 'l': size = (size_t)atol(optarg); break;
-		case 'f': from = optarg; break;
-		case 't': to = optarg; break;
-		case 'M': helo = optarg; break;
-		default: die("usage: gen [-d] [-H] [-g secs] [-T secs] "
-		    "-s N -m N -l SIZE -f FROM -t TO -M HELO PORT");
+		case 'd':
+			reuse = 1;
+			break;
+		case 'H':
+			helo_only = 1;
+			break;
+		case 'g':
+			greet_limit = atof(optarg);
+			break;
+		case 'T':
+			limit = atof(optarg);
+			break;
+		case 's':
+			sessions = atol(optarg);
+			break;
+		case 'm':
+			total = atol(optarg);
+			break;
+		case 'l':
+			size = (size_t)atol(optarg);
+			break;
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'M':
+			helo = optarg;
+			break;
+		default:
+			die("usage: gen [-d] [-H] [-g secs] [-T secs] "
+			    "-s N -m N -l SIZE -f FROM -t TO -M HELO PORT");
 		}
 	}
 	if (optind != argc - 1 || from == NULL || to == NULL || helo == NULL)
 		die("usage: gen [-d] [-H] [-g secs] [-T secs] -s N -m N "
 		    "-l SIZE -f FROM -t TO -M HELO PORT");
 	port = atoi(argv[optind]);
-	if (sessions < 1 || sessions > 20000 || total < 1 ||
-	    total > 10000000 || size > 64u << 20 || port < 1 || port > 65535 ||
-	    !(limit > 0) || !(greet_limit > 0) || strlen(from) > 500 ||
-	    strlen(to) > 500 || strlen(helo) > 500)
+	if (sessions < 1 || sessions > 20000 || total < 1 || total > 10000000 ||
+	    size > 64u << 20 || port < 1 || port > 65535 || !(limit > 0) ||
+	    !(greet_limit > 0) || strlen(from) > 500 || strlen(to) > 500 ||
+	    strlen(helo) > 500)
 		die("out of bounds: sessions 1..20000, messages 1..10000000, "
 		    "size 0..64 MiB, addresses up to 500 bytes");
 	(void)snprintf(cmd_ehlo, sizeof(cmd_ehlo), "%s %s\r\n",
@@ -412,7 +438,8 @@ main(int argc, char **argv)
 	while (done < total || live > 0) {
 		if (mono() > end)
 			die("time limit (%g s) reached: %ld of %ld messages "
-			    "done, %ld sessions open", limit, done, total, live);
+			    "done, %ld sessions open",
+			    limit, done, total, live);
 		n = epoll_wait(epfd, evs, 256, 1000);
 		if (n == -1 && errno == EINTR)
 			continue;

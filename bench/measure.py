@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 #
 # bench/measure.py - the measurements: one load run (bench/gen.c, or
-# smtp-source with --gen smtp-source) against a server, the idle sessions, and the report of medians and targets.
+# smtp-source with --gen smtp-source) against a server, the idle
+# sessions, and the report of medians and targets.
 
 import errno
 import os
@@ -348,7 +349,8 @@ def report(cases, results, idle_rows, rounds):
                      " %s | %s | %s | %s | %s | %s | %s |" %
                      (cname, msgs, "%d KiB" % (size // 1024), sessions,
                       "" if sessions == 1 else "s",
-                      f0(i), f0(p), f0(s), f0(pick("floor", cname, "msgs_s")),
+                      f0(i), f0(p), f0(s),
+                      f0(pick("floor", cname, "msgs_s")),
                       "-" if ratio is None else "%.2fx" % ratio,
                       f2(ci), f2(pick("postfix", cname, "cpu_per_1000")),
                       f2(pick("sink", cname, "cpu_per_1000")),

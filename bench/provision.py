@@ -95,16 +95,6 @@ def build_subclient(build_dir):
     return build_tool(build_dir, "subclient", ("-lssl", "-lcrypto"))
 
 
-def build_gen(build_dir):
-    """bench/gen.c, the load generator."""
-    return build_tool(build_dir, "gen")
-
-
-def build_floor(build_dir):
-    """bench/floor.c, the minimum durable server."""
-    return build_tool(build_dir, "floor")
-
-
 def raise_nofile():
     """Raise the open files limit (inherited by inletd and smtp-source)."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]

@@ -405,22 +405,12 @@ class Postfix:
             time.sleep(0.2)
 
 
-class Sink:
-    name = "sink"
-
-    def __init__(self, work):
-        self.port = free_port()
-        self.proc = None
-        self.log = os.path.join(work, "smtp-sink.log")
-
-    def start(self):
-        logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", "127.0.0.1:%d" % self.port, "1024"],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
-        logf.close()
-        self.pid = self.proc.pid
-        wait_greeting(self.port)
+class Child:
+    """A server that is one child process of the bench (smtp-sink,
+    floor): running while it has not exited, stopped with SIGTERM (then
+    SIGKILL after 10 s).  Without a Maildir unless a subclass has one;
+    its 250 needs no draining."""
+    proc = None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -441,10 +431,30 @@ class Sink:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         self.proc = None
 
 
-class Floor:
+class Sink(Child):
+    name = "sink"
+
+    def __init__(self, work):
+        self.port = free_port()
+        self.proc = None
+        self.log = os.path.join(work, "smtp-sink.log")
+
+    def start(self):
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            ["smtp-sink", "-u", "nobody", "127.0.0.1:%d" % self.port, "1024"],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        self.pid = self.proc.pid
+        wait_greeting(self.port)
+
+
+class Floor(Child):
     """bench/floor.c: one thread, the protocol and the Maildir commit
     inline before each 250; DIR/<local part>/ per recipient."""
     name = "floor"
@@ -478,24 +488,5 @@ class Floor:
         self.port = int(line.split()[1])
         wait_greeting(self.port)
 
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def maildir(self, user):
-        return os.path.join(self.mail, user)
-
-    def drain(self, user, n, timeout):
-        return True     # the 250 follows the fsync of new/
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc.stdout.close()
-        self.proc = None
+        return os.path.join(self.mail, user)   # the 250 follows its fsync
