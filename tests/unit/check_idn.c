@@ -4,12 +4,20 @@
  * path component each becomes.  Tables: idn_domain() (U-labels, A-labels,
  * mixed case, invalid IDNs refused), idn_local() (Unicode case folding
  * and NFC), idn_domain_name() and idn_local_name() (hostile names always
- * one safe component).  Links only libcore.
+ * one safe component).  Plain ASCII names take a path of their own in
+ * idn.c, without the libraries: test_ascii holds it to what libidn2 and
+ * libunistring answer for the same names.  Links only libcore (and the
+ * two libraries it uses).
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
+#include <idn2.h>
+#include <unicase.h>
+#include <uninorm.h>
 
 #include "idn.h"
 
@@ -57,6 +65,18 @@ static const struct row domain_rows[] = {
 	{ "-x.test", NULL, 0 },
 	{ "x-.test", NULL, 0 },
 	{ A63 "a.test", NULL, 0 },		/* a 64-octet label */
+	/* ASCII: lower-cased without libidn2, but for "--" at 3-4 */
+	{ "Mail-Host.Example.TEST", "mail-host.example.test", 0 },
+	{ "ab--cd.test", NULL, 0 },		/* libidn2 refuses it */
+	{ "x.AB--cd.test", NULL, 0 },
+	{ "a--b.test", "a--b.test", 0 },
+	{ "Xn--exmple-cua.test", "xn--exmple-cua.test", 0 },
+	{ "x.Xn--zz", NULL, 0 },		/* bad punycode, 2nd label */
+	{ "ex.test", "ex.test", 8 },		/* exactly fits */
+	{ "ex.test", NULL, 7 },
+	{ A63 "." A63 "." A63 "." A10 A10 A10 A10 A10 A10 "a", /* 253 */
+	    A63 "." A63 "." A63 "." A10 A10 A10 A10 A10 A10 "a", 0 },
+	{ A63 "." A63 "." A63 "." A10 A10 A10 A10 A10 A10 "aa", NULL, 0 },
 };
 
 static const struct row local_rows[] = {
@@ -71,6 +91,8 @@ static const struct row local_rows[] = {
 	{ "Bob", NULL, 3 },
 	{ "\xff", NULL, 0 },
 	{ "a\xc3", NULL, 0 },
+	{ "Bob", "bob", 4 },			/* ASCII: exactly fits */
+	{ "Bob.Smith+X_y", "bob.smith+x_y", 0 },
 };
 
 static const struct row domain_name_rows[] = {
@@ -192,6 +214,102 @@ START_TEST(test_names_safe)
 }
 END_TEST
 
+/* ref_domain - idn_domain() by libidn2 alone, for an ASCII name. */
+static int
+ref_domain(const char *in, char *out, size_t outlen)
+{
+	uint8_t *res = NULL;
+	size_t i, len, label = 0;
+	bool ok = true;
+
+	for (i = 0; in[i] != '\0'; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-.", in[i]) == NULL)
+			return -1;
+	if (in[0] == '\0' || idn2_lookup_u8((const uint8_t *)in, &res,
+	    IDN2_NONTRANSITIONAL) != IDN2_OK)
+		return -1;
+	len = strlen((const char *)res);
+	/* labels of 1..63 LDH, no '-' first or last, 253 in all */
+	for (i = 0; i <= len; i++) {
+		if (res[i] == '.' || res[i] == '\0') {
+			ok = ok && label > 0 && res[i - 1] != '-';
+			label = 0;
+		} else if (++label > 63 || (label == 1 && res[i] == '-')) {
+			ok = false;
+		}
+	}
+	if (!ok || len > 253 || len >= outlen) {
+		idn2_free(res);
+		return -1;
+	}
+	for (i = 0; i <= len; i++)
+		out[i] = (char)(res[i] >= 'A' && res[i] <= 'Z' ? res[i] + 32 :
+		    res[i]);
+	idn2_free(res);
+	return 0;
+}
+
+/* ref_local - idn_local() by libunistring alone. */
+static int
+ref_local(const char *in, char *out, size_t outlen)
+{
+	size_t len = outlen - 1;
+	uint8_t *r = u8_casefold((const uint8_t *)in, strlen(in), NULL,
+	    UNINORM_NFC, (uint8_t *)out, &len);
+
+	if (r == NULL)
+		return -1;
+	if (r != (uint8_t *)out) {
+		free(r);
+		return -1;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/*
+ * 20,000 ASCII names from a fixed pseudo-random sequence (letters of
+ * both cases, digits, '-', '.', "xn--" and "ab--" at label starts, and
+ * a few octets no domain may hold), each at several output sizes:
+ * idn_domain() and idn_local() answer what the libraries answer.
+ */
+START_TEST(test_ascii)
+{
+	static const char alpha[] = "aZxXnN09-.-.q_ +";
+	char in[300], a[300], b[300];
+	uint32_t seed = 12345;
+	size_t len, i, outlen;
+	int k, ra, rb;
+
+#define NEXT()	(seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff)
+	for (k = 0; k < 20000; k++) {
+		len = 1 + NEXT() % (k % 100 == 0 ? 280 : 16);
+		for (i = 0; i < len; i++)
+			in[i] = alpha[NEXT() % (sizeof(alpha) - 1)];
+		in[len] = '\0';
+		if (k % 5 == 0 && len >= 4)
+			memcpy(in + NEXT() % (len - 3), k % 10 ? "xn--" : "AB--",
+			    4);
+		for (outlen = 1; outlen < sizeof(a); outlen += 1 + outlen) {
+			ra = idn_domain(in, a, outlen);
+			rb = ref_domain(in, b, outlen);
+			ck_assert_msg(ra == rb, "domain \"%s\" (%zu): %d, "
+			    "libidn2 %d", in, outlen, ra, rb);
+			if (ra == 0)
+				ck_assert_str_eq(a, b);
+			ra = idn_local(in, a, outlen);
+			rb = ref_local(in, b, outlen);
+			ck_assert_msg(ra == rb, "local \"%s\" (%zu): %d, "
+			    "libunistring %d", in, outlen, ra, rb);
+			if (ra == 0)
+				ck_assert_str_eq(a, b);
+		}
+	}
+#undef NEXT
+}
+END_TEST
+
 #define NROWS(t)	(int)(sizeof(t) / sizeof(t[0]))
 
 int
@@ -207,6 +325,7 @@ main(void)
 	tcase_add_loop_test(tc, test_domain_name, 0, NROWS(domain_name_rows));
 	tcase_add_loop_test(tc, test_local_name, 0, NROWS(local_name_rows));
 	tcase_add_loop_test(tc, test_names_safe, 0, 2);
+	tcase_add_test(tc, test_ascii);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
