@@ -58,7 +58,10 @@ workq_main(void *arg)
 		j->work(j->arg);
 		(void)pthread_mutex_lock(&wq->lock);
 		STAILQ_INSERT_TAIL(&wq->finished, j, entry);
+		(void)pthread_mutex_unlock(&wq->lock);
+		/* outside the lock: the loop thread, woken, takes it */
 		event_active(wq->ev, EV_READ, 0);
+		(void)pthread_mutex_lock(&wq->lock);
 	}
 	(void)pthread_mutex_unlock(&wq->lock);
 	return NULL;
@@ -143,6 +146,7 @@ workq_submit(struct workq *wq, workq_fn work, workq_done_fn done, void *arg)
 	j->arg = arg;
 	(void)pthread_mutex_lock(&wq->lock);
 	STAILQ_INSERT_TAIL(&wq->todo, j, entry);
-	(void)pthread_cond_signal(&wq->cond);
 	(void)pthread_mutex_unlock(&wq->lock);
+	/* after the unlock, so that the worker woken does not wait for it */
+	(void)pthread_cond_signal(&wq->cond);
 }
