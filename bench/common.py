@@ -15,9 +15,13 @@ DOMAIN = "bench.test"
 FROM = "bench@client.test"
 HELO = "client.test"
 
-SERVERS = ("inletd", "postfix", "sink", "floor")
+SERVERS = ("inletd", "postfix", "sink", "floor", "inletd-nodirsync",
+           "inletd-nofsync")
 LABEL = {"inletd": "inletd", "postfix": "Postfix", "sink": "smtp-sink",
-         "floor": "floor"}
+         "floor": "floor", "inletd-nodirsync": "inletd, no fsync of new/",
+         "inletd-nofsync": "inletd, no fsync"}
+# the what-if servers: inletd under bench/nosync.c (LD_PRELOAD), NOSYNC=
+NOSYNC = {"inletd-nodirsync": "dir", "inletd-nofsync": "all"}
 
 
 class BenchError(Exception):

@@ -19,7 +19,10 @@
  * deadline for the run (-T, default 300 s), no timer per session: once a
  * second, connections still without a 220 after -g seconds (default 10)
  * are closed and made again, and their count is printed at the end as
- * "regreet N" (see greet_scan).
+ * "regreet N" (see greet_scan).  The last line, "span START END", is
+ * CLOCK_MONOTONIC in seconds just before the first connect and just after
+ * the last session ended: bench/run times the run by it, without the
+ * processes' start and exit.
  *
  * The message: From:, To:, Subject:, Message-ID: (unique per message),
  * a blank line and SIZE bytes of 78-character lines.  Every reply code is
@@ -364,7 +367,7 @@ int
 main(int argc, char **argv)
 {
 	long sessions = 0, i;
-	double limit = 300, end, scanned;
+	double limit = 300, end, scanned, start, stop;
 	struct epoll_event evs[256];
 	struct sess *ss;
 	int c, n, port;
@@ -430,6 +433,7 @@ main(int argc, char **argv)
 		sessions = total;
 	if ((ss = calloc((size_t)sessions, sizeof(*ss))) == NULL)
 		die("out of memory");
+	start = mono();
 	for (i = 0; i < sessions; i++)
 		sess_open(&ss[i]);
 	end = mono() + limit;
@@ -452,7 +456,9 @@ main(int argc, char **argv)
 			scanned = mono();
 		}
 	}
+	stop = mono();
 	if (regreets > 0)
 		(void)printf("regreet %ld\n", regreets);
+	(void)printf("span %.6f %.6f\n", start, stop);
 	return 0;
 }

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from common import DOMAIN, FROM, HELO, LABEL, now, say, count_maildir, tail
+from common import DOMAIN, FROM, HELO, LABEL, NOSYNC, now, say, count_maildir, tail
 from servers import Inletd, Postfix, rss_kib, tree_cpu, tree_kib
 
 # the load generator: bench/gen.c's binary (run sets it), or None for
@@ -70,11 +70,19 @@ def one_run(srv, case, rnd, args, deadline):
     res["gens"] = gens
     res["client_cpu_per_1000"] = client * 1000.0 / msgs
     # gen's "regreet N": connections it made again after no 220 within
-    # its -g seconds (a listen queue that overflowed); not an error
-    kept = []
+    # its -g seconds (a listen queue that overflowed); not an error.
+    # gen's "span START END" (CLOCK_MONOTONIC): the run's time is from
+    # the first process's first connect to the last one's end, without
+    # the processes' start and exit (which weigh on a 0.2 s run)
+    kept, spans = [], []
     for line in out.splitlines():
         if line.startswith("regreet ") and line[8:].isdigit():
             res["regreet"] = res.get("regreet", 0) + int(line[8:])
+        elif line.startswith("span ") and len(line.split()) == 3:
+            try:
+                spans.append(tuple(float(x) for x in line.split()[1:]))
+            except ValueError:
+                kept.append(line)
         else:
             kept.append(line)
     out = "\n".join(kept)
@@ -82,8 +90,13 @@ def one_run(srv, case, rnd, args, deadline):
                                                 max(10, deadline - now())))
     t2 = now()
     cpu1 = tree_cpu(srv.pid) if srv.alive() else None
+    res["wall_s"] = t1 - t0
     res["secs"] = t1 - t0
-    res["msgs_s"] = msgs / (t1 - t0)
+    if rc == 0 and len(spans) == len(cmds):
+        span = max(b for a, b in spans) - min(a for a, b in spans)
+        if 0 < span <= t1 - t0:
+            res["secs"] = span
+    res["msgs_s"] = msgs / res["secs"]
     res["drain_s"] = t2 - t1
     if cpu1 is not None:
         res["cpu_per_1000"] = (cpu1 - cpu0) * 1000.0 / msgs
@@ -156,7 +169,7 @@ def run_clients(cmds, timeout):
 
 
 def fmt_run(r):
-    s = "%-8s %-10s round %d: " % (r["server"], r["case"], r["round"])
+    s = "%-16s %-10s round %d: " % (r["server"], r["case"], r["round"])
     if "msgs_s" in r:
         s += "%7.0f msg/s" % r["msgs_s"]
         if "cpu_per_1000" in r:
@@ -323,9 +336,11 @@ def report(cases, results, idle_rows, rounds):
         return "-" if v is None else "%.2f" % v
 
     lines = []
-    lines.append("Medians of %d round%s; msg/s = messages / %s wall "
-                 "time; CPU = server CPU-seconds per 1000 messages." %
-                 (rounds, "" if rounds == 1 else "s", gen_name()))
+    lines.append("Medians of %d round%s; msg/s = messages / %s; CPU = "
+                 "server CPU-seconds per 1000 messages." %
+                 (rounds, "" if rounds == 1 else "s",
+                  "bench/gen's span (first connect to last session's end)"
+                  if GEN else "smtp-source's wall time"))
     lines.append("")
     lines.append("| case | inletd msg/s | Postfix msg/s | smtp-sink msg/s |"
                  " floor msg/s | inletd / Postfix | inletd CPU |"
@@ -357,6 +372,32 @@ def report(cases, results, idle_rows, rounds):
                       f2(pick("floor", cname, "cpu_per_1000")),
                       f2(pick("inletd", cname, "client_cpu_per_1000")),
                       check))
+    whatif = [x for x in NOSYNC if any(r["server"] == x for r in results)]
+    if whatif:
+        lines.append("")
+        lines.append("What the fsyncs cost: inletd beside the same inletd "
+                     "under bench/nosync.c, which answers fsync() without "
+                     "the kernel (%s; NOT durable, a what-if only); "
+                     "%% = of smtp-sink's rate in the same run." %
+                     ", ".join("%s: %s" % (x, LABEL[x]) for x in whatif))
+        lines.append("")
+        lines.append("| case | smtp-sink msg/s | inletd msg/s | " +
+                     " | ".join("%s msg/s" % x for x in whatif) +
+                     " | inletd CPU | " +
+                     " | ".join("%s CPU" % x for x in whatif) + " |")
+        lines.append("|---|---|---|" + "---|" * (2 * len(whatif) + 1))
+        for cname, size, sessions, msgs in cases:
+            s = pick("sink", cname, "msgs_s")
+
+            def pct(v):
+                return f0(v) + ("" if not v or not s else
+                                " (%.0f%%)" % (100.0 * v / s))
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                cname, f0(s), pct(pick("inletd", cname, "msgs_s")),
+                " | ".join(pct(pick(x, cname, "msgs_s")) for x in whatif),
+                f2(pick("inletd", cname, "cpu_per_1000")),
+                " | ".join(f2(pick(x, cname, "cpu_per_1000"))
+                           for x in whatif)))
     if idle_rows:
         lines.append("")
         lines.append("| idle sessions | server | greeted | memory per session |")
@@ -390,6 +431,13 @@ def report(cases, results, idle_rows, rounds):
     if i10 and s10:
         t.append("1 KiB at 10 sessions >= 50%% of smtp-sink's rate: %s "
                  "(%.0f%%)" % (verdict(i10 >= s10 / 2), 100.0 * i10 / s10))
+    if s10:
+        for x in whatif:
+            v = pick(x, "1k-c10", "msgs_s")
+            if v:
+                t.append("  what-if, %s: %.0f%% of smtp-sink (%.0f msg/s, "
+                         "CPU %s)" % (LABEL[x], 100.0 * v / s10, v,
+                                      f2(pick(x, "1k-c10", "cpu_per_1000"))))
     if r1[1] is not None:
         t.append("inletd CPU <= 0.2 s per 1000 messages (1 KiB, 10 "
                  "sessions): %s (%s)" % (verdict(r1[1] <= 0.2), f2(r1[1])))

@@ -82,7 +82,8 @@ def build_inletd(build_dir):
 
 
 def build_tool(build_dir, name, libs=()):
-    """bench/NAME.c (a client or server of the bench) into build_dir."""
+    """bench/NAME.c (a client or server of the bench, or the nosync
+    object: libs are more cc arguments, -shared too) into build_dir."""
     os.makedirs(build_dir, exist_ok=True)
     exe = os.path.join(build_dir, name)
     src = os.path.join(TOP, "bench", name + ".c")

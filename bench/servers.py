@@ -122,7 +122,11 @@ def alive(pid):
 class Inletd:
     name = "inletd"
 
-    def __init__(self, exe, work, tag="inletd", extra=""):
+    def __init__(self, exe, work, tag="inletd", extra="", env=None):
+        """env: more environment (the what-if servers' LD_PRELOAD of
+        bench/nosync.c); tag names it, in results too."""
+        self.name = tag
+        self.env = dict(os.environ, **env) if env else None
         self.exe = exe
         self.dir = os.path.join(work, tag)
         self.mail = os.path.join(self.dir, "mail")
@@ -144,7 +148,7 @@ class Inletd:
         self.proc = subprocess.Popen(
             [self.exe, "-d", "-c", self.conf, "-R", str(w)],
             pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=logf,
-            stderr=subprocess.STDOUT)
+            stderr=subprocess.STDOUT, env=self.env)
         os.close(w)
         logf.close()
         buf = b""
