@@ -15,9 +15,9 @@
  * "xn--", which it decodes and checks, or a label it refuses), and
  * full case folding and NFC leave ASCII as it is but for A-Z.  So an
  * ASCII local part, and an ASCII domain without such labels, are lower-
- * cased here without the libraries (a tenth of the event loop's CPU
- * per message otherwise); tests/unit/check_idn.c holds both paths to
- * the same answers.
+ * cased here without the libraries (about 4 % of the event loop's CPU,
+ * 1.4 % of inletd's, per message otherwise); tests/unit/check_idn.c
+ * holds both paths to the same answers.
  */
 #include <errno.h>
 #include <stdbool.h>
